@@ -1,0 +1,253 @@
+"""The ``reportgen`` command line: compute, build and verify handouts.
+
+Exit codes: 0 done, 1 verification mismatch or internal failure, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reportgen import __version__
+from reportgen.config import Config, ConfigError, config_name, dump_toml, load
+from reportgen.paths import shipped_handouts
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+FORMATS = ("html", "pdf")
+
+
+class Stages:
+    """A progress display on stderr: one line per stage with its time; silent when quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.timings: dict[str, float] = {}
+        self._current: str | None = None
+        self._started = time.perf_counter()
+        self._console: Any = None
+        self._status: Any = None
+        if not quiet:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+            self._status = self._console.status("starting")
+            self._status.start()
+
+    def __call__(self, stage: str) -> None:
+        self._finish_current()
+        self._current, self._started = stage, time.perf_counter()
+        if self._status is not None:
+            self._status.update(f"{stage}...")
+
+    def _finish_current(self) -> None:
+        if self._current is None:
+            return
+        elapsed = time.perf_counter() - self._started
+        self.timings[self._current] = self.timings.get(self._current, 0.0) + elapsed
+        if self._console is not None:
+            self._console.print(f"  [green]✓[/] {self._current:<16} {elapsed:6.2f} s")
+        self._current = None
+
+    def close(self, message: str | None = None) -> None:
+        self._finish_current()
+        if self._status is not None:
+            self._status.stop()
+        if message and self._console is not None:
+            self._console.print(message)
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "config", nargs="?", default=None,
+        help="a TOML file or a shipped handout name "
+        f"({', '.join(shipped_handouts())}; default: source-notebook)",
+    )
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value by dotted key, e.g. runs.0.learning_rate=0.3 (repeatable)",
+    )
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "gpu"), default=None,
+        help="where JAX computes (default: the config's device, auto: a GPU when JAX sees one)",
+    )
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the report folder to write (default: build/<name>)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="reportgen",
+        description="Reproducible lecture handouts on gradient descent for linear regression.",
+    )
+    parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="compute and render a handout (HTML and PDF)",
+                                description="Compute and render a handout into a report folder.")
+    _add_config_arguments(build)
+    build.add_argument("--format", default="html,pdf",
+                       help="comma-separated output formats: html, pdf (default: html,pdf)")
+    build.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                       help="a folder of templates overriding the shipped ones by name")
+
+    compute = commands.add_parser("compute", help="compute results.json only, no rendering",
+                                  description="Compute a handout's numbers into results.json.")
+    _add_config_arguments(compute)
+
+    verify = commands.add_parser("verify", help="re-derive a report and compare",
+                                 description="Recompute a report from its own config and "
+                                 "compare numbers and file hashes.")
+    verify.add_argument("path", type=Path, help="a report folder or a handout PDF")
+    verify.add_argument("-q", "--quiet", action="store_true", help="print only differences")
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The config named on the command line, with --set and --device applied."""
+    overrides = list(args.overrides)
+    if args.device is not None:
+        overrides.append(f"device={args.device!r}".replace("'", '"'))
+    return load(args.config, overrides)
+
+
+def output_folder(args: argparse.Namespace) -> Path:
+    """--out, or build/<handout name>."""
+    if args.out is not None:
+        return Path(args.out)
+    return Path("build") / config_name(args.config)
+
+
+def parse_formats(text: str) -> set[str]:
+    """The --format list, validated."""
+    formats = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = formats - set(FORMATS)
+    if not formats or unknown:
+        raise ConfigError(
+            f"--format: expected a comma-separated list of {', '.join(FORMATS)}, got {text!r}"
+        )
+    return formats
+
+
+def source_date_epoch(config: Config) -> int:
+    """The config's build date as seconds since the epoch (never the wall clock)."""
+    midnight = dt.datetime.combine(config.date, dt.time(0, 0), tzinfo=dt.UTC)
+    return int(midnight.timestamp())
+
+
+def run_compute(args: argparse.Namespace) -> int:
+    """``reportgen compute``: results.json (and large arrays) only."""
+    config = load_config(args)
+    target = output_folder(args)
+    stages = Stages(args.quiet)
+    try:
+        results, arrays = _compute(config, stages)
+        from reportgen import output
+        from reportgen import results as results_io
+
+        stages("write")
+        with output.atomic_folder(target) as folder:
+            results_io.write(results, folder)
+            _write_arrays(arrays, folder)
+    finally:
+        stages.close()
+    if not args.quiet:
+        print(f"wrote {target / 'results.json'}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _compute(config: Config, stages: Callable[[str], None]) -> tuple[dict, dict]:
+    stages("import jax")
+    from reportgen import experiment
+
+    return experiment.compute(config, progress=stages)
+
+
+def _write_arrays(arrays: dict[str, Any], folder: Path) -> None:
+    import numpy as np
+
+    for name, array in arrays.items():
+        with (folder / name).open("wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """``reportgen build``: compute, render and write the report folder atomically."""
+    config = load_config(args)
+    formats = parse_formats(args.format)
+    if args.templates is not None and not args.templates.is_dir():
+        raise ConfigError(f"--templates: expected a folder of templates, got '{args.templates}'")
+    target = output_folder(args)
+    os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch(config))
+    stages = Stages(args.quiet)
+    try:
+        results, arrays = _compute(config, stages)
+        from reportgen import experiment, manifest, output, render
+        from reportgen import results as results_io
+
+        environment = experiment.compute_environment(config)
+        record = manifest.build_manifest(config.normalised(), config.digest(), environment)
+        with output.atomic_folder(target) as folder:
+            stages("write results")
+            results_io.write(results, folder)
+            _write_arrays(arrays, folder)
+            (folder / "config.toml").write_text(dump_toml(config), encoding="utf-8")
+            render.write_report(results, record, folder, formats,
+                                templates_dir=args.templates, progress=stages)
+            stages("manifest")
+            record["files"] = manifest.file_hashes(folder)
+            (folder / manifest.MANIFEST_FILE).write_text(manifest.dumps(record), encoding="utf-8")
+    finally:
+        stages.close()
+    if not args.quiet:
+        print(f"wrote {target}/ ({', '.join(sorted(formats))})", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """``reportgen verify``: recompute from the report's own config and compare."""
+    from reportgen import verify
+
+    return verify.main(args.path, quiet=args.quiet)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "build": run_build,
+    "compute": run_compute,
+    "verify": run_verify,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            print(f"reportgen: error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        from reportgen.output import OutputError
+
+        if isinstance(exc, OutputError):
+            print(f"reportgen: error: {exc.strerror}", file=sys.stderr)
+        else:
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"reportgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("reportgen: interrupted; the previous report is untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

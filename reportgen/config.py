@@ -1,0 +1,435 @@
+"""The handout config: TOML in, a validated frozen ``Config`` out.
+
+Every error names its field as a dotted path (``runs[1].batch_size``) and says what was
+expected; the command line turns a ``ConfigError`` into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import math
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from reportgen.paths import reports_dir, shipped_handouts
+
+DEFAULT_HANDOUT = "source-notebook"
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "rmsprop")
+#: The most memory a loss-surface grid may take, as a share of physical memory.
+SURFACE_MEMORY_SHARE = 0.25
+
+
+class ConfigError(ValueError):
+    """A bad config, override or path; the message is what the user sees."""
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Pair = tuple[Finite, Finite]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _check_range(value: Pair, what: str = "range") -> Pair:
+    low, high = value
+    if not low < high:
+        raise ValueError(f"expected an increasing {what} [low, high] with low < high")
+    return value
+
+
+class DataConfig(_Strict):
+    """How the synthetic data are made: y = theta0 + theta1 * x + noise * N(0, 1)."""
+
+    n: StrictInt = Field(100, ge=1, le=100_000_000)
+    theta: Pair = (4.0, 3.0)
+    x_range: Pair = (0.0, 2.0)
+    noise: Finite = Field(1.0, ge=0.0)
+    rng: Literal["numpy-legacy", "jax"] = "numpy-legacy"
+
+    _x_range_increasing = field_validator("x_range")(_check_range)
+
+
+class SurfaceConfig(_Strict):
+    """The (theta0, theta1) grid on which the loss surface is evaluated."""
+
+    theta0: Pair = (-10.0, 10.0)
+    theta1: Pair = (-10.0, 10.0)
+    resolution: StrictInt = Field(100, ge=2)
+    method: Literal["auto", "exact", "stats"] = "auto"
+
+    _ranges_increasing = field_validator("theta0", "theta1")(_check_range)
+
+    @field_validator("resolution")
+    @classmethod
+    def _fits_in_memory(cls, resolution: int) -> int:
+        need = surface_bytes(resolution)
+        have = physical_memory_bytes() * SURFACE_MEMORY_SHARE
+        if need > have:
+            limit = int(math.sqrt(have / 32))
+            raise ValueError(
+                f"a {resolution}x{resolution} grid needs {need / 2**30:.1f} GiB; "
+                f"expected at most {limit} on this machine"
+            )
+        return resolution
+
+
+class RunConfig(_Strict):
+    """One optimizer run; settings follow optax's names and defaults."""
+
+    name: str = "Batch gradient descent"
+    optimizer: Literal["gd", "momentum", "nesterov", "adam", "rmsprop"] = "gd"
+    learning_rate: Finite = Field(0.1, gt=0.0)
+    epochs: StrictInt = Field(10, ge=1, le=1_000_000)
+    batch_size: StrictInt | None = Field(None, ge=1)
+    init: Literal["random"] | Pair = "random"
+    momentum: Finite = Field(0.9, ge=0.0, lt=1.0)
+    b1: Finite = Field(0.9, ge=0.0, lt=1.0)
+    b2: Finite = Field(0.999, ge=0.0, lt=1.0)
+    decay: Finite = Field(0.9, ge=0.0, lt=1.0)
+    eps: Finite = Field(1e-8, gt=0.0)
+
+
+class SweepConfig(_Strict):
+    """Full-batch runs at many learning rates, computed in one vectorised call."""
+
+    rates: list[Finite] | None = None
+    min_rate: Finite | None = Field(None, gt=0.0)
+    max_rate: Finite | None = Field(None, gt=0.0)
+    num: StrictInt = Field(64, ge=2, le=100_000)
+    epochs: StrictInt = Field(100, ge=1, le=1_000_000)
+    init: Pair = (0.0, 0.0)
+
+    @model_validator(mode="after")
+    def _rates_given_once(self) -> SweepConfig:
+        if self.rates is not None:
+            if self.min_rate is not None or self.max_rate is not None:
+                raise ValueError("give either rates or min_rate/max_rate, not both")
+            if not self.rates or any(rate <= 0 for rate in self.rates):
+                raise ValueError("expected rates to be a non-empty list of positive numbers")
+        elif self.min_rate is None or self.max_rate is None:
+            raise ValueError("expected rates = [...] or both min_rate and max_rate")
+        elif not self.min_rate < self.max_rate:
+            raise ValueError("expected min_rate < max_rate")
+        return self
+
+    def learning_rates(self) -> list[float]:
+        """The rates, given or spaced evenly on a log axis."""
+        if self.rates is not None:
+            return list(self.rates)
+        assert self.min_rate is not None and self.max_rate is not None
+        low, high = math.log10(self.min_rate), math.log10(self.max_rate)
+        step = (high - low) / (self.num - 1)
+        return [10 ** (low + i * step) for i in range(self.num)]
+
+
+class Config(_Strict):
+    """A whole handout: data, surface grid, optimizer runs and presentation."""
+
+    title: str = "Gradient descent for linear regression"
+    author: str = ""
+    date: dt.date = dt.date(2026, 1, 1)
+    seed: StrictInt = Field(0, ge=0, le=2**32 - 1)
+    precision: Literal["float64", "float32"] = "float64"
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    paper: Literal["a4", "letter"] = "a4"
+    data: DataConfig = DataConfig()
+    surface: SurfaceConfig = SurfaceConfig()
+    runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1)
+    sweep: SweepConfig | None = None
+
+    @model_validator(mode="after")
+    def _batches_fit_the_data(self) -> Config:
+        for index, run in enumerate(self.runs):
+            if run.batch_size is not None and run.batch_size > self.data.n:
+                raise _FieldError(
+                    f"runs[{index}].batch_size",
+                    f"expected 1..{self.data.n} (data.n), got {run.batch_size}",
+                )
+        return self
+
+    def batch_size(self, run: RunConfig) -> int:
+        """A run's batch size, the full data when unset."""
+        return self.data.n if run.batch_size is None else run.batch_size
+
+    def normalised(self) -> dict[str, Any]:
+        """Plain data with every default filled in: what results.json records."""
+        plain = self.model_dump(mode="json")
+        for run, raw in zip(plain["runs"], self.runs, strict=True):
+            run["batch_size"] = self.batch_size(raw)
+        return plain
+
+    def digest(self) -> str:
+        """sha256 of the normalised config, as canonical JSON."""
+        canonical = json.dumps(self.normalised(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _FieldError(ValueError):
+    """Raised inside validators to name a field deeper than the one validated."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# ---------------------------------------------------------------- memory
+
+
+def surface_bytes(resolution: int) -> int:
+    """Bytes a resolution x resolution float64 grid takes while built and written."""
+    return resolution * resolution * 8 * 4
+
+
+def physical_memory_bytes() -> int:
+    """This machine's physical memory (8 GiB when the OS will not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _dotted(location: Sequence[int | str]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "config"
+
+
+def _model_at(location: Sequence[int | str]) -> type[BaseModel] | None:
+    """The pydantic model that holds the field at ``location``, if any."""
+    model: type[BaseModel] = Config
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        inner = _first_model(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One line for one pydantic error: the field, what was expected, what was given."""
+    location = tuple(p for p in error["loc"] if not _is_union_tag(p))
+    kind = error["type"]
+    given = error.get("input")
+    if "init" in location:
+        field = _dotted(location[: location.index("init") + 1])
+        return f"{field}: expected \"random\" or a pair [theta0, theta1], got {_show(given)}"
+    if kind == "extra_forbidden":
+        key = str(location[-1])
+        model = _model_at(location)
+        known = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of {', '.join(known)}"
+        return f"{_dotted(location)}: unknown key{hint}"
+    if kind == "value_error" and isinstance(error.get("ctx", {}).get("error"), _FieldError):
+        inner: _FieldError = error["ctx"]["error"]
+        return f"{inner.field}: {inner.message}"
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return f"{_dotted(location)}: expected a whole number, got {_show(given)}"
+    if kind in ("float_type", "float_parsing"):
+        return f"{_dotted(location)}: expected a number, got {_show(given)}"
+    if kind == "finite_number":
+        return f"{_dotted(location)}: expected a finite number, got {_show(given)}"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{_dotted(location)}: expected {expected}, got {_show(given)}"
+    if kind in ("too_short", "too_long", "tuple_type") and location and location[-1] in (
+        "theta", "x_range", "theta0", "theta1", "init",
+    ):
+        return f"{_dotted(location)}: expected a pair [a, b], got {_show(given)}"
+    if kind == "missing":
+        return f"{_dotted(location)}: required"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{_dotted(location)}: expected a value {_bound(error)}, got {_show(given)}"
+    return f"{_dotted(location)}: {message}"
+
+
+def _bound(error: Mapping[str, Any]) -> str:
+    ctx = error.get("ctx", {})
+    symbols = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    return " and ".join(f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_union_tag(part: int | str) -> bool:
+    """pydantic names union branches in locations ('list[...]', 'literal[...]'); drop them."""
+    return isinstance(part, str) and ("[" in part or part in {"float", "str", "int"})
+
+
+def _unique(lines: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for line in lines:
+        seen.setdefault(line, None)
+    return list(seen)
+
+
+def validate(raw: Mapping[str, Any], source: str = "config") -> Config:
+    """Validate plain data into a ``Config``; a ``ConfigError`` lists each bad field."""
+    try:
+        return Config.model_validate(dict(raw))
+    except ValidationError as exc:
+        lines = _unique(_describe(error) for error in exc.errors())
+        raise ConfigError("\n".join(f"{source}: {line}" for line in lines[:5])) from None
+
+
+# ---------------------------------------------------------------- loading
+
+
+def resolve_path(spec: str | os.PathLike[str] | None) -> Path:
+    """A config path from a path or the name of a shipped handout (default: source-notebook)."""
+    if spec is None:
+        spec = DEFAULT_HANDOUT
+    path = Path(spec)
+    if path.is_dir():
+        raise ConfigError(f"config: '{spec}' is a directory; expected a TOML file")
+    if path.is_file():
+        return path
+    shipped = reports_dir() / f"{spec}.toml"
+    if "/" not in str(spec) and shipped.is_file():
+        return shipped
+    names = ", ".join(shipped_handouts())
+    raise ConfigError(f"config: no such file or shipped handout '{spec}' (shipped: {names})")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; syntax errors name the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: expected UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``dotted.key=value``; the value is read as TOML, else kept as a string."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r}: expected key=value with a dotted key")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.split("."), parsed
+
+
+def apply_override(raw: dict[str, Any], keys: list[str], value: Any) -> None:
+    """Set ``value`` at the dotted ``keys`` inside ``raw`` (list items by index)."""
+    where: Any = raw
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        shown = ".".join(keys[: depth + 1])
+        if isinstance(where, list):
+            if not key.isdigit() or int(key) >= len(where):
+                raise ConfigError(
+                    f"--set {'.'.join(keys)}: '{shown}' expected an index below {len(where)}"
+                )
+            if last:
+                where[int(key)] = value
+            else:
+                where = where[int(key)]
+        elif isinstance(where, dict):
+            if last:
+                where[key] = value
+            else:
+                if key == "runs" and key not in where:
+                    where[key] = [RunConfig().model_dump(mode="json")]
+                where = where.setdefault(key, {})
+        else:
+            raise ConfigError(f"--set {'.'.join(keys)}: '{shown}' is not a table")
+
+
+def load(spec: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()) -> Config:
+    """Read, override and validate a config given as a path or shipped handout name."""
+    path = resolve_path(spec)
+    raw = read_toml(path)
+    for text in overrides:
+        apply_override(raw, *parse_override(text))
+    return validate(raw, source=path.name)
+
+
+def config_name(spec: str | os.PathLike[str] | None) -> str:
+    """The handout's name: the shipped name or the TOML file's stem."""
+    return resolve_path(spec).stem
+
+
+def dump_toml(config: Config) -> str:
+    """The normalised config as TOML (embedded in reports so they can be re-derived)."""
+    return _to_toml(config.normalised())
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _to_toml(data: Mapping[str, Any]) -> str:
+    lines: list[str] = []
+    tables: list[str] = []
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            tables.append(f"\n[{key}]\n" + _to_toml(value))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for item in value:
+                tables.append(f"\n[[{key}]]\n" + _to_toml(item))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + ("\n" if lines else "") + "".join(tables)

@@ -1,0 +1,243 @@
+"""Config -> results: the compute entry point (pure JAX compute, no file I/O).
+
+The result is plain data (lists, floats, strings) in the shape of ``results.json``;
+figures and templates read nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from reportgen import diagnostics, model, optimize, surface
+from reportgen.config import Config, ConfigError, RunConfig
+from reportgen.data import Dataset, RunDraws, batch_schedule, draw
+from reportgen.results import SCHEMA, finite_or_none, to_plain
+
+#: Datasets up to this size are written into results.json sample by sample.
+INLINE_DATA_LIMIT = 10_000
+#: Grids up to this resolution are written into results.json; larger go to surface.npy.
+INLINE_SURFACE_LIMIT = 256
+
+Progress = Callable[[str], None]
+
+
+def select_device(requested: str) -> jax.Device:
+    """The JAX device for ``auto``, ``cpu`` or ``gpu`` (auto takes a GPU when JAX sees one)."""
+    if requested == "cpu":
+        return jax.devices("cpu")[0]
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError:
+        gpus = []
+    if gpus:
+        return gpus[0]
+    if requested == "gpu":
+        raise ConfigError(
+            f"device: expected a GPU that JAX can see, found only {jax.default_backend()}"
+        )
+    return jax.devices("cpu")[0]
+
+
+@contextlib.contextmanager
+def on_device(requested: str) -> Iterator[jax.Device]:
+    """Run the enclosed JAX work on the selected device."""
+    device = select_device(requested)
+    with jax.default_device(device):
+        yield device
+
+
+def dtype_of(config: Config) -> Any:
+    """The JAX dtype of the configured precision."""
+    return jnp.float64 if config.precision == "float64" else jnp.float32
+
+
+def trajectory(
+    config: Config, run: RunConfig, draws: RunDraws, x: jax.Array, y: jax.Array
+) -> optimize.Trajectory:
+    """One run's full trajectory, full-batch or mini-batch."""
+    dtype = x.dtype
+    hyper = optimize.Hyper(
+        *(jnp.asarray(getattr(run, name), dtype) for name in optimize.HYPERPARAMETERS)
+    )
+    theta_init = jnp.asarray(draws.theta_init, dtype)
+    if draws.permutations is None:
+        return optimize.full_batch_run(run.optimizer, hyper, theta_init, x, y, steps=run.epochs)
+    indices, mask = batch_schedule(draws.permutations, config.batch_size(run))
+    return optimize.mini_batch_run(
+        run.optimizer, hyper, theta_init, x, y, jnp.asarray(indices), jnp.asarray(mask)
+    )
+
+
+def run_record(
+    config: Config,
+    run: RunConfig,
+    record: optimize.Trajectory,
+    curvature: diagnostics.Curvature,
+    ols: dict[str, Any],
+) -> dict[str, Any]:
+    """A run's entry in results.json."""
+    thetas = np.asarray(record.thetas, dtype=np.float64)
+    losses = np.asarray(record.losses, dtype=np.float64)
+    step = int(record.diverged_step)
+    diverged = step >= 0
+    batch_size = config.batch_size(run)
+    steps = len(losses) - 1
+    final_loss = finite_or_none(losses[-1])
+    gap = None if final_loss is None else final_loss / ols["loss"] - 1.0
+    rate = diagnostics.predicted_rate(
+        run.optimizer, run.learning_rate, run.momentum, curvature.eigenvalues
+    )
+    observed = None if diverged else diagnostics.observed_rate(
+        thetas, np.asarray(ols["theta"]), curvature.eigenvectors
+    )
+    return {
+        "name": run.name,
+        "optimizer": run.optimizer,
+        "learning_rate": run.learning_rate,
+        "batch_size": batch_size,
+        "epochs": run.epochs,
+        "steps": steps,
+        "steps_per_epoch": steps // run.epochs,
+        "full_batch": batch_size == config.data.n,
+        "theta_init": thetas[0],
+        "thetas": thetas,
+        "losses": losses,
+        "final_theta": thetas[-1] if np.all(np.isfinite(thetas[-1])) else None,
+        "final_loss": final_loss,
+        "gap_to_ols": gap,
+        "diverged": diverged,
+        "diverged_step": step if diverged else None,
+        "predicted_rate": rate,
+        "observed_rate": observed,
+        "stable": None if rate is None else rate < 1.0,
+    }
+
+
+def data_record(data: Dataset) -> dict[str, Any]:
+    """The data: samples while small, summary statistics always."""
+    inline = len(data.x) <= INLINE_DATA_LIMIT
+    return {
+        "n": len(data.x),
+        "x": data.x if inline else None,
+        "y": data.y if inline else None,
+        "summary": {
+            "x_mean": float(np.mean(data.x)),
+            "x_std": float(np.std(data.x)),
+            "x_min": float(np.min(data.x)),
+            "x_max": float(np.max(data.x)),
+            "y_mean": float(np.mean(data.y)),
+            "y_std": float(np.std(data.y)),
+        },
+    }
+
+
+def surface_record(grid: surface.Surface) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The surface's entry, and the grid itself when it is too large to inline."""
+    loss = np.asarray(grid.loss, dtype=np.float64)
+    row, col = np.unravel_index(int(np.nanargmin(loss)), loss.shape)
+    inline = len(grid.theta0) <= INLINE_SURFACE_LIMIT
+    entry: dict[str, Any] = {
+        "method": grid.method,
+        "resolution": len(grid.theta0),
+        "theta0": grid.theta0,
+        "theta1": grid.theta1,
+        "loss": loss if inline else None,
+        "min_loss": float(loss[row, col]),
+        "argmin": [float(grid.theta0[col]), float(grid.theta1[row])],
+    }
+    if not inline:
+        entry["loss_file"] = "surface.npy"
+    return entry, None if inline else loss
+
+
+def sweep_record(config: Config, x: jax.Array, y: jax.Array) -> dict[str, Any] | None:
+    """Final loss of full-batch GD at every swept rate, from one vmapped call."""
+    if config.sweep is None:
+        return None
+    rates = config.sweep.learning_rates()
+    finals, steps = optimize.sweep(
+        jnp.asarray(rates, x.dtype),
+        jnp.asarray(config.sweep.init, x.dtype),
+        x,
+        y,
+        steps=config.sweep.epochs,
+    )
+    steps_list = [int(s) for s in np.asarray(steps)]
+    return {
+        "learning_rates": rates,
+        "final_losses": [finite_or_none(v) for v in np.asarray(finals, dtype=np.float64)],
+        "diverged": [s >= 0 for s in steps_list],
+        "diverged_step": [s if s >= 0 else None for s in steps_list],
+        "epochs": config.sweep.epochs,
+        "init": list(config.sweep.init),
+    }
+
+
+def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str, Any], dict]:
+    """Everything a handout shows, as plain data; plus large arrays kept out of the JSON.
+
+    Returns ``(results, arrays)`` where ``arrays`` maps file names (``surface.npy``) to
+    numpy arrays the report folder should hold beside results.json.
+    """
+    say = progress or (lambda _stage: None)
+    dtype = dtype_of(config)
+    with on_device(config.device):
+        say("data")
+        draws = draw(config)
+        x = jnp.asarray(draws.data.x, dtype)
+        y = jnp.asarray(draws.data.y, dtype)
+        say("closed form")
+        theta_ols, loss_ols, hessian = model.closed_form(x, y)
+        ols = {"theta": np.asarray(theta_ols, np.float64), "loss": float(loss_ols)}
+        curvature = diagnostics.curvature(np.asarray(hessian))
+        say("optimizer runs")
+        runs = [
+            run_record(config, run, trajectory(config, run, run_draws, x, y), curvature, ols)
+            for run, run_draws in zip(config.runs, draws.runs, strict=True)
+        ]
+        say("loss surface")
+        settings = config.surface
+        theta0, theta1 = surface.axes(settings.theta0, settings.theta1, settings.resolution)
+        method = surface.choose_method(settings.method, config.data.n, settings.resolution)
+        grid = surface.loss_surface(theta0, theta1, x, y, method)
+        surface_entry, big_grid = surface_record(grid)
+        say("sweep")
+        sweep_entry = sweep_record(config, x, y)
+    results = {
+        "schema": SCHEMA,
+        "config": config.normalised(),
+        "data": data_record(draws.data),
+        "ols": ols,
+        "diagnostics": {
+            "hessian": curvature.hessian,
+            "hessian_eigenvalues": curvature.eigenvalues,
+            "condition_number": curvature.condition_number,
+            "max_stable_lr": curvature.max_stable_lr,
+            "optimal_lr": curvature.optimal_lr,
+        },
+        "runs": runs,
+        "surface": surface_entry,
+        "sweep": sweep_entry,
+    }
+    arrays = {} if big_grid is None else {"surface.npy": big_grid}
+    return to_plain(results), arrays
+
+
+def compute_environment(config: Config) -> dict[str, Any]:
+    """Backend, device and XLA facts for the manifest (no host names, no timings)."""
+    device = select_device(config.device)
+    return {
+        "jax_backend": device.platform,
+        "device_kind": device.device_kind,
+        "device_requested": config.device,
+        "precision": config.precision,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "matmul_precision": str(getattr(jax.config, "jax_default_matmul_precision", None) or "default"),
+    }

@@ -1,0 +1,111 @@
+"""Provenance: what produced a report, and the sha256 of everything in it.
+
+Nothing here depends on the wall clock, the host name or absolute paths, so two builds
+of the same config on the same machine and versions give the same manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from reportgen import __version__
+
+MANIFEST_FILE = "manifest.json"
+SCHEMA = "reportgen.manifest/1"
+PACKAGES = (
+    "jax", "jaxlib", "numpy", "optax", "matplotlib", "jinja2", "weasyprint", "fonttools",
+    "pydantic", "pydyf",
+)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that shape the numbers and the output."""
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def freetype_version() -> str | None:
+    """FreeType as matplotlib was built against it (it shapes the glyphs in figures)."""
+    try:
+        from matplotlib import ft2font
+
+        return str(ft2font.__freetype_version__)
+    except (ImportError, AttributeError):
+        return None
+
+
+def git_commit() -> str | None:
+    """The checkout's commit when reportgen runs from a git checkout, else None."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_hashes(folder: Path, skip: tuple[str, ...] = (MANIFEST_FILE,)) -> dict[str, str]:
+    """sha256 of every file under ``folder`` by relative POSIX path, sorted."""
+    return {
+        path.relative_to(folder).as_posix(): sha256_file(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.relative_to(folder).as_posix() not in skip
+    }
+
+
+def environment(compute_env: dict[str, Any]) -> dict[str, Any]:
+    """Versions and platform; ``compute_env`` carries backend, device and XLA facts."""
+    return {
+        "reportgen": __version__,
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "platform": f"{platform.system()}-{platform.machine()}",
+        "packages": package_versions(),
+        "freetype": freetype_version(),
+        **compute_env,
+    }
+
+
+def build_manifest(
+    config_normalised: dict[str, Any], config_digest: str, compute_env: dict[str, Any]
+) -> dict[str, Any]:
+    """The manifest without file hashes (added once the files exist)."""
+    return {
+        "schema": SCHEMA,
+        "config": config_normalised,
+        "config_sha256": config_digest,
+        "environment": environment(compute_env),
+        "files": {},
+    }
+
+
+def dumps(manifest: dict[str, Any]) -> str:
+    """Canonical JSON text of a manifest."""
+    return json.dumps(manifest, sort_keys=True, indent=1, allow_nan=False) + "\n"

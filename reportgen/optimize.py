@@ -1,0 +1,146 @@
+"""Optimizer runs as ``lax.scan`` over steps, returning the whole trajectory.
+
+Update rules come from optax: ``gd`` is ``optax.sgd(lr)`` (exactly theta - lr * g),
+``momentum`` and ``nesterov`` are ``optax.sgd`` with a trace, ``adam`` and ``rmsprop``
+are optax's own. Hyperparameters travel as traced arrays, so runs that differ only in
+their numbers share one compiled program.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import Array, lax
+from jax.typing import ArrayLike
+
+from reportgen.model import masked_mse_loss, mse_loss, statistics, stats_loss
+
+#: A run has diverged once its full-data loss is non-finite or this many times its initial
+#: loss: a stable full-batch GD run never rises above its start at all.
+DIVERGENCE_FACTOR = 10.0
+
+HYPERPARAMETERS = ("learning_rate", "momentum", "b1", "b2", "decay", "eps")
+
+
+class Hyper(NamedTuple):
+    """An optimizer's numbers (only those its rule reads matter)."""
+
+    learning_rate: ArrayLike
+    momentum: ArrayLike = 0.9
+    b1: ArrayLike = 0.9
+    b2: ArrayLike = 0.999
+    decay: ArrayLike = 0.9
+    eps: ArrayLike = 1e-8
+
+
+class Trajectory(NamedTuple):
+    """A run's record: ``steps + 1`` thetas and full-data losses, the start first."""
+
+    thetas: Array
+    losses: Array
+    diverged_step: Array  # first step whose loss is non-finite or exploded; -1 when none
+
+
+def make_optimizer(name: str, hyper: Hyper) -> optax.GradientTransformation:
+    """The optax transformation for an optimizer name."""
+    if name == "gd":
+        return optax.sgd(hyper.learning_rate)
+    if name == "momentum":
+        return optax.sgd(hyper.learning_rate, momentum=hyper.momentum)
+    if name == "nesterov":
+        return optax.sgd(hyper.learning_rate, momentum=hyper.momentum, nesterov=True)
+    if name == "adam":
+        return optax.adam(hyper.learning_rate, b1=hyper.b1, b2=hyper.b2, eps=hyper.eps)
+    if name == "rmsprop":
+        return optax.rmsprop(hyper.learning_rate, decay=hyper.decay, eps=hyper.eps)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def first_divergence(losses: Array) -> Array:
+    """Index of the first loss that is non-finite or above ``DIVERGENCE_FACTOR`` x the first."""
+    bad = ~jnp.isfinite(losses) | (losses > DIVERGENCE_FACTOR * jnp.maximum(losses[0], 1e-30))
+    return jnp.where(jnp.any(bad), jnp.argmax(bad), -1)
+
+
+def _record(theta0: Array, loss0: Array, thetas: Array, losses: Array) -> Trajectory:
+    all_thetas = jnp.concatenate([theta0[None], thetas])
+    all_losses = jnp.concatenate([loss0[None], losses])
+    return Trajectory(all_thetas, all_losses, first_divergence(all_losses))
+
+
+def _full_batch(
+    name: str, hyper: Hyper, theta_init: Array, x: Array, y: Array, steps: int
+) -> Trajectory:
+    optimizer = make_optimizer(name, hyper)
+    grad = jax.grad(mse_loss)
+
+    def step(carry: tuple[Array, optax.OptState], _: None) -> tuple[tuple, tuple[Array, Array]]:
+        theta, state = carry
+        updates, state = optimizer.update(grad(theta, x, y), state, theta)
+        theta = optax.apply_updates(theta, updates)
+        return (theta, state), (theta, mse_loss(theta, x, y))
+
+    _, (thetas, losses) = lax.scan(step, (theta_init, optimizer.init(theta_init)), length=steps)
+    return _record(theta_init, mse_loss(theta_init, x, y), thetas, losses)
+
+
+def _mini_batch(
+    name: str, hyper: Hyper, theta_init: Array, x: Array, y: Array, indices: Array, mask: Array
+) -> Trajectory:
+    optimizer = make_optimizer(name, hyper)
+    grad = jax.grad(masked_mse_loss)
+
+    def step(
+        carry: tuple[Array, optax.OptState], batch: tuple[Array, Array]
+    ) -> tuple[tuple, tuple[Array, Array]]:
+        theta, state = carry
+        index, valid = batch
+        gradient = grad(theta, x[index], y[index], valid)
+        updates, state = optimizer.update(gradient, state, theta)
+        theta = optax.apply_updates(theta, updates)
+        return (theta, state), (theta, mse_loss(theta, x, y))
+
+    carry = (theta_init, optimizer.init(theta_init))
+    _, (thetas, losses) = lax.scan(step, carry, (indices, mask))
+    return _record(theta_init, mse_loss(theta_init, x, y), thetas, losses)
+
+
+full_batch_run = jax.jit(_full_batch, static_argnames=("name", "steps"))
+full_batch_run.__doc__ = """Full-batch run of ``steps`` updates on all of (x, y)."""
+
+mini_batch_run = jax.jit(_mini_batch, static_argnames=("name",))
+mini_batch_run.__doc__ = """Mini-batch run; step t uses ``x[indices[t]]`` where ``mask[t]``."""
+
+
+def _sweep_one(lr: Array, theta_init: Array, stats: Array, steps: int) -> tuple[Array, Array]:
+    grad = jax.grad(stats_loss)
+
+    def step(theta: Array, _: None) -> tuple[Array, Array]:
+        theta = theta - lr * grad(theta, stats)
+        return theta, stats_loss(theta, stats)
+
+    _, losses = lax.scan(step, theta_init, length=steps)
+    record = jnp.concatenate([stats_loss(theta_init, stats)[None], losses])
+    return record[-1], first_divergence(record)
+
+
+@partial(jax.jit, static_argnames=("steps",))
+def sweep_single(lr: Array, theta_init: Array, x: Array, y: Array, steps: int):
+    """One full-batch GD run reduced to (final loss, divergence step): the sweep's unit."""
+    return _sweep_one(lr, theta_init, statistics(x, y).astype(x.dtype), steps)
+
+
+@partial(jax.jit, static_argnames=("steps",))
+def sweep(rates: Array, theta_init: Array, x: Array, y: Array, steps: int):
+    """Full-batch GD at every learning rate in one vmapped call.
+
+    The MSE depends on the data only through its centred sufficient statistics, so each
+    step is O(1) whatever n is; ``jax.grad`` of ``stats_loss`` is the sample MSE's gradient.
+    Returns (final losses, divergence steps).
+    """
+    stats = statistics(x, y).astype(x.dtype)
+    return jax.vmap(lambda lr: _sweep_one(lr, theta_init, stats, steps))(rates)

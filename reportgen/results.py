@@ -1,0 +1,58 @@
+"""results.json: plain data in, canonical JSON out (no JAX here: renderers read this).
+
+Numbers are written at full precision (``repr`` round-trips every float64); keys are
+sorted; a non-finite number is written as ``null``, never as NaN or Infinity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA = "reportgen.results/1"
+RESULTS_FILE = "results.json"
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A float, or None where it is NaN or infinite."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def to_plain(value: Any) -> Any:
+    """Numpy arrays and scalars to lists and Python numbers; non-finite floats to None."""
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_plain(value.tolist())
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return finite_or_none(value)
+    return value
+
+
+def dumps(results: dict[str, Any]) -> str:
+    """Canonical JSON text: sorted keys, full-precision floats, no NaN or Infinity."""
+    return json.dumps(to_plain(results), sort_keys=True, indent=1, allow_nan=False) + "\n"
+
+
+def write(results: dict[str, Any], folder: Path) -> Path:
+    """Write ``results.json`` into ``folder``."""
+    path = folder / RESULTS_FILE
+    path.write_text(dumps(results), encoding="utf-8")
+    return path
+
+
+def read(folder: Path) -> dict[str, Any]:
+    """Read ``results.json`` from a report folder."""
+    data: dict[str, Any] = json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8"))
+    return data

@@ -1,0 +1,49 @@
+"""The default handout reproduces the source notebook's numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reportgen import config, experiment
+
+NOTEBOOK_BATCH = [3.9106679350316482, 3.204127528398984]
+NOTEBOOK_MINIBATCH = [4.043715060955726, 3.0013185032669663]
+
+
+@pytest.fixture(scope="module")
+def default_results() -> dict:
+    results, arrays = experiment.compute(config.load())
+    assert arrays == {}
+    return results
+
+
+def test_batch_gd_reproduces_the_notebook(default_results: dict) -> None:
+    np.testing.assert_allclose(default_results["runs"][0]["final_theta"], NOTEBOOK_BATCH,
+                               rtol=0, atol=1e-9)
+
+
+def test_minibatch_gd_reproduces_the_notebook(default_results: dict) -> None:
+    np.testing.assert_allclose(default_results["runs"][1]["final_theta"], NOTEBOOK_MINIBATCH,
+                               rtol=0, atol=1e-9)
+
+
+def test_trajectories_start_at_the_initial_theta(default_results: dict) -> None:
+    batch, minibatch = default_results["runs"]
+    assert batch["steps"] == 10 and len(batch["thetas"]) == 11 and len(batch["losses"]) == 11
+    assert minibatch["steps"] == 10 and minibatch["steps_per_epoch"] == 5
+    assert batch["thetas"][0] == batch["theta_init"]
+
+
+def test_surface_grid_matches_the_notebook_loop(default_results: dict) -> None:
+    data = default_results["data"]
+    x, y = np.asarray(data["x"]), np.asarray(data["y"])
+    surface = default_results["surface"]
+    t0 = np.linspace(-10, 10, 100)
+    t1 = np.linspace(-10, 10, 100)
+    mesh0, mesh1 = np.meshgrid(t0, t1)
+    design = np.c_[np.ones(100), x]
+    for i, j in [(0, 0), (3, 97), (50, 50), (99, 12)]:
+        theta = np.array([mesh0[i, j], mesh1[i, j]])
+        expected = np.mean((y - design @ theta) ** 2)
+        assert surface["loss"][i][j] == pytest.approx(expected, rel=1e-12)
