@@ -1,0 +1,111 @@
+"""Equations typeset with matplotlib's mathtext into SVG: no TeX, no JavaScript.
+
+The same SVG is embedded in the HTML and, through it, in the PDF, so the two show the
+equations identically. Glyphs are written as paths (``svg.fonttype = "path"``), so no
+font has to be present where the handout is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+from dataclasses import dataclass
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+__all__ = ["EQUATIONS", "Equation", "equation", "typeset"]
+
+FONT_SIZE = 13.0  # pt; the HTML scales the SVG by its own width/height attributes
+
+# name -> (mathtext source, words for screen readers and text extraction)
+EQUATIONS: dict[str, tuple[str, str]] = {
+    "model": (r"$\hat{y} = \theta_0 + \theta_1\, x$",
+              "y-hat equals theta-zero plus theta-one times x"),
+    "loss": (r"$L(\theta) = \frac{1}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - \theta_1 x_i\right)^2"
+             r" = \frac{1}{n}\,\Vert y - X\theta \Vert^2$",
+             "L of theta equals the mean over i of (y_i minus theta-zero minus theta-one x_i) squared"),
+    "gradient": (r"$\nabla L(\theta) = -\frac{2}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - "
+                 r"\theta_1 x_i\right)\binom{1}{x_i} = -\frac{2}{n}\,X^{\top}(y - X\theta)$",
+                 "the gradient of L equals minus 2 over n times X transpose times (y minus X theta)"),
+    "hessian": (r"$H = \nabla^2 L = \frac{2}{n}\,X^{\top}X, \qquad "
+                r"X = \left[\,\mathbf{1}\;\; x\,\right]$",
+                "the Hessian H equals 2 over n times X transpose X, X has a column of ones and x"),
+    "gd": (r"$\theta_{k+1} = \theta_k - \eta\,\nabla L(\theta_k)$",
+           "theta k plus one equals theta k minus eta times the gradient of L at theta k"),
+    "minibatch": (r"$\theta_{k+1} = \theta_k + \eta\,\frac{2}{|B_k|}\sum_{i \in B_k}"
+                  r"\left(y_i - \theta_{k,0} - \theta_{k,1} x_i\right)\binom{1}{x_i}$",
+                  "theta k plus one equals theta k minus eta times the gradient of the loss on "
+                  "the batch B_k only"),
+    "bound": (r"$0 < \eta < \frac{2}{L},\qquad L = \lambda_{\max}(H)$",
+              "eta between 0 and 2 over L, where L is the largest eigenvalue of the Hessian"),
+    "contraction": (r"$\theta_{k+1} - \theta^{*} = (I - \eta H)\,(\theta_k - \theta^{*}),"
+                    r"\qquad |1 - \eta\lambda_{\min}|,\ |1 - \eta\lambda_{\max}|$",
+                    "the error is multiplied by I minus eta H at every step; along each "
+                    "eigenvector by the absolute value of 1 minus eta lambda"),
+    "momentum": (r"$v_{k+1} = \beta v_k + \nabla L(\theta_k), \qquad "
+                 r"\theta_{k+1} = \theta_k - \eta\, v_{k+1}$",
+                 "heavy-ball momentum: the velocity keeps beta of itself and adds the gradient"),
+    "nesterov": (r"$v_{k+1} = \beta v_k + \nabla L(\theta_k), \qquad \theta_{k+1} = \theta_k"
+                 r" - \eta\,\left(\beta v_{k+1} + \nabla L(\theta_k)\right)$",
+                 "Nesterov momentum: the step looks ahead along the velocity"),
+    "adam": (r"$m_{k+1} = \beta_1 m_k + (1-\beta_1) g_k,\quad s_{k+1} = \beta_2 s_k + "
+             r"(1-\beta_2) g_k^2,\quad \theta_{k+1} = \theta_k - \eta\,"
+             r"\frac{\hat{m}_{k+1}}{\sqrt{\hat{s}_{k+1}} + \epsilon}$",
+             "Adam: running means of the gradient and of its square, bias-corrected, "
+             "give a per-coordinate step"),
+    "rmsprop": (r"$s_{k+1} = \rho\, s_k + (1-\rho)\, g_k^2, \qquad \theta_{k+1} = \theta_k"
+                r" - \eta\,\frac{g_k}{\sqrt{s_{k+1}} + \epsilon}$",
+                "RMSProp: the step divides the gradient by a running root mean square"),
+}
+
+
+@dataclass(frozen=True)
+class Equation:
+    """A typeset equation: its SVG, its size in points and its words."""
+
+    name: str
+    source: str
+    alt: str
+    svg: str
+    width_pt: float
+    height_pt: float
+
+    @property
+    def data_uri(self) -> str:
+        encoded = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
+        return f"data:image/svg+xml;base64,{encoded}"
+
+
+def typeset(source: str, name: str = "equation", size: float = FONT_SIZE) -> tuple[str, float, float]:
+    """Typeset one mathtext string; returns (svg, width_pt, height_pt), deterministic."""
+    rc = {"mathtext.fontset": "cm", "svg.fonttype": "path",
+          "svg.hashsalt": f"reportgen-eq:{name}", "font.size": size}
+    with mpl.rc_context(rc):
+        fig = Figure(figsize=(1, 1), dpi=72)
+        fig.text(0, 0, source, fontsize=size)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.03, transparent=True,
+                    metadata={"Date": None})
+    svg = buf.getvalue()
+    width, height = _svg_size(svg)
+    return svg, width, height
+
+
+def _svg_size(svg: str) -> tuple[float, float]:
+    head = svg[svg.index("<svg"): svg.index(">", svg.index("<svg"))]
+
+    def attr(key: str) -> float:
+        start = head.index(f'{key}="') + len(key) + 2
+        return float(head[start: head.index('"', start)].removesuffix("pt"))
+
+    return attr("width"), attr("height")
+
+
+@functools.cache
+def equation(name: str) -> Equation:
+    """The named equation of :data:`EQUATIONS`, typeset (cached per process)."""
+    source, alt = EQUATIONS[name]
+    svg, width, height = typeset(source, name)
+    return Equation(name, source, alt, svg, width, height)
