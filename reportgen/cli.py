@@ -79,6 +79,11 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="the report folder to write (default: build/<name>)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="recompute even when cached results exist, and cache nothing")
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                        help="where results and JAX compilations are cached "
+                        "(default: $REPORTGEN_CACHE_DIR or ~/.cache/reportgen)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -148,7 +153,7 @@ def run_compute(args: argparse.Namespace) -> int:
     target = output_folder(args)
     stages = Stages(args.quiet)
     try:
-        results, arrays = _compute(config, stages)
+        results, arrays, _ = _compute(config, args, stages)
         from reportgen import output
         from reportgen import results as results_io
 
@@ -163,11 +168,41 @@ def run_compute(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _compute(config: Config, stages: Callable[[str], None]) -> tuple[dict, dict]:
+def _compute(
+    config: Config, args: argparse.Namespace, stages: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Results, large arrays and the compute environment: from the cache or from JAX."""
+    import json
+
+    from reportgen import cache
+
+    prepare_jax_environment(config)
+    cache_dir = args.cache_dir or cache.default_dir()
+    if not args.no_cache:
+        hit = cache.load(cache_dir, config)
+        if hit is not None:
+            stages("cached results")
+            return json.loads(hit.results_text), hit.arrays, hit.environment
     stages("import jax")
     from reportgen import experiment
+    from reportgen import results as results_io
 
-    return experiment.compute(config, progress=stages)
+    if not args.no_cache:
+        cache.enable_compilation_cache(cache_dir)
+    results, arrays = experiment.compute(config, progress=stages)
+    environment = experiment.compute_environment(config)
+    if not args.no_cache:
+        cache.store(cache_dir, config, cache.Entry(results_io.dumps(results), arrays, environment))
+    return results, arrays, environment
+
+
+def prepare_jax_environment(config: Config) -> None:
+    """Deterministic GPU kernels, set before JAX starts its backends (no effect on CPU)."""
+    if config.device == "cpu":
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = (flags + " --xla_gpu_deterministic_ops=true").strip()
 
 
 def _write_arrays(arrays: dict[str, Any], folder: Path) -> None:
@@ -188,11 +223,10 @@ def run_build(args: argparse.Namespace) -> int:
     os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch(config))
     stages = Stages(args.quiet)
     try:
-        results, arrays = _compute(config, stages)
-        from reportgen import experiment, manifest, output, render
+        results, arrays, environment = _compute(config, args, stages)
+        from reportgen import manifest, output, render
         from reportgen import results as results_io
 
-        environment = experiment.compute_environment(config)
         record = manifest.build_manifest(config.normalised(), config.digest(), environment)
         with output.atomic_folder(target) as folder:
             stages("write results")

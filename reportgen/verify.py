@@ -1,0 +1,237 @@
+"""``reportgen verify``: re-derive a report from its own config and compare.
+
+A report folder is checked file by file against its manifest's sha256 list, and every
+number in its results.json against a fresh computation. A handout PDF alone carries
+``config.toml``, ``results.json`` and ``manifest.json`` as attachments and is checked
+the same way. Numbers must match exactly on the platform and versions that built the
+report; elsewhere within a tolerance stated in the output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from reportgen.config import ConfigError, validate
+from reportgen.manifest import MANIFEST_FILE, sha256_file
+from reportgen.results import RESULTS_FILE
+
+MAX_SHOWN = 20
+
+
+class Report(NamedTuple):
+    """What a report carries: its results, manifest and config text, and its folder."""
+
+    results: dict[str, Any]
+    manifest: dict[str, Any] | None
+    config_toml: str | None
+    folder: Path | None
+
+
+class Tolerance(NamedTuple):
+    """How closely recomputed numbers must match, and why."""
+
+    rtol: float
+    atol: float
+    reason: str
+
+
+def _json(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"verify: {what} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"verify: {what} holds no results object")
+    return value
+
+
+def read_folder(folder: Path) -> Report:
+    """A report folder's results, manifest and config."""
+    results_path = folder / RESULTS_FILE
+    if not results_path.is_file():
+        raise ConfigError(f"verify: {folder} holds no {RESULTS_FILE}; expected a report folder")
+    manifest_path = folder / MANIFEST_FILE
+    config_path = folder / "config.toml"
+    return Report(
+        _json(results_path.read_bytes(), str(results_path)),
+        _json(manifest_path.read_bytes(), str(manifest_path)) if manifest_path.is_file() else None,
+        config_path.read_text(encoding="utf-8") if config_path.is_file() else None,
+        folder,
+    )
+
+
+def read_pdf(path: Path) -> Report:
+    """A handout PDF's attached results, manifest and config."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        attachments = PdfReader(path).attachments
+    except (PdfReadError, OSError, ValueError) as exc:
+        raise ConfigError(f"verify: {path} is not a readable PDF ({exc})") from None
+    if RESULTS_FILE not in attachments:
+        raise ConfigError(f"verify: {path} carries no {RESULTS_FILE} attachment")
+
+    def attached(name: str) -> bytes | None:
+        found = attachments.get(name)
+        return found[0] if found else None
+
+    manifest = attached(MANIFEST_FILE)
+    config = attached("config.toml")
+    return Report(
+        _json(attached(RESULTS_FILE) or b"", f"{path}:{RESULTS_FILE}"),
+        _json(manifest, f"{path}:{MANIFEST_FILE}") if manifest else None,
+        config.decode("utf-8") if config else None,
+        None,
+    )
+
+
+def read_report(path: Path) -> Report:
+    """A report from a folder or a handout PDF."""
+    if path.is_dir():
+        return read_folder(path)
+    if path.is_file() and path.suffix.lower() == ".pdf":
+        return read_pdf(path)
+    raise ConfigError(f"verify: expected a report folder or a handout PDF, got '{path}'")
+
+
+# ---------------------------------------------------------------- comparing numbers
+
+
+def walk(stored: Any, fresh: Any, where: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Pairs of leaves at the same path; a structural difference is yielded as a leaf."""
+    if isinstance(stored, dict) and isinstance(fresh, dict):
+        for key in sorted(set(stored) | set(fresh)):
+            path = f"{where}.{key}" if where else key
+            yield from walk(stored.get(key, "<missing>"), fresh.get(key, "<missing>"), path)
+    elif isinstance(stored, list) and isinstance(fresh, list) and len(stored) == len(fresh):
+        for index, (a, b) in enumerate(zip(stored, fresh, strict=True)):
+            yield from walk(a, b, f"{where}[{index}]")
+    else:
+        yield where, stored, fresh
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def differs(stored: Any, fresh: Any, tolerance: Tolerance) -> bool:
+    """Whether two leaves differ beyond the tolerance (exact for non-numbers)."""
+    if _is_number(stored) and _is_number(fresh):
+        if tolerance.rtol == 0 and tolerance.atol == 0:
+            return bool(stored != fresh)
+        return not math.isclose(stored, fresh, rel_tol=tolerance.rtol, abs_tol=tolerance.atol)
+    return bool(stored != fresh)
+
+
+def describe(path: str, stored: Any, fresh: Any) -> str:
+    """One line for one difference."""
+    if _is_number(stored) and _is_number(fresh):
+        scale = max(abs(stored), abs(fresh), 1e-300)
+        return (f"{path}: stored {stored!r}, recomputed {fresh!r} "
+                f"(relative difference {abs(stored - fresh) / scale:.2e})")
+    return f"{path}: stored {_short(stored)}, recomputed {_short(fresh)}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def tolerance_for(stored_env: dict[str, Any] | None, fresh_env: dict[str, Any]) -> Tolerance:
+    """Exact on the same platform and versions; else by precision and device."""
+    keys = ("packages", "platform", "python", "jax_backend", "device_kind", "precision",
+            "xla_flags", "reportgen")
+    if stored_env is not None:
+        changed = [k for k in keys if stored_env.get(k) != fresh_env.get(k)]
+        if not changed:
+            return Tolerance(0.0, 0.0, "exact: same platform, device and versions")
+        reason = "differs: " + ", ".join(changed)
+    else:
+        reason = "no manifest to compare versions with"
+    if fresh_env.get("precision") == "float32":
+        return Tolerance(1e-4, 1e-6, f"float32 tolerance rtol=1e-4, atol=1e-6 ({reason})")
+    return Tolerance(1e-9, 1e-12, f"float64 tolerance rtol=1e-9, atol=1e-12 ({reason})")
+
+
+def compare_numbers(stored: dict, fresh: dict, tolerance: Tolerance) -> list[str]:
+    """Every leaf of results.json that differs, as readable lines."""
+    return [
+        describe(path, a, b) for path, a, b in walk(stored, fresh) if differs(a, b, tolerance)
+    ]
+
+
+def compare_files(report: Report) -> list[str]:
+    """Files whose sha256 differs from the manifest's, or that are missing or extra."""
+    if report.folder is None or report.manifest is None:
+        return []
+    recorded: dict[str, str] = report.manifest.get("files", {})
+    problems = []
+    for name, digest in sorted(recorded.items()):
+        path = report.folder / name
+        if not path.is_file():
+            problems.append(f"{name}: missing (the manifest lists it)")
+        elif sha256_file(path) != digest:
+            problems.append(f"{name}: sha256 differs from the manifest's")
+    for path in sorted(report.folder.rglob("*")):
+        name = path.relative_to(report.folder).as_posix()
+        if path.is_file() and name != MANIFEST_FILE and name not in recorded:
+            problems.append(f"{name}: not in the manifest")
+    return problems
+
+
+def compare_config(report: Report) -> list[str]:
+    """The attached or written config.toml must be the config results.json records."""
+    if report.config_toml is None:
+        return []
+    try:
+        config = validate(tomllib.loads(report.config_toml), source="config.toml")
+    except (tomllib.TOMLDecodeError, ConfigError) as exc:
+        return [f"config.toml: unreadable ({exc})"]
+    if config.normalised() != report.results.get("config"):
+        return ["config.toml: differs from the config recorded in results.json"]
+    return []
+
+
+def verify(path: Path, say: Any = print) -> bool:
+    """Check a report; print what was compared and every difference. True when it holds."""
+    report = read_report(path)
+    config = validate(report.results.get("config") or {}, source="results.json config")
+    from reportgen.cli import prepare_jax_environment
+
+    prepare_jax_environment(config)
+    from reportgen import experiment
+
+    fresh, _arrays = experiment.compute(config)
+    fresh_env = experiment.compute_environment(config)
+    stored_env = (report.manifest or {}).get("environment")
+    tolerance = tolerance_for(stored_env, fresh_env)
+    say(f"verify {path}: config sha256 {config.digest()[:16]}, {tolerance.reason}")
+    problems = compare_config(report) + compare_files(report)
+    problems += compare_numbers(report.results, fresh, tolerance)
+    if not problems:
+        say("reproduced: every number matches" + (
+            " and every file matches the manifest"
+            if report.folder is not None and report.manifest is not None else ""))
+        return True
+    say(f"NOT reproduced: {len(problems)} difference(s)")
+    for line in problems[:MAX_SHOWN]:
+        say(f"  {line}")
+    if len(problems) > MAX_SHOWN:
+        say(f"  ... and {len(problems) - MAX_SHOWN} more")
+    return False
+
+
+def main(path: Path, quiet: bool = False) -> int:
+    """Exit code of ``reportgen verify``: 0 reproduced, 1 not."""
+    def say(line: str) -> None:
+        if not quiet or line.startswith(("NOT", "  ")):
+            print(line, file=sys.stdout)
+
+    return 0 if verify(path, say) else 1
