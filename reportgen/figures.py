@@ -66,7 +66,7 @@ STYLE: dict[str, Any] = {
     "lines.markersize": 4,
     "legend.frameon": False,
     "mathtext.fontset": "dejavusans",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "image.cmap": CMAP,
     "path.simplify": True,
 }
@@ -82,6 +82,8 @@ class FigureInfo:
     svg: str
     alt: str
     caption: str
+    width_pt: float
+    height_pt: float
 
     @property
     def data_uri(self) -> str:
@@ -335,9 +337,12 @@ def _fig_fits(results: dict[str, Any], index: int) -> _Drawn:
         ax.set_ylim(*ylim)
         ax.tick_params(labelsize=6.5, length=2, pad=1.5)
         ax.grid(False)
-    fig.supxlabel("x", fontsize=7.5, y=0.01)
-    fig.supylabel("y", fontsize=7.5, x=0.01)
-    fig.tight_layout(pad=0.6, h_pad=0.4, w_pad=0.3)
+    height = fig.get_figheight()
+    # fixed margins (in inches) instead of tight_layout: one draw fewer per figure
+    fig.subplots_adjust(left=0.6 / TEXT_WIDTH_IN, right=0.99, bottom=0.45 / height,
+                        top=1 - 0.2 / height, wspace=0.08, hspace=0.3)
+    fig.supxlabel("x", fontsize=7.5, y=0.02 / height)
+    fig.supylabel("y", fontsize=7.5, x=0.1 / TEXT_WIDTH_IN)
     shown = "every step" if len(picks) == int(run["steps"]) + 1 else f"{len(picks)} of its {run['steps']} steps"
     final = _fmt_theta(run.get("final_theta"))
     alt = (f"A grid of {len(picks)} small scatter plots of the data, one per step of "
@@ -430,7 +435,7 @@ def _fig_loss(results: dict[str, Any]) -> _Drawn:
 def _fig_surface(results: dict[str, Any], folder: Path | None) -> _Drawn:
     t0, t1, grid = _downsample(*_surface_grid(results, folder), limit=MAX_3D_GRID)
     m0, m1 = np.meshgrid(t0, t1)
-    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.62, 3.2))
+    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.6, 2.9))
     ax = fig.add_subplot(projection="3d")
     surf = ax.plot_surface(m0, m1, grid, cmap=CMAP, linewidth=0, antialiased=False,
                            rcount=len(t1), ccount=len(t0))
@@ -521,8 +526,9 @@ def _fig_contour(results: dict[str, Any], folder: Path | None) -> _Drawn:
     handles, labels = ax.get_legend_handles_labels()
     handles += [Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#444",
                        linestyle="none", markersize=6),
-                Line2D([], [], marker="s", color="#444", linestyle="none", markersize=5)]
-    labels += ["start", "end"]
+                Line2D([], [], marker="o", color="#444", markeredgecolor="black",
+                       linestyle="none", markersize=5)]
+    labels += ["start", "end (filled marker)"]
     ncol = min(len(labels), 3)
     fig.legend(handles, labels, loc="outside lower center", ncol=ncol)
     alt = ("Two contour maps of the loss over (θ₀, θ₁): on the left the whole grid, a narrow "
@@ -594,7 +600,8 @@ def _fig_rates(results: dict[str, Any]) -> _Drawn:
     bound, best = diag["max_stable_lr"], diag["optimal_lr"]
     rates = [float(r["learning_rate"]) for r in results["runs"]]
     right = min(max(1.3 * bound, 1.1 * max(rates)), 3 * bound)
-    lr = np.linspace(0, right, 400)
+    kinks = [1 / lmax, 1 / lmin, 2 / (lmin + lmax)]
+    lr = np.unique(np.array([0.0, right, *[k for k in kinks if 0 < k < right]]))
     fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 2.8))
     ax = fig.add_subplot()
     ax.plot(lr, np.abs(1 - lr * lmin), color="#56B4E9", linestyle="--", linewidth=1.2,
@@ -686,21 +693,23 @@ def _fig_sweep(results: dict[str, Any]) -> _Drawn:
 def svg_bytes(fig: Figure, name: str) -> str:
     """The figure as a deterministic SVG string (salted ids, no date)."""
     buf = io.StringIO()
-    with mpl.rc_context({"svg.hashsalt": f"reportgen:{name}", "svg.fonttype": "path"}):
+    with mpl.rc_context({"svg.hashsalt": f"reportgen:{name}", "svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
     return buf.getvalue()
 
 
 def _plan(results: dict[str, Any], folder: Path) -> list[tuple[str, Callable[[], _Drawn]]]:
-    """The figures of the handout, in the order it shows them."""
-    plan: list[tuple[str, Callable[[], _Drawn]]] = [("data", lambda: _fig_data(results))]
+    """The figures of the handout, in the order the shipped template shows them."""
+    plan: list[tuple[str, Callable[[], _Drawn]]] = [
+        ("data", lambda: _fig_data(results)),
+        ("surface", lambda: _fig_surface(results, folder)),
+    ]
     for i in range(len(results["runs"])):
         plan.append((f"fits-{i + 1}", lambda i=i: _fig_fits(results, i)))  # type: ignore[misc]
     plan += [
-        ("loss", lambda: _fig_loss(results)),
-        ("surface", lambda: _fig_surface(results, folder)),
         ("contour", lambda: _fig_contour(results, folder)),
         ("trajectories-3d", lambda: _fig_trajectories3d(results)),
+        ("loss", lambda: _fig_loss(results)),
         ("learning-rates", lambda: _fig_rates(results)),
     ]
     if results.get("sweep"):
@@ -723,5 +732,7 @@ def make_figures(results: dict[str, Any], folder: Path) -> dict[str, FigureInfo]
             svg = svg_bytes(drawn.figure, name)
             filename = f"figures/{name}.svg"
             (folder / filename).write_text(svg, encoding="utf-8")
-            figures[name] = FigureInfo(name, number, filename, svg, drawn.alt, drawn.caption)
+            width, height = (float(v) * 72 for v in drawn.figure.get_size_inches())
+            figures[name] = FigureInfo(name, number, filename, svg, drawn.alt, drawn.caption,
+                                       round(width, 2), round(height, 2))
     return figures

@@ -103,6 +103,14 @@ def _distance(a: Iterable[Any] | None, b: Iterable[float]) -> float | None:
     return math.dist([float(v) for v in pa], list(b))
 
 
+def _power(base: float, exponent: int) -> float:
+    """``base ** exponent``, infinite instead of an OverflowError."""
+    try:
+        return math.pow(base, exponent)
+    except OverflowError:
+        return math.inf
+
+
 def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     diag = results["diagnostics"]
     lmin, lmax = (float(v) for v in diag["hessian_eigenvalues"])
@@ -138,8 +146,8 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
         "loss_rises": rises,
         "slow_factor": slow,
         "fast_factor": fast,
-        "slow_left": slow ** steps,
-        "fast_left": fast ** steps,
+        "slow_left": _power(slow, steps),
+        "fast_left": _power(fast, steps),
         "above_bound": lr >= float(diag["max_stable_lr"]),
         "fast_steps_to_double": (math.log(2) / math.log(fast)) if fast > 1 else None,
         "init_distance": d0,

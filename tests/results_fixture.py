@@ -8,7 +8,11 @@ epoch for mini-batch runs) and shapes the output like ``reportgen.results/1``.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,7 +64,8 @@ def _run(
     steps = len(thetas) - 1
     final_ok = bool(finite[-1])
     predicted = float(np.max(np.abs(1 - lr * eig))) if batch == n else None
-    errs = np.linalg.norm(arr - ols_theta, axis=1)
+    with np.errstate(all="ignore"):
+        errs = np.linalg.norm(arr - ols_theta, axis=1)
     observed = None
     if batch == n and final_ok and steps > 0 and errs[0] > 0 and errs[-1] > 0:
         observed = float((errs[-1] / errs[0]) ** (1 / steps))
@@ -88,7 +93,8 @@ def _run(
 
 
 def make_results(
-    runs: list[dict[str, Any]] | None = None, *, title: str = "Gradient descent for linear regression",
+    runs: list[dict[str, Any]] | None = None, *,
+    title: str = "Gradient descent for linear regression",
     n: int = 100, resolution: int = 100, sweep: bool = False, paper: str = "a4",
 ) -> dict[str, Any]:
     """The results dict of the notebook's experiment (or of ``runs`` on its data)."""
@@ -124,7 +130,8 @@ def make_results(
             div.append(r["diverged"])
             div_step.append(r["diverged_step"])
         sweep_result = {"learning_rates": rates.tolist(), "final_losses": finals,
-                        "diverged": div, "diverged_step": div_step, "epochs": 50, "init": [0.0, 0.0]}
+                        "diverged": div, "diverged_step": div_step, "epochs": 50,
+                        "init": [0.0, 0.0]}
         sweep_cfg = {"min_rate": 0.01, "max_rate": 1.0, "num": 25, "epochs": 50, "init": [0.0, 0.0]}
 
     def cfg_run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -163,3 +170,32 @@ def make_results(
                     "min_loss": float(grid[i, j]), "argmin": [float(t0[j]), float(t1[i])]},
         "sweep": sweep_result,
     }
+
+
+def optimizer_results() -> dict[str, Any]:
+    """The notebook's data with runs relabelled as momentum, Nesterov and Adam.
+
+    The trajectories are gradient descent's; only the rendering (which sections, which
+    equations) is under test here, not the optimizers' numbers.
+    """
+    specs = [{"name": f"{label} run", "learning_rate": 0.1, "epochs": 10, "batch_size": None}
+             for label in ("GD", "Momentum", "Nesterov", "Adam")]
+    results = make_results(specs)
+    for run, cfg, optimizer in zip(results["runs"], results["config"]["runs"],
+                                   ("gd", "momentum", "nesterov", "adam"), strict=True):
+        run["optimizer"] = cfg["optimizer"] = optimizer
+    return results
+
+
+@functools.cache
+def built_handout() -> Path:
+    """The default handout (HTML and PDF) written once per test process; its folder."""
+    from reportgen import render
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
+    folder = Path(tempfile.mkdtemp(prefix="reportgen-handout-"))
+    manifest = {"config_sha256": "0" * 64,
+                "environment": {"reportgen": "test", "python": "3.11", "device": "cpu",
+                                "packages": {"numpy": "x"}}}
+    render.write_report(make_results(), manifest, folder, {"html", "pdf"})
+    return folder
