@@ -43,11 +43,11 @@ def _style() -> object:
 
 
 def test_default_handout_has_every_figure(default_figures: tuple[Path, dict]) -> None:
-    folder, figures = default_figures
-    assert list(figures) == ["data", "surface", "fits-1", "fits-2", "contour",
+    folder, drawn = default_figures
+    assert list(drawn) == ["data", "surface", "fits-1", "fits-2", "contour",
                              "trajectories-3d", "loss", "learning-rates"]
-    assert [f.number for f in figures.values()] == list(range(1, len(figures) + 1))
-    for fig in figures.values():
+    assert [f.number for f in drawn.values()] == list(range(1, len(drawn) + 1))
+    for fig in drawn.values():
         assert (folder / fig.filename).read_text(encoding="utf-8") == fig.svg
         assert fig.svg.lstrip().startswith("<?xml") and "<svg" in fig.svg
         assert len(fig.alt) > 40 and len(fig.caption) > 40
@@ -57,10 +57,10 @@ def test_default_handout_has_every_figure(default_figures: tuple[Path, dict]) ->
 
 def test_figures_are_small_because_dense_artists_are_rasterized(
         default_figures: tuple[Path, dict]) -> None:
-    folder, figures = default_figures
+    _, drawn = default_figures
     for name in ("surface", "trajectories-3d", "contour"):
-        assert "<image" in figures[name].svg, name  # the surface is an embedded bitmap
-    total = sum(len(f.svg) for f in figures.values())
+        assert "<image" in drawn[name].svg, name  # the surface is an embedded bitmap
+    total = sum(len(f.svg) for f in drawn.values())
     assert total < 1_500_000, f"{total} bytes of SVG"
 
 
@@ -73,8 +73,7 @@ def test_same_bytes_twice_in_one_process(tmp_path: Path, default_figures: tuple[
 def test_same_bytes_in_a_fresh_process(tmp_path: Path, default_figures: tuple[Path, dict]) -> None:
     folder, _ = default_figures
     code = ("import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
-            "from results_fixture import make_results; from reportgen import figures
-from reportgen.figures import make_figures;"
+            "from results_fixture import make_results; from reportgen.figures import make_figures;"
             "make_figures(make_results(), Path(sys.argv[2]))")
     subprocess.run([sys.executable, "-c", code, str(TESTS), str(tmp_path)], check=True,
                    timeout=120)
@@ -86,9 +85,9 @@ def test_divergent_and_overflowing_runs_draw_no_nan(tmp_path: Path) -> None:
     overflowed = results["runs"][-1]
     assert overflowed["diverged"] and overflowed["final_theta"] is None
     assert any(v is None for v in overflowed["losses"])  # the fixture really overflows
-    figures = make_figures(results, tmp_path)
-    assert "sweep" in figures and "fits-5" in figures
-    for fig in figures.values():
+    drawn = make_figures(results, tmp_path)
+    assert "sweep" in drawn and "fits-5" in drawn
+    for fig in drawn.values():
         for value in _path_data(fig.svg):
             assert not NON_FINITE.search(value), f"{fig.name}: {value[:120]}"
         numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?",
