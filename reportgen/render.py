@@ -346,7 +346,7 @@ def _pdf_metadata_css(paper: str) -> str:
     size = PAPER_SIZES.get(paper.lower())
     if size is None:
         raise RenderError(f"paper must be one of {sorted(PAPER_SIZES)}, got {paper!r}")
-    return f"@page {{ size: {size}; }}"
+    return f"@page {{ size: {size} !important; }}"  # the config's paper beats any template
 
 
 def render_pdf(html: str, base_dir: Path, paper: str = "a4") -> bytes:

@@ -1,0 +1,159 @@
+"""PDF: valid, the computed numbers in its text, 3-12 pages, fonts embedded, outline and
+table of contents; the URL fetcher serves only data: URIs and the report folder's files."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from results_fixture import built_handout
+
+from reportgen.render import RenderError, render_pdf
+
+POPPLER = shutil.which("pdftotext") and shutil.which("pdfinfo") and shutil.which("pdffonts")
+needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext, pdfinfo, "
+                                   "pdffonts) not installed; .ci/run installs it")
+needs_qpdf = pytest.mark.skipif(not shutil.which("qpdf"),
+                                reason="qpdf not installed; .ci/run installs it")
+
+
+def _run(*args: str) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+@pytest.fixture(scope="module")
+def pdf() -> Path:
+    return built_handout() / "handout.pdf"
+
+
+@pytest.fixture(scope="module")
+def info(pdf: Path) -> dict[str, str]:
+    if not POPPLER:
+        pytest.skip("poppler-utils not installed; .ci/run installs it")
+    return dict(re.findall(r"^([^:]+):\s*(.*)$", _run("pdfinfo", str(pdf)), flags=re.M))
+
+
+@pytest.fixture(scope="module")
+def text(pdf: Path) -> str:
+    if not POPPLER:
+        pytest.skip("poppler-utils not installed; .ci/run installs it")
+    return _run("pdftotext", "-layout", str(pdf), "-")
+
+
+@needs_qpdf
+def test_qpdf_check_passes(pdf: Path) -> None:
+    result = subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No syntax or stream encoding errors" in result.stdout
+
+
+@needs_poppler
+def test_page_count_size_and_dates(info: dict[str, str]) -> None:
+    assert 3 <= int(info["Pages"]) <= 12
+    assert "(A4)" in info["Page size"]
+    assert info["Title"] == "Gradient descent for linear regression"
+    assert "2026" in info["CreationDate"] and "Jan  1" in info["CreationDate"]
+
+
+@needs_poppler
+def test_text_shows_the_computed_numbers(text: str) -> None:
+    for number in ("3.911", "3.204",   # batch GD final theta (the notebook's)
+                   "4.044", "3.001",   # mini-batch final theta
+                   "4.222", "2.968",   # OLS
+                   "0.484"):           # 2/L
+        assert number in text, number
+    assert re.search(r"page 1 of \d+", text)
+
+
+@needs_poppler
+def test_table_of_contents_has_page_numbers(text: str) -> None:
+    first_page = text.split("\f")[0]
+    entries = re.findall(r"^\s*\d+\. (?:The problem|Summary)[ .]+(\d+)\s*$", first_page, flags=re.M)
+    assert len(entries) == 2 and int(entries[0]) <= int(entries[1])
+
+
+@needs_poppler
+def test_fonts_are_embedded(pdf: Path) -> None:
+    rows = _run("pdffonts", str(pdf)).splitlines()[2:]
+    assert rows
+    for row in rows:
+        assert re.search(r"\byes\s+(?:yes|no)\s+(?:yes|no)\s+\d+\s+\d+\s*$", row), row
+
+
+@needs_qpdf
+def test_bookmarks_come_from_headings(pdf: Path) -> None:
+    outline = _run("qpdf", "--json", "--json-key=outlines", str(pdf))
+    for title in ("1. The problem", "2. Loss and gradient", "4. Batch gradient descent",
+                  "8. Summary"):
+        assert title in outline, title
+
+
+@needs_poppler
+def test_letter_paper_overrides_the_stylesheet(tmp_path: Path) -> None:
+    css = (Path(__file__).resolve().parent.parent / "templates" / "handout.css").read_text()
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(render_pdf(f"<style>{css}</style><h1>t</h1><p>x</p>", tmp_path, "letter"))
+    assert "612 x 792 pts (letter)" in _run("pdfinfo", str(pdf))
+
+
+def test_unknown_paper_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="paper"):
+        render_pdf("<p>x</p>", tmp_path, "a3")
+
+
+def test_same_pdf_bytes_twice(tmp_path: Path) -> None:
+    html = (built_handout() / "index.html").read_text(encoding="utf-8")
+    html = html.split("<section id=\"loss\">")[0] + "</body></html>"  # keep it quick
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
+    assert render_pdf(html, tmp_path, "a4") == render_pdf(html, tmp_path, "a4")
+
+
+# --- the closed URL fetcher ------------------------------------------------------------
+
+HOSTILE = [
+    ('<img src="file:///etc/passwd">', "file:///etc/passwd"),
+    ('<img src="http://127.0.0.1/x.png">', "http://127.0.0.1/x.png"),
+    ('<link rel="stylesheet" href="http://127.0.0.1/style.css">', "http://127.0.0.1/style.css"),
+    ('<style>@import url("https://example.com/a.css");</style>', "https://example.com/a.css"),
+    ('<style>@font-face { font-family: X; src: url(http://127.0.0.1/f.woff2); }'
+     ' p { font-family: X; }</style>', "http://127.0.0.1/f.woff2"),
+    ('<img src="ftp://127.0.0.1/x.png">', "ftp://127.0.0.1/x.png"),
+    ('<img src="../outside.png">', "outside.png"),
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+     '<image href="file:///etc/hostname" width="10" height="10"/></svg>', "file:///etc/hostname"),
+]
+
+
+@pytest.mark.parametrize(("markup", "url"), HOSTILE)
+def test_fetcher_refuses_and_names_the_resource(tmp_path: Path, markup: str, url: str) -> None:
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(RenderError) as caught:
+        render_pdf(f"<p>text</p>{markup}", folder, "a4")
+    assert url in str(caught.value)
+
+
+def test_fetcher_refuses_a_symlink_out_of_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "secret.css").write_text("p { color: red }")
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (folder / "style.css").symlink_to(tmp_path / "secret.css")
+    with pytest.raises(RenderError, match="style.css"):
+        render_pdf('<link rel="stylesheet" href="style.css"><p>x</p>', folder, "a4")
+
+
+def test_fetcher_serves_data_uris_and_files_inside_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "figures").mkdir()
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20"/></svg>'
+    (tmp_path / "figures" / "box.svg").write_text(svg)
+    (tmp_path / "extra.css").write_text("p { color: #123456 }")
+    pdf = render_pdf('<link rel="stylesheet" href="extra.css"><p>x</p><img src="figures/box.svg">'
+                     '<img src="data:image/svg+xml;utf8,' + svg.replace('"', "'") + '">',
+                     tmp_path, "a4")
+    assert pdf.startswith(b"%PDF")
