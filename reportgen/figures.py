@@ -48,7 +48,7 @@ MAX_SMALL_MULTIPLES = 12
 MAX_3D_GRID = 60
 MAX_CONTOUR_GRID = 300
 
-STYLE: dict[str, Any] = {
+STYLE: Any = {  # matplotlib rcParams (Any: rc_context types its keys as literals)
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
     "axes.titlesize": 8.5,
@@ -155,7 +155,8 @@ def _surface_grid(results: dict[str, Any], folder: Path | None) -> tuple[np.ndar
     t1 = np.asarray(surface["theta1"], dtype=float)
     if surface.get("loss") is not None:
         grid = np.asarray(surface["loss"], dtype=float)
-    elif surface.get("loss_file") and folder is not None and (folder / surface["loss_file"]).is_file():
+    elif surface.get("loss_file") and folder is not None \
+            and (folder / surface["loss_file"]).is_file():
         grid = np.load(folder / surface["loss_file"], allow_pickle=False)
     else:  # the grid lives elsewhere: the quadratic is exact, so draw from it
         m0, m1 = np.meshgrid(t0, t1)
@@ -163,13 +164,18 @@ def _surface_grid(results: dict[str, Any], folder: Path | None) -> tuple[np.ndar
     return t0, t1, grid
 
 
-def _downsample(t0: np.ndarray, t1: np.ndarray, grid: np.ndarray, limit: int) -> tuple[np.ndarray, ...]:
+def _downsample(surface: tuple[np.ndarray, ...], limit: int) -> tuple[np.ndarray, ...]:
+    """Every k-th grid line, so that no axis has more than ``limit`` points."""
+    t0, t1, grid = surface
     s0 = max(1, math.ceil(len(t0) / limit))
     s1 = max(1, math.ceil(len(t1) / limit))
     return t0[::s0], t1[::s1], grid[::s1, ::s0]
 
 
-def _finite_path(run: dict[str, Any], box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+Box = tuple[float, float, float, float]  # theta0 from, to; theta1 from, to
+
+
+def _finite_path(run: dict[str, Any], box: Box | None = None) -> np.ndarray:
     """The run's thetas, with non-finite rows (and rows far outside ``box``) as NaN.
 
     Matplotlib splits a line at NaN and writes no NaN into the SVG; clipping far points
@@ -192,7 +198,7 @@ def _last_finite(arr: np.ndarray) -> int | None:
     return int(ok[-1]) if len(ok) else None
 
 
-def _zoom_box(results: dict[str, Any], pad: float = 0.12) -> tuple[float, float, float, float]:
+def _zoom_box(results: dict[str, Any], pad: float = 0.12) -> Box:
     """A window around the OLS point and every run's stable part of its path."""
     s = results["config"]["surface"]
     lim = (s["theta0"][0], s["theta0"][1], s["theta1"][0], s["theta1"][1])
@@ -279,12 +285,14 @@ def _fig_data(results: dict[str, Any]) -> _Drawn:
     ax.set_ylabel("y")
     ax.legend(loc="upper left")
     n = results["data"]["n"]
-    points = f"{n} data points" if has_points else f"the lines only ({n} points are too many to draw)"
+    points = (f"{n} data points" if has_points
+              else f"the lines only ({n} points are too many to draw)")
     alt = (f"Scatter plot of {n} points (x, y) rising from left to right, with the true line "
            f"y = {true[0]:g} + {true[1]:g} x dashed and the least-squares line "
            f"y = {ols[0]:.3f} + {ols[1]:.3f} x solid; the two lines nearly coincide.")
     caption = (f"The data: {points}, the line they were drawn from (dashed) and the "
-               f"ordinary-least-squares fit (solid), intercept {ols[0]:.3f} and slope {ols[1]:.3f}.")
+               f"ordinary-least-squares fit (solid), intercept {ols[0]:.3f} and slope "
+               f"{ols[1]:.3f}.")
     fig.tight_layout()
     return _Drawn(fig, alt, caption)
 
@@ -343,7 +351,8 @@ def _fig_fits(results: dict[str, Any], index: int) -> _Drawn:
                         top=1 - 0.2 / height, wspace=0.08, hspace=0.3)
     fig.supxlabel("x", fontsize=7.5, y=0.02 / height)
     fig.supylabel("y", fontsize=7.5, x=0.1 / TEXT_WIDTH_IN)
-    shown = "every step" if len(picks) == int(run["steps"]) + 1 else f"{len(picks)} of its {run['steps']} steps"
+    shown = ("every step" if len(picks) == int(run["steps"]) + 1
+             else f"{len(picks)} of its {run['steps']} steps")
     final = _fmt_theta(run.get("final_theta"))
     alt = (f"A grid of {len(picks)} small scatter plots of the data, one per step of "
            f"{run['name']}; in each the current fitted line is drawn over the points, starting "
@@ -357,7 +366,7 @@ def _fig_fits(results: dict[str, Any], index: int) -> _Drawn:
 def _fmt_theta(theta: Sequence[float | None] | None) -> str:
     if theta is None or any(v is None for v in theta):
         return "n/a (overflowed)"
-    return f"({theta[0]:.3f}, {theta[1]:.3f})"  # type: ignore[index]
+    return f"({theta[0]:.3f}, {theta[1]:.3f})"
 
 
 def _loss_ceiling(results: dict[str, Any]) -> float:
@@ -407,7 +416,7 @@ def _fig_loss(results: dict[str, Any]) -> _Drawn:
     ax.set_xlabel("update step")
     ax2.set_xlabel("update step")
     ax.set_ylabel("loss L(θ) (full data)")
-    ax2.set_ylabel("excess loss L(θ) − L*")
+    ax2.set_ylabel("excess loss L(θ) − L*")  # noqa: RUF001
     ax.set_title("Loss, with the OLS floor")
     ax2.set_title("Distance to the floor")
     if np.isfinite(lowest_gap):
@@ -427,13 +436,13 @@ def _fig_loss(results: dict[str, Any]) -> _Drawn:
            f"axis for {names}; the left one shows the loss falling towards the dotted OLS "
            f"minimum {floor:.3f}, the right one the excess over it.")
     caption = (f"Loss per update step of every run, on a logarithmic axis. Left: the loss and "
-               f"its floor, the OLS minimum L* = {floor:.3f}. Right: the excess L − L*, in "
+               f"its floor, the OLS minimum L* = {floor:.3f}. Right: the excess L − L*, in "  # noqa: RUF001
                f"which steady (linear) convergence shows as a straight line.")
     return _Drawn(fig, alt, caption)
 
 
 def _fig_surface(results: dict[str, Any], folder: Path | None) -> _Drawn:
-    t0, t1, grid = _downsample(*_surface_grid(results, folder), limit=MAX_3D_GRID)
+    t0, t1, grid = _downsample(_surface_grid(results, folder), limit=MAX_3D_GRID)
     m0, m1 = np.meshgrid(t0, t1)
     fig = Figure(figsize=(TEXT_WIDTH_IN * 0.6, 2.9))
     ax = fig.add_subplot(projection="3d")
@@ -461,7 +470,7 @@ def _fig_surface(results: dict[str, Any], folder: Path | None) -> _Drawn:
     return _Drawn(fig, alt, caption)
 
 
-def _draw_paths(ax: Axes, results: dict[str, Any], box: tuple[float, float, float, float],
+def _draw_paths(ax: Axes, results: dict[str, Any], box: Box,
                 *, label: bool, markers: bool = True) -> None:
     for i, run in enumerate(results["runs"]):
         style = run_style(i)
@@ -483,7 +492,7 @@ def _draw_paths(ax: Axes, results: dict[str, Any], box: tuple[float, float, floa
 
 
 def _fig_contour(results: dict[str, Any], folder: Path | None) -> _Drawn:
-    t0, t1, grid = _downsample(*_surface_grid(results, folder), limit=MAX_CONTOUR_GRID)
+    t0, t1, grid = _downsample(_surface_grid(results, folder), limit=MAX_CONTOUR_GRID)
     fig = Figure(figsize=(TEXT_WIDTH_IN, 3.6), layout="constrained")
     ax, zoom = fig.subplots(1, 2)
     floor = max(float(np.nanmin(grid)), 1e-12)
@@ -560,7 +569,8 @@ def _fig_trajectories3d(results: dict[str, Any]) -> _Drawn:
                                antialiased=False, rcount=40, ccount=40)
         surf.set_rasterized(True)
         th = _finite_path(run, box)
-        inside = (th[:, 0] >= box[0]) & (th[:, 0] <= box[1]) & (th[:, 1] >= box[2]) & (th[:, 1] <= box[3])
+        inside = ((th[:, 0] >= box[0]) & (th[:, 0] <= box[1])
+                  & (th[:, 1] >= box[2]) & (th[:, 1] <= box[3]))
         th[~inside] = np.nan
         ls = _losses(run)
         ls = np.where(np.isfinite(ls) & (ls <= top) & inside, ls, np.nan)
@@ -605,9 +615,9 @@ def _fig_rates(results: dict[str, Any]) -> _Drawn:
     fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 2.8))
     ax = fig.add_subplot()
     ax.plot(lr, np.abs(1 - lr * lmin), color="#56B4E9", linestyle="--", linewidth=1.2,
-            label=f"slow direction |1 − lr·λmin|, λmin = {lmin:.3f}")
+            label=f"slow direction |1 − lr·λmin|, λmin = {lmin:.3f}")  # noqa: RUF001
     ax.plot(lr, np.abs(1 - lr * lmax), color="#E69F00", linestyle="-.", linewidth=1.2,
-            label=f"fast direction |1 − lr·λmax|, λmax = {lmax:.3f}")
+            label=f"fast direction |1 − lr·λmax|, λmax = {lmax:.3f}")  # noqa: RUF001
     ax.plot(lr, np.maximum(np.abs(1 - lr * lmin), np.abs(1 - lr * lmax)), color="black",
             linewidth=1.8, label="per-step contraction (the larger)")
     ax.axhline(1.0, color="#777", linewidth=0.8)
@@ -640,7 +650,7 @@ def _fig_rates(results: dict[str, Any]) -> _Drawn:
            f"falls to 0 and rises back through 1 at 2/L = {bound:.3f}; the larger of the two "
            f"is lowest at the optimal rate {best:.3f}. The handout's rates are marked.")
     caption = (f"How the learning rate sets the speed of full-batch gradient descent: along "
-               f"each eigenvector of the Hessian the error is multiplied by |1 − lr·λ| per "
+               f"each eigenvector of the Hessian the error is multiplied by |1 − lr·λ| per "  # noqa: RUF001
                f"step. Below 1 the run converges; the fast direction crosses 1 at "
                f"2/L = {bound:.3f}, where divergence starts; the best worst case is at "
                f"{best:.3f}. Markers: the rates this handout runs.")

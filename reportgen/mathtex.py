@@ -11,6 +11,7 @@ import base64
 import functools
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
@@ -25,10 +26,12 @@ EQUATIONS: dict[str, tuple[str, str]] = {
               "y-hat equals theta-zero plus theta-one times x"),
     "loss": (r"$L(\theta) = \frac{1}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - \theta_1 x_i\right)^2"
              r" = \frac{1}{n}\,\Vert y - X\theta \Vert^2$",
-             "L of theta equals the mean over i of (y_i minus theta-zero minus theta-one x_i) squared"),
+             "L of theta equals the mean over i of (y_i minus theta-zero minus theta-one x_i) "
+             "squared"),
     "gradient": (r"$\nabla L(\theta) = -\frac{2}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - "
                  r"\theta_1 x_i\right)\binom{1}{x_i} = -\frac{2}{n}\,X^{\top}(y - X\theta)$",
-                 "the gradient of L equals minus 2 over n times X transpose times (y minus X theta)"),
+                 "the gradient of L equals minus 2 over n times X transpose times "
+                 "(y minus X theta)"),
     "hessian": (r"$H = \nabla^2 L = \frac{2}{n}\,X^{\top}X, \qquad "
                 r"X = \left[\,\mathbf{1}\;\; x\,\right]$",
                 "the Hessian H equals 2 over n times X transpose X, X has a column of ones and x"),
@@ -78,9 +81,10 @@ class Equation:
         return f"data:image/svg+xml;base64,{encoded}"
 
 
-def typeset(source: str, name: str = "equation", size: float = FONT_SIZE) -> tuple[str, float, float]:
+def typeset(source: str, name: str = "equation",
+            size: float = FONT_SIZE) -> tuple[str, float, float]:
     """Typeset one mathtext string; returns (svg, width_pt, height_pt), deterministic."""
-    rc = {"mathtext.fontset": "cm", "svg.fonttype": "path",
+    rc: Any = {"mathtext.fontset": "cm", "svg.fonttype": "path",
           "svg.hashsalt": f"reportgen-eq:{name}", "font.size": size}
     with mpl.rc_context(rc):
         fig = Figure(figsize=(1, 1), dpi=72)

@@ -12,6 +12,7 @@ folder, so a template cannot read ``file:///etc/passwd`` or reach the network.
 
 from __future__ import annotations
 
+import itertools
 import math
 import mimetypes
 import os
@@ -66,7 +67,7 @@ def fmt_num(value: Any, digits: int = 3) -> str:
         return "n/a"
     if x != 0 and (abs(x) >= 1e6 or abs(x) < 10.0 ** -digits):
         mantissa, exponent = f"{x:.{digits}e}".split("e")
-        return f"{mantissa}\u2009×\u200910^{int(exponent)}"
+        return f"{mantissa}\u2009×\u200910^{int(exponent)}"  # noqa: RUF001
     return f"{x:.{digits}f}"
 
 
@@ -121,7 +122,7 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
     fast = abs(1 - lr * lmax)
     losses = run["losses"]
     finite = [v for v in losses if v is not None]
-    rises = sum(1 for a, b in zip(losses, losses[1:], strict=False)
+    rises = sum(1 for a, b in itertools.pairwise(losses)
                 if a is not None and b is not None and b > a)
     d0 = _distance(run["theta_init"], star)
     d1 = _distance(run["final_theta"], star)
@@ -312,7 +313,7 @@ def _closed_fetcher(root: Path) -> Any:
 
     base = root.resolve()
 
-    class ClosedFetcher(URLFetcher):  # type: ignore[misc]
+    class ClosedFetcher(URLFetcher):
         refused: list[str]
 
         def __init__(self) -> None:

@@ -64,7 +64,8 @@ def test_figures_are_small_because_dense_artists_are_rasterized(
     assert total < 1_500_000, f"{total} bytes of SVG"
 
 
-def test_same_bytes_twice_in_one_process(tmp_path: Path, default_figures: tuple[Path, dict]) -> None:
+def test_same_bytes_twice_in_one_process(tmp_path: Path,
+                                         default_figures: tuple[Path, dict]) -> None:
     folder, _ = default_figures
     make_figures(make_results(), tmp_path)
     assert _svgs(tmp_path) == _svgs(folder)

@@ -145,7 +145,7 @@ def test_write_report_rejects_unknown_format(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("value", "digits", "expected"), [
-    (1.0187607558, 3, "1.019"), (None, 3, "n/a"), (2.5e-7, 3, "2.500\u2009×\u200910^-7"),
+    (1.0187607558, 3, "1.019"), (None, 3, "n/a"), (2.5e-7, 3, "2.500\u2009×\u200910^-7"),  # noqa: RUF001
     (3, 3, "3"), (float("nan"), 3, "n/a"),
 ])
 def test_number_format(value: object, digits: int, expected: str) -> None:
