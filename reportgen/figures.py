@@ -29,7 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 __all__ = ["FigureInfo", "make_figures", "run_style"]
 
@@ -344,6 +344,8 @@ def _fig_fits(results: dict[str, Any], index: int) -> _Drawn:
         ax.text(0.03, 0.95, label, transform=ax.transAxes, fontsize=6.3, va="top")
         ax.set_ylim(*ylim)
         ax.tick_params(labelsize=6.5, length=2, pad=1.5)
+        ax.xaxis.set_major_locator(MaxNLocator(3))  # few ticks: 12 panels of them are slow
+        ax.yaxis.set_major_locator(MaxNLocator(3))
         ax.grid(False)
     height = fig.get_figheight()
     # fixed margins (in inches) instead of tight_layout: one draw fewer per figure
@@ -411,8 +413,10 @@ def _fig_loss(results: dict[str, Any]) -> _Drawn:
                                markeredgewidth=2, linestyle="none", zorder=5)
     ax.axhline(floor, color=OLS_COLOUR, linewidth=1, linestyle=(0, (1, 1)),
                label=f"OLS minimum {floor:.3f}")
-    ax.set_yscale("log")
-    ax2.set_yscale("log")
+    for a in (ax, ax2):
+        a.set_yscale("log")
+        a.yaxis.set_minor_locator(NullLocator())  # minor log ticks cost more than they tell
+        a.xaxis.set_major_locator(MaxNLocator(6, integer=True))
     ax.set_xlabel("update step")
     ax2.set_xlabel("update step")
     ax.set_ylabel("loss L(θ) (full data)")
@@ -680,6 +684,8 @@ def _fig_sweep(results: dict[str, Any]) -> _Drawn:
                label=f"optimal rate {diag['optimal_lr']:.3f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("learning rate")
     ax.set_ylabel("final loss")
     ax.legend(fontsize=6.8, loc="upper right")

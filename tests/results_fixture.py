@@ -9,6 +9,7 @@ epoch for mini-batch runs) and shapes the output like ``reportgen.results/1``.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import tempfile
@@ -187,6 +188,18 @@ def optimizer_results() -> dict[str, Any]:
     return results
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+BUILD_WARNINGS: list[str] = []  # WeasyPrint's warnings while building built_handout()
+
+
 @functools.cache
 def built_handout() -> Path:
     """The default handout (HTML and PDF) written once per test process; its folder."""
@@ -197,5 +210,12 @@ def built_handout() -> Path:
     manifest = {"config_sha256": "0" * 64,
                 "environment": {"reportgen": "test", "python": "3.11", "device": "cpu",
                                 "packages": {"numpy": "x"}}}
-    render.write_report(make_results(), manifest, folder, {"html", "pdf"})
+    collect = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collect)
+    try:
+        render.write_report(make_results(), manifest, folder, {"html", "pdf"})
+    finally:
+        logger.removeHandler(collect)
+    BUILD_WARNINGS.extend(collect.messages)
     return folder

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from results_fixture import built_handout
+from results_fixture import BUILD_WARNINGS, built_handout
 
 from reportgen.render import RenderError, render_pdf
 
@@ -42,6 +42,11 @@ def text(pdf: Path) -> str:
     if not POPPLER:
         pytest.skip("poppler-utils not installed; .ci/run installs it")
     return _run("pdftotext", "-layout", str(pdf), "-")
+
+
+def test_weasyprint_has_no_warnings(pdf: Path) -> None:
+    assert pdf.is_file()
+    assert BUILD_WARNINGS == []
 
 
 @needs_qpdf
