@@ -77,7 +77,11 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="where JAX computes (default: the config's device, auto: a GPU when JAX sees one)",
     )
     parser.add_argument("--out", type=Path, default=None,
-                        help="the report folder to write (default: build/<name>)")
+                        help="the report folder to write (default: build/<name>); it is "
+                        "replaced atomically when complete, so a failed or killed build keeps "
+                        "the previous one; a build started while another writes the same folder "
+                        "stops at once with exit code 2, one that finishes computing while "
+                        "another writes waits for it (the last to finish wins)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.add_argument("--no-cache", action="store_true",
                         help="recompute even when cached results exist, and cache nothing")
@@ -130,6 +134,13 @@ def output_folder(args: argparse.Namespace) -> Path:
     return Path("build") / config_name(args.config)
 
 
+def _check_output(target: Path) -> None:
+    """Refuse an unwritable or busy report folder before computing anything."""
+    from reportgen import output
+
+    output.preflight(target)
+
+
 def parse_formats(text: str) -> set[str]:
     """The --format list, validated."""
     formats = {part.strip() for part in text.split(",") if part.strip()}
@@ -151,6 +162,7 @@ def run_compute(args: argparse.Namespace) -> int:
     """``reportgen compute``: results.json (and large arrays) only."""
     config = load_config(args)
     target = output_folder(args)
+    _check_output(target)
     stages = Stages(args.quiet)
     try:
         results, arrays, _ = _compute(config, args, stages)
@@ -220,6 +232,7 @@ def run_build(args: argparse.Namespace) -> int:
     if args.templates is not None and not args.templates.is_dir():
         raise ConfigError(f"--templates: expected a folder of templates, got '{args.templates}'")
     target = output_folder(args)
+    _check_output(target)
     os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch(config))
     stages = Stages(args.quiet)
     try:
@@ -233,8 +246,18 @@ def run_build(args: argparse.Namespace) -> int:
             results_io.write(results, folder)
             _write_arrays(arrays, folder)
             (folder / "config.toml").write_text(dump_toml(config), encoding="utf-8")
-            render.write_report(results, record, folder, formats,
-                                templates_dir=args.templates, progress=stages)
+            # The PDF carries what re-derives it; its own hash cannot be inside it.
+            record["files"] = manifest.file_hashes(folder)
+            attached = {
+                name: (folder / name).read_bytes() for name in ("config.toml", "results.json")
+            }
+            attached[manifest.MANIFEST_FILE] = manifest.dumps(record).encode()
+            try:
+                render.write_report(results, record, folder, formats,
+                                    templates_dir=args.templates, progress=stages,
+                                    attachments=attached)
+            except render.RenderError as exc:
+                raise ConfigError(f"render: {exc}") from None
             stages("manifest")
             record["files"] = manifest.file_hashes(folder)
             (folder / manifest.MANIFEST_FILE).write_text(manifest.dumps(record), encoding="utf-8")

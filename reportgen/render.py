@@ -12,6 +12,7 @@ folder, so a template cannot read ``file:///etc/passwd`` or reach the network.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 import mimetypes
@@ -19,7 +20,7 @@ import os
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,8 +177,9 @@ def _provenance(manifest: dict[str, Any] | None, config: dict[str, Any]) -> list
                 value, dict) else ", ".join(map(str, value))
         else:
             text = str(value)
-        if value is not None and text:
-            rows.append((key.replace("_", " "), text[:400]))
+        label = key.replace("_", " ")
+        if value is not None and text and label not in {k for k, _ in rows}:
+            rows.append((label, text[:400]))
     return rows
 
 
@@ -350,7 +352,20 @@ def _pdf_metadata_css(paper: str) -> str:
     return f"@page {{ size: {size} !important; }}"  # the config's paper beats any template
 
 
-def render_pdf(html: str, base_dir: Path, paper: str = "a4") -> bytes:
+def pdf_attachments(files: Mapping[str, bytes], date: str) -> list[Any]:
+    """WeasyPrint attachments dated by the config (WeasyPrint would use the clock)."""
+    import weasyprint
+
+    stamp = dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC)
+    return [
+        weasyprint.Attachment(string=data, name=name, created=stamp, modified=stamp,
+                              description=f"reportgen {name}", relationship="Source")
+        for name, data in sorted(files.items())
+    ]
+
+
+def render_pdf(html: str, base_dir: Path, paper: str = "a4",
+               attachments: Mapping[str, bytes] | None = None, date: str = "2026-01-01") -> bytes:
     """Typeset ``html`` into PDF bytes with WeasyPrint, fetching nothing from outside.
 
     Relative URLs resolve against ``base_dir``; only ``data:`` URIs and files inside it are
@@ -366,7 +381,8 @@ def render_pdf(html: str, base_dir: Path, paper: str = "a4") -> bytes:
     try:
         document = weasyprint.HTML(string=html, base_url=base_dir.resolve().as_uri() + "/",
                                    url_fetcher=fetcher)
-        pdf = document.write_pdf(stylesheets=[page_css])
+        pdf = document.write_pdf(stylesheets=[page_css],
+                                 attachments=pdf_attachments(attachments or {}, date))
     except FatalURLFetchingError as exc:
         cause = exc.__cause__
         if isinstance(cause, RenderError):
@@ -385,7 +401,8 @@ def render_pdf(html: str, base_dir: Path, paper: str = "a4") -> bytes:
 
 def write_report(results: dict[str, Any], manifest: dict[str, Any] | None, folder: Path,
                  formats: set[str] | frozenset[str], templates_dir: Path | None = None,
-                 progress: Callable[[str], Any] | None = None) -> dict[str, float]:
+                 progress: Callable[[str], Any] | None = None,
+                 attachments: Mapping[str, bytes] | None = None) -> dict[str, float]:
     """Write ``figures/``, ``index.html`` and ``handout.pdf`` (as ``formats`` asks) into ``folder``.
 
     The caller makes the folder appear atomically; this only writes into it. ``progress``
@@ -412,7 +429,9 @@ def write_report(results: dict[str, Any], manifest: dict[str, Any] | None, folde
     timings["html"] = time.perf_counter() - start
     if "pdf" in formats:
         start = stage("pdf")
-        pdf = render_pdf(html, folder, results["config"].get("paper", "a4"))
+        config = results["config"]
+        pdf = render_pdf(html, folder, config.get("paper", "a4"), attachments,
+                         str(config.get("date", "2026-01-01")))
         _write_bytes(folder / "handout.pdf", pdf)
         timings["pdf"] = time.perf_counter() - start
     return timings

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from reportgen.config import ConfigError, validate
-from reportgen.manifest import MANIFEST_FILE, sha256_file
+from reportgen.manifest import MANIFEST_FILE, environment, sha256_file
 from reportgen.results import RESULTS_FILE
 
 MAX_SHOWN = 20
@@ -209,7 +209,7 @@ def verify(path: Path, say: Any = print) -> bool:
     from reportgen import experiment
 
     fresh, _arrays = experiment.compute(config)
-    fresh_env = experiment.compute_environment(config)
+    fresh_env = environment(experiment.compute_environment(config))
     stored_env = (report.manifest or {}).get("environment")
     tolerance = tolerance_for(stored_env, fresh_env)
     say(f"verify {path}: config sha256 {config.digest()[:16]}, {tolerance.reason}")

@@ -1,0 +1,56 @@
+"""Same config, same machine and versions: byte-identical reports from separate processes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reportgen.paths import shipped_handouts
+
+pytestmark = pytest.mark.slow
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _build(name: str, out: Path, cache: Path) -> None:
+    env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
+    env.pop("SOURCE_DATE_EPOCH", None)  # the build must set it from the config, not inherit it
+    subprocess.run(
+        [sys.executable, "-m", "reportgen", "build", name, "--out", str(out), "--quiet",
+         "--no-cache"],
+        check=True, env=env, capture_output=True, timeout=600,
+    )
+
+
+@pytest.mark.parametrize("name", shipped_handouts())
+def test_two_processes_build_identical_bytes(name: str, tmp_path: Path) -> None:
+    _build(name, tmp_path / "first", tmp_path / "cache")
+    _build(name, tmp_path / "second", tmp_path / "cache")
+    first, second = _hashes(tmp_path / "first"), _hashes(tmp_path / "second")
+    assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= set(first)
+    assert any(name.startswith("figures/") for name in first)
+    differing = sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
+    assert differing == []
+
+
+def test_hashed_files_hold_no_host_paths_or_clock(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    _build("source-notebook", out, tmp_path / "cache")
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in {".json", ".html", ".toml", ".svg"}:
+            text = path.read_text(encoding="utf-8")
+            assert str(tmp_path) not in text, path
+            host = os.uname().nodename
+            if len(host) >= 6:
+                assert host not in text, path
