@@ -594,6 +594,7 @@ def _fig_trajectories3d(results: dict[str, Any]) -> _Drawn:
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.set_major_locator(MaxNLocator(5))
         ax.view_init(elev=38, azim=-58)
+        ax.set_box_aspect(None, zoom=0.88)  # room for the z label inside the panel
     fig.subplots_adjust(left=0.0, right=0.97, bottom=0.02, top=0.95, wspace=0.05, hspace=0.12)
     alt = ("One 3D plot per run: a bowl-shaped piece of the loss surface around the minimum, "
            "with the run's sequence of (θ₀, θ₁, loss) points drawn as a connected line that "
@@ -627,10 +628,13 @@ def _fig_rates(results: dict[str, Any]) -> _Drawn:
     ax.axhline(1.0, color="#777", linewidth=0.8)
     ax.axvline(bound, color="#D55E00", linewidth=1.2, linestyle=(0, (4, 2)))
     ax.axvline(best, color="#009E73", linewidth=1.2, linestyle=(0, (1, 1.5)))
-    ax.text(bound, 0.02, f" 2/L = {bound:.3f}", color="#D55E00", fontsize=7, rotation=90,
-            va="bottom", ha="right", transform=ax.get_xaxis_transform())
-    ax.text(best, 0.02, f" optimal {best:.3f}", color="#009E73", fontsize=7, rotation=90,
-            va="bottom", ha="right", transform=ax.get_xaxis_transform())
+    # labels at the top right of their lines, where the curves never go
+    # rotated labels hanging from the top, beside (not on) their lines
+    for x, text, colour, dx, side in ((bound, f"2/L = {bound:.3f}", "#D55E00", 9, "top"),
+                                      (best, f"optimal {best:.3f}", "#009E73", -2, "bottom")):
+        ax.annotate(text, (x, 0.98), xycoords=ax.get_xaxis_transform(), xytext=(dx, 0),
+                    textcoords="offset points", color=colour, fontsize=7, rotation=90,
+                    ha="right", va=side, rotation_mode="anchor")
     seen: set[float] = set()
     for i, run in enumerate(results["runs"]):
         r = float(run["learning_rate"])
