@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import math
 import mimetypes
 import os
@@ -26,6 +27,7 @@ from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from reportgen import mathtex
 from reportgen.figures import FigureInfo, make_figures, run_style
@@ -251,7 +253,16 @@ def build_context(results: dict[str, Any], manifest: dict[str, Any] | None,
         "figures": figures,
         "eq": _equations(eq_names),
         "provenance": _provenance(manifest, config),
+        "manifest_json": _script_json(manifest),
     }
+
+
+def _script_json(value: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">`` (no ``</script>`` breakout)."""
+    text = json.dumps(value, sort_keys=True, indent=1, allow_nan=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return Markup(text)
 
 
 # ---------------------------------------------------------------------------------------
