@@ -50,3 +50,12 @@ def report(session: nox.Session) -> None:
     names = session.posargs or sorted(p.stem for p in (ROOT / "reports").glob("*.toml"))
     for name in names:
         session.run("reportgen", "build", name)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark against the notebook's ways; table to stdout, bench-results/bench.json."""
+    session.install("-e", ".")
+    # The notebook baseline runs under nbconvert: installed here only, never a dependency.
+    session.install("nbconvert", "jupyter-client", "ipykernel")
+    session.run("python", "benchmarks/bench.py", *session.posargs)

@@ -1,0 +1,541 @@
+"""reportgen's benchmarks against the notebook's ways, measured in the same run.
+
+    python benchmarks/bench.py [--quick] [--only surface,sweep,cli] [--out bench-results]
+
+Every row runs in a fresh subprocess, so its peak memory is that process's own
+``ru_maxrss`` (read by the child for in-process rows, by ``os.wait4`` for command rows):
+it includes the interpreter and its imports; the ``idle`` row shows that floor.
+Times are the median of repeated runs after one warm-up run; ``first`` is the warm-up
+run itself, so for JAX rows ``first - median`` is the compile (and first-transfer) time.
+Baselines slower than ``--budget`` seconds are timed on a subset of the grid (the first
+rows, or the first points of the first row) and scaled up: those cells say "est.".
+
+Prints a markdown table and writes ``bench.json`` into the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "benchmarks" / "source_notebook.ipynb"
+
+SURFACE_CASES = [(100, 100), (1000, 100), (1000, 10_000), (1000, 1_000_000)]
+SURFACE_METHODS = ["loop", "numpy", "direct", "exact", "stats"]
+#: Not a target row: the largest grid the issue asks to stay bounded in memory.
+MEMORY_CASE = (3000, 100_000)
+SWEEP_RATES, SWEEP_STEPS, SWEEP_N = 1024, 1000, 10_000
+#: Full numpy broadcasting only while its (G, G, n) temporaries fit in this many bytes.
+NUMPY_BROADCAST_BYTES = 3 * 2**30
+
+METHOD_NAMES = {
+    "loop": "notebook loop",
+    "numpy": "numpy broadcast",
+    "direct": "jax direct (nested vmap)",
+    "exact": "reportgen exact",
+    "stats": "reportgen stats",
+    "vmap": "reportgen sweep (one vmapped call)",
+    "runs-loop": "loop of jitted single runs",
+}
+
+
+# ---------------------------------------------------------------- the measured code
+
+
+def notebook_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """x and y drawn as the notebook does: (n, 1) columns from one seeded stream."""
+    rng = np.random.RandomState(seed)
+    x = 2 * rng.rand(n, 1)
+    return x, 4 + 3 * x + rng.randn(n, 1)
+
+
+def compute_loss(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """The notebook's loss, verbatim."""
+    error = y - X.dot(theta)
+    return float(np.mean(error**2))
+
+
+def loop_surface(theta0: np.ndarray, theta1: np.ndarray, x: np.ndarray, y: np.ndarray,
+                 points: int | None = None) -> np.ndarray:
+    """The notebook's double loop over a meshgrid; stops after ``points`` points if given."""
+    X_b = np.c_[np.ones((len(x), 1)), x]  # the notebook's name
+    theta0_mesh, theta1_mesh = np.meshgrid(theta0, theta1)
+    loss = np.full(theta0_mesh.shape, np.nan)
+    done = 0
+    for i in range(theta0_mesh.shape[0]):
+        for j in range(theta0_mesh.shape[1]):
+            if points is not None and done >= points:
+                return loss
+            theta_ij = np.array([[theta0_mesh[i, j]], [theta1_mesh[i, j]]])
+            loss[i, j] = compute_loss(theta_ij, X_b, y)
+            done += 1
+    return loss
+
+
+def numpy_surface(theta0: np.ndarray, theta1: np.ndarray, x: np.ndarray, y: np.ndarray,
+                  rows_per_chunk: int | None = None) -> np.ndarray:
+    """All points at once by broadcasting (G1, G0, n); in row chunks if asked."""
+    xs, ys = x.ravel(), y.ravel()
+    chunk = rows_per_chunk or len(theta1)
+    out = np.empty((len(theta1), len(theta0)))
+    for start in range(0, len(theta1), chunk):
+        t1 = theta1[start:start + chunk, None, None]
+        residual = ys[None, None, :] - theta0[None, :, None] - t1 * xs[None, None, :]
+        out[start:start + chunk] = np.mean(residual**2, axis=-1)
+    return out
+
+
+# ---------------------------------------------------------------- timing helpers
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def repeat(fn: Callable[[], Any], budget_s: float, most: int = 7) -> dict[str, Any]:
+    """One warm-up run, then up to ``most`` timed runs within about ``budget_s``."""
+    first = timed(fn)
+    count = int(max(1, min(most, budget_s // max(first, 1e-6))))
+    samples = [timed(fn) for _ in range(count)]
+    return {"first_s": first, "median_s": statistics.median(samples), "repeats": count}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- child rows
+
+
+def child_surface(spec: dict[str, Any]) -> dict[str, Any]:
+    """One method at one (G, n): its time, and its grid saved for the differences."""
+    grid_size, n, method = spec["G"], spec["n"], spec["method"]
+    budget = spec["budget"]
+    x, y = notebook_data(n)
+    theta0 = np.linspace(-10, 10, grid_size)
+    theta1 = np.linspace(-10, 10, grid_size)
+    row: dict[str, Any] = {"estimated": False}
+    if method in ("loop", "numpy"):
+        row.update(_numpy_method(method, theta0, theta1, x, y, budget))
+        grid = row.pop("grid")
+    else:
+        import jax.numpy as jnp
+
+        from reportgen import surface
+
+        xj, yj = jnp.asarray(x.ravel()), jnp.asarray(y.ravel())
+        if method == "direct":
+            row.update(_direct(theta0, theta1, xj, yj, budget))
+            grid = row.pop("grid")
+        else:
+            def run() -> np.ndarray:
+                return surface.loss_surface(theta0, theta1, xj, yj, method).loss
+
+            row.update(repeat(run, budget))
+            grid = run()
+    np.save(spec["save"], grid)
+    return row
+
+
+def _numpy_method(method: str, theta0: np.ndarray, theta1: np.ndarray, x: np.ndarray,
+                  y: np.ndarray, budget: float) -> dict[str, Any]:
+    grid_size, n = len(theta0), len(x)
+    if method == "loop":
+        probe_points = 20
+        probe = timed(lambda: loop_surface(theta0, theta1, x, y, points=probe_points))
+        total = probe / probe_points * grid_size * grid_size
+        if total <= budget:
+            result = repeat(lambda: loop_surface(theta0, theta1, x, y), budget, most=3)
+            return {**result, "grid": loop_surface(theta0, theta1, x, y)}
+        points = max(probe_points, int(budget / 3 / (probe / probe_points)))
+        grid: np.ndarray = np.empty(0)
+
+        def part() -> None:
+            nonlocal grid
+            grid = loop_surface(theta0, theta1, x, y, points=points)
+
+        elapsed = timed(part)
+        scale = grid_size * grid_size / points
+        return {"median_s": elapsed * scale, "first_s": None, "repeats": 1, "estimated": True,
+                "subset": f"{points} of {grid_size * grid_size} points", "grid": grid}
+    full_bytes = grid_size * grid_size * n * 8 * 3
+    if full_bytes <= NUMPY_BROADCAST_BYTES:
+        result = repeat(lambda: numpy_surface(theta0, theta1, x, y), budget, most=5)
+        return {**result, "grid": numpy_surface(theta0, theta1, x, y)}
+    chunk = max(1, (1 << 22) // (grid_size * n))
+    probe = timed(lambda: numpy_surface(theta0, theta1[:chunk], x, y, chunk))
+    rows = min(grid_size, max(chunk, int(budget / 3 / probe) * chunk))
+    grid = np.full((grid_size, grid_size), np.nan)
+    elapsed = timed(lambda: grid.__setitem__(
+        slice(0, rows), numpy_surface(theta0, theta1[:rows], x, y, chunk)))
+    note = f"row chunks of {chunk}: {full_bytes / 2**30:.0f} GiB unchunked"
+    if rows < grid_size:
+        note += f"; {rows} of {grid_size} rows timed"
+    return {"median_s": elapsed * grid_size / rows, "first_s": None, "repeats": 1,
+            "estimated": rows < grid_size, "subset": note, "grid": grid}
+
+
+def _direct(theta0: np.ndarray, theta1: np.ndarray, x: Any, y: Any,
+            budget: float) -> dict[str, Any]:
+    import jax.numpy as jnp
+
+    from reportgen import surface
+
+    grid_size = len(theta0)
+
+    def rows(count: int) -> np.ndarray:
+        return np.asarray(surface.direct(jnp.asarray(theta0), jnp.asarray(theta1[:count]), x, y))
+
+    rows(1)  # compile the one-row shape
+    probe = timed(lambda: rows(1))
+    if probe * grid_size <= budget:
+        result = repeat(lambda: rows(grid_size), budget, most=5)
+        return {**result, "grid": rows(grid_size)}
+    count = max(1, min(grid_size, int(budget / 3 / probe)))
+    part = rows(count)  # compile this shape, then time it
+    elapsed = timed(lambda: rows(count))
+    grid = np.full((grid_size, grid_size), np.nan)
+    grid[:count] = part
+    return {"median_s": elapsed * grid_size / count, "first_s": None, "repeats": 1,
+            "estimated": True, "subset": f"{count} of {grid_size} rows", "grid": grid}
+
+
+def child_sweep(spec: dict[str, Any]) -> dict[str, Any]:
+    """1024 learning rates x 1000 steps: one vmapped call, or a loop of jitted runs."""
+    import jax
+    import jax.numpy as jnp
+
+    from reportgen import optimize
+
+    x, y = (jnp.asarray(a.ravel()) for a in notebook_data(SWEEP_N))
+    rates = jnp.asarray(np.geomspace(1e-3, 1.0, SWEEP_RATES))
+    init = jnp.zeros(2)
+    if spec["method"] == "vmap":
+        def run() -> Any:
+            return jax.block_until_ready(optimize.sweep(rates, init, x, y, steps=SWEEP_STEPS))
+    else:
+        def run() -> Any:
+            outs = [optimize.sweep_single(rate, init, x, y, steps=SWEEP_STEPS) for rate in rates]
+            return jax.block_until_ready(outs)
+    row = repeat(run, spec["budget"], most=7 if spec["method"] == "vmap" else 3)
+    out = run()
+    finals = (np.asarray(out[0]) if spec["method"] == "vmap"
+              else np.array([float(final) for final, _ in out]))
+    np.save(spec["save"], finals)
+    return row
+
+
+def child_idle(spec: dict[str, Any]) -> dict[str, Any]:
+    """The floor under every row: the interpreter with jax and reportgen imported."""
+    from reportgen import surface  # noqa: F401
+
+    return {"median_s": None, "first_s": None, "repeats": 0}
+
+
+CHILDREN = {"surface": child_surface, "sweep": child_sweep, "idle": child_idle}
+
+
+def child_main(spec_json: str) -> None:
+    spec = json.loads(spec_json)
+    row = CHILDREN[spec["kind"]](spec)
+    row["peak_rss_mb"] = peak_rss_mb()
+    print("BENCH-ROW " + json.dumps(row))
+
+
+# ---------------------------------------------------------------- parent
+
+
+def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+                          capture_output=True, text=True, check=False, cwd=ROOT)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH-ROW "):
+            return json.loads(line[len("BENCH-ROW "):])
+    return {"error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
+
+
+def run_command(argv: Sequence[str], env: dict[str, str], repeats: int) -> dict[str, Any]:
+    """Wall time (median) and peak RSS (largest, with waited-for descendants) of a command."""
+    times, peaks, failure = [], [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        with subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) as proc:
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+        times.append(time.perf_counter() - start)
+        peaks.append(usage.ru_maxrss / 1024)
+        if proc.returncode != 0:
+            failure = stderr.strip().splitlines()[-3:]
+    row: dict[str, Any] = {"median_s": statistics.median(times), "first_s": times[0],
+                           "repeats": repeats, "peak_rss_mb": max(peaks)}
+    if failure:
+        row["error"] = failure
+    return row
+
+
+def cold_env(cache: Path) -> dict[str, str]:
+    """An environment whose reportgen and JAX caches point at an empty folder."""
+    env = dict(os.environ, REPORTGEN_CACHE_DIR=str(cache / "reportgen"),
+               XDG_CACHE_HOME=str(cache / "xdg"), JAX_COMPILATION_CACHE_DIR=str(cache / "jax"),
+               MPLCONFIGDIR=str(cache / "mpl"))
+    return env
+
+
+def fresh_cache(base: Path, name: str) -> Path:
+    path = base / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def bench_surface(work: Path, budget: float, quick: bool) -> list[dict[str, Any]]:
+    rows = []
+    cases = SURFACE_CASES[:2] if quick else SURFACE_CASES
+    for grid_size, n in [*cases, *([] if quick else [MEMORY_CASE])]:
+        methods = SURFACE_METHODS if (grid_size, n) != MEMORY_CASE else ["exact"]
+        grids: dict[str, np.ndarray] = {}
+        for method in methods:
+            save = work / f"surface-{grid_size}-{n}-{method}.npy"
+            spec = {"kind": "surface", "method": method, "G": grid_size, "n": n,
+                    "budget": budget, "save": str(save)}
+            row = run_child(spec)
+            row.update(group="surface", case=f"G={grid_size}, n={n:.0e}".replace("e+0", "e"),
+                       G=grid_size, n=n, method=method)
+            if save.exists():
+                grids[method] = np.load(save)
+                save.unlink()
+            rows.append(row)
+            print(f"  {row['case']:<18} {method:<7} {_fmt_s(row.get('median_s'))}",
+                  file=sys.stderr)
+        reference = grids.get("exact")
+        for row in rows[-len(methods):]:
+            grid = grids.get(row["method"])
+            if reference is not None and grid is not None and row["method"] != "exact":
+                row["max_abs_diff_vs_exact"] = float(np.nanmax(np.abs(grid - reference)))
+        loop = grids.get("loop")
+        if loop is not None and reference is not None:
+            rows[-len(methods) + methods.index("exact")]["max_abs_diff_vs_loop"] = float(
+                np.nanmax(np.abs(reference - loop)))
+    return rows
+
+
+def bench_sweep(work: Path, budget: float) -> list[dict[str, Any]]:
+    rows, finals = [], {}
+    for method in ("vmap", "runs-loop"):
+        save = work / f"sweep-{method}.npy"
+        row = run_child({"kind": "sweep", "method": method, "budget": budget, "save": str(save)})
+        row.update(group="sweep", case=f"{SWEEP_RATES} rates x {SWEEP_STEPS} steps, n=1e4",
+                   method=method)
+        if save.exists():
+            finals[method] = np.load(save)
+        rows.append(row)
+        print(f"  sweep {method:<6} {_fmt_s(row.get('median_s'))}", file=sys.stderr)
+    if len(finals) == 2:
+        same = np.array_equal(finals["vmap"], finals["runs-loop"], equal_nan=True)
+        rows[0]["equal_to_loop"] = bool(same)
+    return rows
+
+
+def bench_cli(work: Path, repeats: int) -> list[dict[str, Any]]:
+    """Cold builds (empty caches every time) against executing the notebook."""
+    reportgen = [sys.executable, "-m", "reportgen"]
+    rows = []
+    out = work / "out"
+
+    def cold(name: str) -> dict[str, str]:
+        return cold_env(fresh_cache(work, name))
+
+    build_row = _cold_rows([*reportgen, "build", "--quiet", "--out", str(out)], cold, repeats)
+    wired = "error" not in build_row
+    if not wired:  # the render layer may be in progress: fall back to compute, marked
+        build_row = _cold_rows([*reportgen, "compute", "--quiet", "--out", str(out)], cold,
+                               repeats)
+        build_row["note"] = "reportgen build failed; this row is reportgen compute"
+    build_row.update(group="cli", case="default handout, cold",
+                     method="reportgen build" if wired else "reportgen compute")
+    rows.append(build_row)
+    print(f"  {build_row['method']:<20} {_fmt_s(build_row['median_s'])}", file=sys.stderr)
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which(
+        "jupyter")
+    if jupyter is None:
+        rows.append({"group": "cli", "case": "default handout, cold", "method": "nbconvert",
+                     "error": ["jupyter is not installed (nox -s bench installs it)"]})
+    else:
+        argv = [jupyter, "nbconvert", "--execute", "--to", "html", "--output-dir", str(work),
+                str(NOTEBOOK)]
+        row = run_command(argv, cold("nb"), repeats)
+        row.update(group="cli", case="default handout, cold", method="nbconvert --execute")
+        rows.append(row)
+        print(f"  nbconvert            {_fmt_s(row['median_s'])}", file=sys.stderr)
+    big = [*reportgen, "compute", "--quiet", "--out", str(out), "--set", "data.n=1000000",
+           "--set", "surface.resolution=1000"]
+    row = _cold_rows(big, cold, repeats)
+    row.update(group="cli", case="n=1e6, resolution 1000", method="reportgen compute")
+    rows.append(row)
+    print(f"  compute n=1e6        {_fmt_s(row['median_s'])}", file=sys.stderr)
+    return rows
+
+
+def _cold_rows(argv: list[str], cold: Callable[[str], dict[str, str]],
+               repeats: int) -> dict[str, Any]:
+    results = [run_command(argv, cold("cold"), 1) for _ in range(repeats)]
+    times = [r["median_s"] for r in results]
+    row = {"median_s": statistics.median(times), "first_s": times[0], "repeats": repeats,
+           "peak_rss_mb": max(r["peak_rss_mb"] for r in results)}
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        row["error"] = errors[0]
+    return row
+
+
+# ---------------------------------------------------------------- report
+
+
+TARGETS = {
+    ("surface", 100, 100): "exact and stats >= 100x loop",
+    ("surface", 1000, 100): "exact >= 100x loop and >= 10x numpy",
+    ("surface", 1000, 1_000_000): "stats <= 20 ms, |stats - exact| <= 1e-9",
+    ("sweep",): "vmap >= 50x loop",
+    ("cli", "n=1e6, resolution 1000"): "<= 10 s and <= 2 GB peak",
+}
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """Speed-ups against the baselines of the same case: loop, numpy, the loop of runs."""
+    by_case: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_case.setdefault((row["group"], row["case"]), {})[row["method"]] = row
+    for (group, _case), methods in by_case.items():
+        baselines = {"surface": ["loop", "numpy"], "sweep": ["runs-loop"],
+                     "cli": ["nbconvert --execute"]}[group]
+        for row in methods.values():
+            if row["method"] == "loop":
+                continue
+            for base in baselines:
+                other = methods.get(base)
+                if other is None or other is row or not row.get("median_s"):
+                    continue
+                if other.get("median_s"):
+                    key = {"runs-loop": "loop", "nbconvert --execute": "nbconvert"}.get(base, base)
+                    row[f"x_vs_{key}"] = other["median_s"] / row["median_s"]
+
+
+def markdown(rows: list[dict[str, Any]], idle_mb: float | None) -> str:
+    lines = [
+        "| case | method | median | first call | runs | peak RSS | vs loop | vs numpy "
+        "| max abs diff vs exact | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        ratio_loop = row.get("x_vs_loop") or row.get("x_vs_nbconvert")
+        diff = row.get("max_abs_diff_vs_exact")
+        if diff is None and row.get("max_abs_diff_vs_loop") is not None:
+            diff_text = f"{row['max_abs_diff_vs_loop']:.1e} (vs loop)"
+        else:
+            diff_text = "" if diff is None else f"{diff:.1e}"
+        note = row.get("subset", "") or row.get("note", "")
+        if row.get("equal_to_loop") is not None:
+            note = "bitwise equal to the loop" if row["equal_to_loop"] else "differs from loop"
+        if "error" in row:
+            note = "error: " + " ".join(row["error"])
+        estimated = " (est.)" if row.get("estimated") else ""
+        lines.append(
+            f"| {row['case']} | {METHOD_NAMES.get(row['method'], row['method'])} "
+            f"| {_fmt_s(row.get('median_s'))}{estimated} | {_fmt_s(row.get('first_s'))} "
+            f"| {row.get('repeats', '')} | {_fmt_mb(row.get('peak_rss_mb'))} "
+            f"| {_fmt_x(ratio_loop)} | {_fmt_x(row.get('x_vs_numpy'))} | {diff_text} | {note} |"
+        )
+    if idle_mb is not None:
+        lines.append("")
+        lines.append(f"Peak RSS includes the interpreter: python + jax + reportgen alone "
+                     f"take {idle_mb:.0f} MB.")
+    return "\n".join(lines)
+
+
+def _fmt_s(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value < 1e-3:
+        return f"{value * 1e6:.0f} µs"
+    if value < 1:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def _fmt_mb(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f} MB"
+
+
+def _fmt_x(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}x" if value >= 10 else f"{value:.1f}x"
+
+
+def machine() -> dict[str, Any]:
+    import jax
+
+    return {"python": platform.python_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "jax": jax.__version__,
+            "devices": [str(d) for d in jax.devices()], "load_average": os.getloadavg()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true",
+                        help="small cases and one repeat of the commands (a smoke test)")
+    parser.add_argument("--only", default="surface,sweep,cli",
+                        help="comma-separated groups: surface, sweep, cli")
+    parser.add_argument("--budget", type=float, default=30.0,
+                        help="seconds a baseline may take before it is timed on a subset")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each command row")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    args = parser.parse_args(argv)
+    if args.child:
+        child_main(args.child)
+        return 0
+    groups = {g.strip() for g in args.only.split(",")}
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="reportgen-bench-") as tmp:
+        work = Path(tmp)
+        idle = run_child({"kind": "idle"}).get("peak_rss_mb")
+        budget = min(args.budget, 5.0) if args.quick else args.budget
+        if "surface" in groups:
+            rows += bench_surface(work, budget, args.quick)
+        if "sweep" in groups:
+            rows += bench_sweep(work, min(budget, 10.0))
+        if "cli" in groups:
+            rows += bench_cli(work, 1 if args.quick else args.repeats)
+    add_ratios(rows)
+    table = markdown(rows, idle)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = {"machine": machine(), "idle_peak_rss_mb": idle, "rows": rows,
+              "targets": {" ".join(map(str, k)): v for k, v in TARGETS.items()},
+              "table": table}
+    (args.out / "bench.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.out / 'bench.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
