@@ -29,7 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import LogFormatter, LogLocator, MaxNLocator, NullLocator
 
 __all__ = ["FigureInfo", "make_figures", "run_style"]
 
@@ -199,14 +199,18 @@ def _last_finite(arr: np.ndarray) -> int | None:
 
 
 def _zoom_box(results: dict[str, Any], pad: float = 0.12) -> Box:
-    """A window around the OLS point and every run's stable part of its path."""
+    """A window around the OLS point, every start, and the paths of the converging runs.
+
+    Diverging runs (flagged, or gradient descent above 2/L) contribute only their start:
+    their paths leave the window, clipped, instead of stretching it to the whole grid.
+    """
     s = results["config"]["surface"]
     lim = (s["theta0"][0], s["theta0"][1], s["theta1"][0], s["theta1"][1])
     pts = [np.asarray(results["ols"]["theta"], dtype=float)[None, :]]
     for run in results["runs"]:
         th = _thetas(run)
-        if run.get("diverged") and run.get("diverged_step") is not None:
-            th = th[: max(1, int(run["diverged_step"]))]
+        if run.get("diverged") or run.get("stable") is False:
+            th = th[:1]
         pts.append(th[np.all(np.isfinite(th), axis=1)])
     allp = np.concatenate(pts)
     allp = allp[(allp[:, 0] >= lim[0]) & (allp[:, 0] <= lim[1]) &
@@ -498,6 +502,8 @@ def _draw_paths(ax: Axes, results: dict[str, Any], box: Box,
 def _fig_contour(results: dict[str, Any], folder: Path | None) -> _Drawn:
     t0, t1, grid = _downsample(_surface_grid(results, folder), limit=MAX_CONTOUR_GRID)
     fig = Figure(figsize=(TEXT_WIDTH_IN, 3.6), layout="constrained")
+    # equal-aspect panels: leave headroom, or constrained layout lets the titles clip
+    fig.get_layout_engine().set(rect=(0, 0, 1, 0.96))  # type: ignore[call-arg, union-attr]
     ax, zoom = fig.subplots(1, 2)
     floor = max(float(np.nanmin(grid)), 1e-12)
     levels = _log_levels(floor, float(np.nanmax(grid)))
@@ -617,7 +623,7 @@ def _fig_rates(results: dict[str, Any]) -> _Drawn:
     right = min(max(1.3 * bound, 1.1 * max(rates)), 3 * bound)
     kinks = [1 / lmax, 1 / lmin, 2 / (lmin + lmax)]
     lr = np.unique(np.array([0.0, right, *[k for k in kinks if 0 < k < right]]))
-    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 2.8))
+    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 3.3))
     ax = fig.add_subplot()
     ax.plot(lr, np.abs(1 - lr * lmin), color="#56B4E9", linestyle="--", linewidth=1.2,
             label=f"slow direction |1 − lr·λmin|, λmin = {lmin:.3f}")  # noqa: RUF001
@@ -645,14 +651,17 @@ def _fig_rates(results: dict[str, Any]) -> _Drawn:
         st = run_style(i)
         ax.plot([r], [c], marker=st["marker"], color=st["color"], markersize=7,
                 markeredgecolor="black", markeredgewidth=0.5, linestyle="none", zorder=5)
-        ax.annotate(f"lr {r:g}", (r, c), textcoords="offset points", xytext=(4, 5), fontsize=7)
+        above = len(seen) % 2 == 1
+        ax.annotate(f"lr {r:g}", (r, c), textcoords="offset points",
+                    xytext=(4, 5) if above else (4, -11), fontsize=7)
     ax.set_xlim(0, right)
     ax.set_ylim(0, max(1.6, float(np.abs(1 - right * lmax)) * 0.6))
     ax.set_ylim(0, 2.0)
     ax.set_xlabel("learning rate lr")
     ax.set_ylabel("error factor per step")
-    ax.legend(loc="upper left", fontsize=6.8)
-    fig.tight_layout()
+    fig.set_figheight(3.3)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=6.8)
+    fig.set_layout_engine("constrained")
     alt = (f"Line chart of the per-step error factor of full-batch gradient descent against "
            f"the learning rate: the slow-direction factor falls slowly from 1, the fast one "
            f"falls to 0 and rises back through 1 at 2/L = {bound:.3f}; the larger of the two "
@@ -671,7 +680,7 @@ def _fig_sweep(results: dict[str, Any]) -> _Drawn:
     rates = np.asarray(sweep["learning_rates"], dtype=float)
     finals = _array(sweep["final_losses"])
     diverged = np.asarray(sweep["diverged"], dtype=bool)
-    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 2.8))
+    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 3.2))
     ax = fig.add_subplot()
     ok = np.isfinite(finals) & ~diverged
     ax.plot(rates[ok], finals[ok], color=RUN_COLOURS[0], marker="o", markersize=3.5,
@@ -689,11 +698,13 @@ def _fig_sweep(results: dict[str, Any]) -> _Drawn:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
     ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("learning rate")
     ax.set_ylabel("final loss")
-    ax.legend(fontsize=6.8, loc="upper right")
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=3, fontsize=6.8)
+    fig.set_layout_engine("constrained")
     n_div = int(diverged.sum())
     alt = (f"Log-log chart of the final loss against the learning rate for {len(rates)} rates "
            f"from {rates.min():g} to {rates.max():g}; the loss falls as the rate grows, down to "

@@ -18,6 +18,7 @@ import json
 import math
 import mimetypes
 import os
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -301,7 +302,7 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
     env = environment(templates_dir)
     context = build_context(results, manifest, figures)
     try:
-        return env.get_template(ENTRY_TEMPLATE).render(context)
+        html = env.get_template(ENTRY_TEMPLATE).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"template {exc.filename or exc.name}, line {exc.lineno}: "
                           f"{exc.message}") from exc
@@ -313,6 +314,34 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
         raise RenderError(f"template uses an undefined value: {exc.message}") from exc
     except jinja2.TemplateError as exc:
         raise RenderError(f"template error: {exc}") from exc
+    check_self_contained(html)
+    return html
+
+
+# What a browser fetches by itself: src/srcset/poster/data attributes, <link href>, CSS
+# url() and @import. Plain <a href> links are only followed when the reader clicks.
+_FETCHED = (
+    re.compile(r"""<(?:img|script|iframe|frame|embed|source|track|audio|video|input|object)\b"""
+               r"""[^>]*?\s(?:src|srcset|poster|data)\s*=\s*["']?([^"'\s>]+)""", re.I),
+    re.compile(r"""<link\b[^>]*?\shref\s*=\s*["']?([^"'\s>]+)""", re.I),
+    re.compile(r"""url\(\s*["']?([^"')\s]+)""", re.I),
+    re.compile(r"""@import\s+["']([^"']+)""", re.I),
+    re.compile(r"""<image\b[^>]*?\s(?:xlink:)?href\s*=\s*["']?([^"'\s>]+)""", re.I),
+)
+
+
+def check_self_contained(html: str) -> None:
+    """Raise :class:`RenderError` naming the first resource the page would fetch.
+
+    The handout must work offline and leak nothing: only ``data:`` URIs and in-page
+    ``#fragments`` may be loaded, whatever a user template writes.
+    """
+    for pattern in _FETCHED:
+        for match in pattern.finditer(html):
+            url = match.group(1)
+            if not url.lower().startswith(("data:", "#")):
+                raise RenderError(f"the HTML would fetch {url}: a handout may only embed data: "
+                                  f"URIs (nothing is loaded from files or the network)")
 
 
 # ---------------------------------------------------------------------------------------

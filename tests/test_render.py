@@ -34,7 +34,9 @@ def _user_templates(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def test_nothing_is_fetched_from_outside(html: str) -> None:
     assert not re.search(r"https?:", html)
-    assert "<script" not in html.lower() and "<link" not in html.lower()
+    scripts = re.findall(r"<script\b[^>]*>", html, flags=re.I)
+    assert all('type="application/json"' in tag and "src" not in tag for tag in scripts)
+    assert "<link" not in html.lower()
     sources = re.findall(r'\ssrc="([^"]*)"', html)
     assert sources and all(s.startswith("data:") for s in sources)
     assert not re.search(r"url\(", html)
@@ -154,3 +156,27 @@ def test_number_format(value: object, digits: int, expected: str) -> None:
 
 def test_percent_format() -> None:
     assert render.fmt_pct(0.026522654) == "2.652%"
+
+
+@pytest.mark.parametrize(("markup", "url"), [
+    ('<img src="http://127.0.0.1/x.png" alt="x">', "http://127.0.0.1/x.png"),
+    ("<link rel='stylesheet' href='https://example.com/a.css'>", "https://example.com/a.css"),
+    ("<style>@font-face { src: url(https://fonts.example/f.woff2) }</style>",
+     "https://fonts.example/f.woff2"),
+    ('<style>@import "https://example.com/b.css";</style>', "https://example.com/b.css"),
+    ('<img src="file:///etc/passwd" alt="x">', "file:///etc/passwd"),
+    ('<script src="figures/x.js"></script>', "figures/x.js"),
+])
+def test_user_template_cannot_make_the_page_fetch(tmp_path: Path, figures: dict, markup: str,
+                                                  url: str) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": f"<p>hi</p>{markup}"})
+    with pytest.raises(RenderError) as caught:
+        render_html(make_results(), None, figures, folder)
+    assert url in str(caught.value)
+
+
+def test_links_and_data_uris_are_allowed(tmp_path: Path, figures: dict) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": (
+        '<a href="https://example.com/course">course page</a><a href="#top">top</a>'
+        '<img src="data:image/png;base64,iVBORw0KGgo=" alt="x">')})
+    assert "course page" in render_html(make_results(), None, figures, folder)
