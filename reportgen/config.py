@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -57,7 +58,7 @@ def _check_range(value: Pair, what: str = "range") -> Pair:
 class DataConfig(_Strict):
     """How the synthetic data are made: y = theta0 + theta1 * x + noise * N(0, 1)."""
 
-    n: StrictInt = Field(100, ge=1, le=100_000_000)
+    n: StrictInt = Field(100, ge=2, le=100_000_000)  # a line needs two points
     theta: Pair = (4.0, 3.0)
     x_range: Pair = (0.0, 2.0)
     noise: Finite = Field(1.0, ge=0.0)
@@ -84,8 +85,8 @@ class SurfaceConfig(_Strict):
         if need > have:
             limit = int(math.sqrt(have / 32))
             raise ValueError(
-                f"a {resolution}x{resolution} grid needs {need / 2**30:.1f} GiB; "
-                f"expected at most {limit} on this machine"
+                f"expected at most {limit} on this machine (a {resolution}x{resolution} grid "
+                f"needs {need / 2**30:.1f} GiB), got {resolution}"
             )
         return resolution
 
@@ -251,8 +252,11 @@ def _describe(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     given = error.get("input")
     if "init" in location:
+        # Both union branches fail; validate() keeps the first line per field, which
+        # shows the whole value rather than one element of it.
         field = _dotted(location[: location.index("init") + 1])
-        return f"{field}: expected \"random\" or a pair [theta0, theta1], got {_show(given)}"
+        return (f"{field}: expected \"random\" or a pair of finite numbers [theta0, theta1], "
+                f"got {_show(given)}")
     if kind == "extra_forbidden":
         key = str(location[-1])
         model = _model_at(location)
@@ -276,12 +280,42 @@ def _describe(error: Mapping[str, Any]) -> str:
         "theta", "x_range", "theta0", "theta1", "init",
     ):
         return f"{_dotted(location)}: expected a pair [a, b], got {_show(given)}"
+    if kind == "missing" and len(location) > 1 and isinstance(location[-1], int):
+        return f"{_dotted(location[:-1])}: expected a pair [a, b], got {_show(given)}"
     if kind == "missing":
         return f"{_dotted(location)}: required"
+    if kind in _EXPECTED_TYPE:
+        return f"{_dotted(location)}: expected {_expected_type(kind, location)}, got {_show(given)}"
+    if kind == "too_short" and location == ("runs",):
+        return "runs: expected at least one [[runs]] table, got none"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return f"{_dotted(location)}: expected a value {_bound(error)}, got {_show(given)}"
+    if kind == "value_error" and "got " not in message and given is not None:
+        message = f"{message}, got {_show(given)}"
     return f"{_dotted(location)}: {message}"
+
+
+_EXPECTED_TYPE = {
+    "string_type": "text in quotes",
+    "model_type": "a table",
+    "dict_type": "a table",
+    "list_type": "an array [...]",
+    "bool_type": "true or false",
+    "date_type": "a date like 2026-01-31",
+    "date_parsing": "a date like 2026-01-31",
+    "date_from_datetime_parsing": "a date like 2026-01-31",
+    "date_from_datetime_inexact": "a date like 2026-01-31",
+}
+
+
+def _expected_type(kind: str, location: Sequence[int | str]) -> str:
+    """What a wrongly typed field should have been, in TOML's words."""
+    if location and location[0] == "runs" and kind in ("model_type", "list_type"):
+        return "an array of [[runs]] tables" if len(location) == 1 else "a [[runs]] table"
+    if kind in ("model_type", "dict_type"):
+        return f"a table [{_dotted(location)}]"
+    return _EXPECTED_TYPE[kind]
 
 
 def _bound(error: Mapping[str, Any]) -> str:
@@ -291,8 +325,24 @@ def _bound(error: Mapping[str, Any]) -> str:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    """A given value as TOML spells it (``nan``, ``inf``, ``[1.0, 2.0]``), shortened."""
+    text = _toml_literal(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _toml_literal(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return repr(value)
 
 
 def _is_union_tag(part: int | str) -> bool:
@@ -300,20 +350,39 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"float", "str", "int"})
 
 
-def _unique(lines: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
+def _one_per_field(lines: Iterable[str]) -> list[str]:
+    """The first line for each field (a union field fails once per branch)."""
+    seen: dict[str, str] = {}
     for line in lines:
-        seen.setdefault(line, None)
-    return list(seen)
+        seen.setdefault(line.partition(": ")[0], line)
+    return list(seen.values())
 
 
-def validate(raw: Mapping[str, Any], source: str = "config") -> Config:
-    """Validate plain data into a ``Config``; a ``ConfigError`` lists each bad field."""
+def validate(
+    raw: Mapping[str, Any], source: str = "config", overrides: Sequence[str] = ()
+) -> Config:
+    """Validate plain data into a ``Config``; a ``ConfigError`` lists each bad field.
+
+    A field set by an override is blamed on that ``--set`` rather than on ``source``.
+    """
     try:
         return Config.model_validate(dict(raw))
     except ValidationError as exc:
-        lines = _unique(_describe(error) for error in exc.errors())
-        raise ConfigError("\n".join(f"{source}: {line}" for line in lines[:5])) from None
+        lines = _one_per_field(_describe(error) for error in exc.errors())
+        shown = [f"{_source_of(line, source, overrides)}: {line}" for line in lines[:5]]
+        raise ConfigError("\n".join(shown)) from None
+
+
+def _source_of(line: str, source: str, overrides: Sequence[str]) -> str:
+    field = line.partition(": ")[0]
+    for text in reversed(overrides):  # the last --set of a key wins
+        keys = text.partition("=")[0].strip().split(".")
+        key = _dotted([int(k) if k.isdigit() else k for k in keys])
+        if field == key or field.startswith((key + ".", key + "[")) or key.startswith(
+            (field + ".", field + "[")
+        ):
+            return f"--set {text}"
+    return source
 
 
 # ---------------------------------------------------------------- loading
@@ -346,7 +415,17 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{path.name}: {_toml_syntax(exc)}") from None
+
+
+def _toml_syntax(exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message with the place first: ``line 2, column 6: invalid TOML: expected ...``."""
+    text = str(exc)
+    found = re.search(r"\s*\(at (line \d+, column \d+|end of document)\)$", text)
+    if found is None:
+        return f"invalid TOML: {text}"
+    what = text[: found.start()]
+    return f"{found.group(1)}: invalid TOML: {what[:1].lower()}{what[1:]}"
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -354,7 +433,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set {text!r}: expected key=value with a dotted key")
+        raise ConfigError(
+            f"--set {text}: expected KEY=VALUE with a dotted key (e.g. runs.0.learning_rate=0.3)"
+        )
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -367,11 +448,13 @@ def apply_override(raw: dict[str, Any], keys: list[str], value: Any) -> None:
     where: Any = raw
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
-        shown = ".".join(keys[: depth + 1])
+        parent = ".".join(keys[:depth])
         if isinstance(where, list):
             if not key.isdigit() or int(key) >= len(where):
                 raise ConfigError(
-                    f"--set {'.'.join(keys)}: '{shown}' expected an index below {len(where)}"
+                    f"--set {'.'.join(keys)}: {parent} has {len(where)} "
+                    f"{'entry' if len(where) == 1 else 'entries'}; expected an "
+                    f"index 0..{len(where) - 1}, got {key!r}"
                 )
             if last:
                 where[int(key)] = value
@@ -385,7 +468,10 @@ def apply_override(raw: dict[str, Any], keys: list[str], value: Any) -> None:
                     where[key] = [RunConfig().model_dump(mode="json")]
                 where = where.setdefault(key, {})
         else:
-            raise ConfigError(f"--set {'.'.join(keys)}: '{shown}' is not a table")
+            raise ConfigError(
+                f"--set {'.'.join(keys)}: {parent} is {_show(where)}, not a table to set "
+                f"{key!r} in"
+            )
 
 
 def load(spec: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()) -> Config:
@@ -394,7 +480,7 @@ def load(spec: str | os.PathLike[str] | None = None, overrides: Sequence[str] = 
     raw = read_toml(path)
     for text in overrides:
         apply_override(raw, *parse_override(text))
-    return validate(raw, source=path.name)
+    return validate(raw, source=path.name, overrides=overrides)
 
 
 def config_name(spec: str | os.PathLike[str] | None) -> str:
@@ -413,10 +499,19 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return _toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string; unlike JSON, never a surrogate pair (TOML rejects those)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(
+        f"\\u{ord(char):04x}" if ord(char) < 0x20 or ord(char) == 0x7F else char
+        for char in escaped
+    ) + '"'
 
 
 def _to_toml(data: Mapping[str, Any]) -> str:

@@ -1,0 +1,428 @@
+"""Nothing lost: failed, interrupted, killed and concurrent builds keep the previous report.
+
+Every check compares the sha256 of every file of the report folder before and after, and
+looks for half-written folders beside it. Killed builds run ``reportgen`` in a subprocess
+and receive SIGKILL at random moments, or at chosen points inside the write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from reportgen import cli, output
+from reportgen import results as results_io
+
+#: Small configs (about a second of compute); different seeds give different reports.
+PREVIOUS = "seed = 1\n[data]\nn = 5\n[surface]\nresolution = 2\n[[runs]]\nepochs = 1\n"
+NEXT = "seed = 2\n[data]\nn = 20\n[surface]\nresolution = 300\n[[runs]]\nepochs = 3\n"
+
+KILL_TRIALS = 8
+
+
+def sha256_tree(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``folder``."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def beside(target: Path) -> list[str]:
+    """What lies next to the target, lock file aside."""
+    return sorted(p.name for p in target.parent.iterdir() if p.name != f".{target.name}.lock")
+
+
+def staging_leftovers(target: Path) -> list[str]:
+    return [name for name in beside(target) if name.startswith(f".{target.name}.")]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def configs(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "configs").mkdir()
+    previous, following = tmp_path / "configs/previous.toml", tmp_path / "configs/next.toml"
+    previous.write_text(PREVIOUS, encoding="utf-8")
+    following.write_text(NEXT, encoding="utf-8")
+    return previous, following
+
+
+@pytest.fixture
+def report(tmp_path: Path, configs: tuple[Path, Path]) -> Path:
+    """A finished report folder: the 'previous report' every test must keep."""
+    target = tmp_path / "out" / "report"
+    assert cli.main(["compute", str(configs[0]), "--out", str(target), "-q"]) == 0
+    return target
+
+
+# ---------------------------------------------------------------- in-process faults
+
+
+def test_exception_mid_write_keeps_the_previous_report(
+    report: Path, configs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = sha256_tree(report)
+
+    def half_then_fail(results: dict, folder: Path) -> Path:
+        (folder / "results.json").write_text('{"schema": "reportgen.res', encoding="utf-8")
+        raise RuntimeError("renderer exploded")
+
+    monkeypatch.setattr(results_io, "write", half_then_fail)
+    with pytest.raises(RuntimeError, match="renderer exploded"):
+        cli.main(["compute", str(configs[1]), "--out", str(report), "-q"])
+
+    assert sha256_tree(report) == before
+    assert beside(report) == ["report"]
+
+
+def test_keyboard_interrupt_mid_write_keeps_the_previous_report(
+    report: Path, configs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = sha256_tree(report)
+
+    def half_then_interrupt(results: dict, folder: Path) -> Path:
+        (folder / "results.json").write_text("{", encoding="utf-8")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results_io, "write", half_then_interrupt)
+    assert cli.main(["compute", str(configs[1]), "--out", str(report), "-q"]) == 130
+    assert "interrupted; the previous report is untouched" in capsys.readouterr().err
+    assert sha256_tree(report) == before
+    assert beside(report) == ["report"]
+
+
+def test_leftover_staging_folders_are_cleaned_by_the_next_build(
+    report: Path, configs: tuple[Path, Path]
+) -> None:
+    for name in (".report.tmp-killed1", ".report.tmp-killed2", ".report.old-99999"):
+        (report.parent / name).mkdir()
+        (report.parent / name / "results.json").write_text("{", encoding="utf-8")
+    assert cli.main(["compute", str(configs[0]), "--out", str(report), "-q"]) == 0
+    assert beside(report) == ["report"]
+
+
+def test_exchange_fallback_replaces_the_report(
+    report: Path, configs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where renameat2 is missing, two renames swap the folders; the result is the same."""
+    monkeypatch.setattr(output, "exchange", lambda source, target: False)
+    assert cli.main(["compute", str(configs[1]), "--out", str(report), "-q"]) == 0
+    fallback = sha256_tree(report)
+    monkeypatch.undo()
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(report.parent.parent / "cache2"))
+    assert cli.main(["compute", str(configs[1]), "--out", str(report), "-q"]) == 0
+    assert sha256_tree(report) == fallback
+    assert beside(report) == ["report"]
+
+
+def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a/file").write_text("a")
+    (tmp_path / "b/file").write_text("b")
+    if not output.exchange(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
+    assert (tmp_path / "a/file").read_text() == "b"
+    assert (tmp_path / "b/file").read_text() == "a"
+
+
+def test_a_report_retired_by_a_killed_fallback_swap_is_put_back(report: Path) -> None:
+    """Killed between the fallback's two renames: no target, the old one parked aside."""
+    before = sha256_tree(report)
+    staged = report.with_name(".report.tmp-abc")
+    staged.mkdir()
+    (staged / "results.json").write_text("{}", encoding="utf-8")
+    report.rename(report.with_name(".report.old-4242"))
+
+    output._clear_leftovers(report)
+
+    assert sha256_tree(report) == before
+    assert beside(report) == ["report"]
+
+
+# ---------------------------------------------------------------- SIGKILL
+
+
+def reportgen(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "reportgen", *map(str, args)]
+
+
+def fresh_cache() -> dict[str, str]:
+    """An environment with an empty result cache, so that every run really computes."""
+    return {**os.environ, "REPORTGEN_CACHE_DIR": tempfile.mkdtemp(prefix="reportgen-cache-")}
+
+
+def kill_after(command: list[str], delay: float) -> int | None:
+    """Run ``command``, SIGKILL it after ``delay`` seconds; its exit code if it finished first."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=fresh_cache())
+    try:
+        return process.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return None
+
+
+def check_intact(target: Path, before: dict[str, str], finished: dict[str, str] | None) -> str:
+    """The target holds the previous report, or (a build that finished) the new one whole."""
+    after = sha256_tree(target)
+    assert target.is_dir()
+    assert [n for n in beside(target) if not n.startswith(".")] == [target.name]
+    if after == before:
+        return "previous"
+    assert finished is not None and after == finished, "a half-written report in place"
+    return "new"
+
+
+def kill_trials(
+    target: Path, command: list[str], trials: int, seed: int, restore: Path
+) -> list[tuple[float, str, str, int]]:
+    """SIGKILL ``command`` at random moments; after each the report must be whole."""
+    before = sha256_tree(target)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, check=False, env=fresh_cache())
+    assert done.returncode == 0, done.stderr.decode()
+    duration = time.perf_counter() - started
+    finished = sha256_tree(target)
+    assert finished != before
+    _restore(target, restore)
+
+    rng = random.Random(seed)
+    outcomes = []
+    for trial in range(trials):
+        # half anywhere, half near the end where the folder is written and swapped
+        low = 0.1 if trial % 2 == 0 else duration * 0.8
+        delay = rng.uniform(low, duration * 1.05)
+        code = kill_after(command, delay)
+        state = check_intact(target, before, finished)
+        killed = "killed" if code is None else f"exit {code}"
+        outcomes.append((round(delay, 2), killed, state, len(staging_leftovers(target))))
+        if state == "new":  # finished, or killed after the swap while clearing up
+            _restore(target, restore)
+    print(f"\n{command[3]} trials (delay s, killed?, report in place, staging dirs left):",
+          outcomes)
+    return outcomes
+
+
+def _restore(target: Path, copy: Path) -> None:
+    """Put the previous report back (through the same atomic path) after a finished trial."""
+    with output.atomic_folder(target) as folder:
+        for path in copy.iterdir():
+            if path.is_dir():
+                shutil.copytree(path, folder / path.name)
+            else:
+                (folder / path.name).write_bytes(path.read_bytes())
+
+
+@pytest.mark.slow
+def test_compute_killed_at_random_moments_keeps_the_previous_report(
+    report: Path, configs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(report, copy)
+    before = sha256_tree(report)
+    command = reportgen("compute", configs[1], "--out", report, "-q")
+    outcomes = kill_trials(report, command, KILL_TRIALS, seed=6, restore=copy)
+    assert len(outcomes) == KILL_TRIALS
+    # the next build clears what the killed ones left, and the report is still whole
+    assert cli.main(["compute", str(configs[0]), "--out", str(report), "-q"]) == 0
+    assert sha256_tree(report) == before
+    assert beside(report) == ["report"]
+
+
+@pytest.mark.slow
+def test_html_build_killed_at_random_moments_keeps_the_previous_report(
+    tmp_path: Path, configs: tuple[Path, Path]
+) -> None:
+    target = tmp_path / "html" / "report"
+    build = ["build", str(configs[0]), "--format", "html", "--out", str(target), "-q"]
+    if cli.main(build) != 0:
+        pytest.skip("reportgen build --format html does not work yet")
+    copy = tmp_path / "html-copy"
+    shutil.copytree(target, copy)
+    command = reportgen("build", configs[1], "--format", "html", "--out", target, "-q")
+    kill_trials(target, command, KILL_TRIALS // 2, seed=7, restore=copy)
+    assert cli.main(build) == 0
+    assert beside(target) == ["report"]
+
+
+#: Runs ``reportgen compute`` with one hook that announces a point inside the write and
+#: waits there to be killed.
+KILL_AT = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from reportgen import cli, output
+    from reportgen import results as results_io
+
+    point, ready = sys.argv[1], Path(sys.argv[2])
+
+    def park():
+        ready.write_text("here")
+        time.sleep(60)
+
+    if point == "mid-write":
+        def write(results, folder):
+            (folder / "results.json").write_text(results_io.dumps(results)[:1000])
+            park()
+        results_io.write = write
+    elif point == "before-swap":
+        sync = output._sync_tree
+        output._sync_tree = lambda folder: (sync(folder), park())
+    elif point == "between-renames":
+        output.exchange = lambda source, target: False
+        rename = Path.rename
+        def rename_then_park(self, target):
+            moved = rename(self, target)
+            if ".old-" in str(target):
+                park()
+            return moved
+        Path.rename = rename_then_park
+    elif point == "after-swap":
+        rmtree = output.shutil.rmtree
+        def park_first(path, *args, **kwargs):
+            if ".tmp-" in str(path):
+                park()
+            return rmtree(path, *args, **kwargs)
+        output.shutil.rmtree = park_first
+    sys.exit(cli.main(sys.argv[3:]))
+""")
+
+
+@pytest.mark.parametrize("point", ["mid-write", "before-swap", "between-renames", "after-swap"])
+def test_killed_at_a_chosen_point_of_the_write(
+    point: str, report: Path, configs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    before = sha256_tree(report)
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILL_AT, point, str(ready),
+         "compute", str(configs[1]), "--out", str(report), "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    if point == "after-swap":
+        # the new report was already complete and in place; the old one is parked aside
+        assert sha256_tree(report) != before
+        assert json.loads((report / "results.json").read_text())["config"]["seed"] == 2
+    elif point == "between-renames":
+        assert not report.exists()  # the one moment the fallback has no target...
+    else:
+        assert sha256_tree(report) == before
+    assert staging_leftovers(report)
+
+    # ...and the next build puts things right before it writes anything
+    output._clear_leftovers(report)
+    assert beside(report) == ["report"]
+    if point != "after-swap":
+        assert sha256_tree(report) == before
+
+
+# ---------------------------------------------------------------- concurrent builds
+
+
+HOLD_LOCK = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from reportgen import output
+    with output.locked(Path(sys.argv[1])):
+        Path(sys.argv[2]).write_text("locked")
+        time.sleep(60)
+""")
+
+
+def test_a_build_started_while_another_writes_stops_with_a_clear_message(
+    report: Path, configs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = sha256_tree(report)
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(report), str(ready)])
+    try:
+        while not ready.exists():
+            assert holder.poll() is None
+            time.sleep(0.02)
+        code = cli.main(["compute", str(configs[1]), "--out", str(report), "-q"])
+        err = capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 2
+    assert err == (f"reportgen: error: --out: another build is writing {report}; "
+                   "try again when it is done\n")
+    assert sha256_tree(report) == before
+
+
+def test_a_finished_build_waits_for_the_one_writing(report: Path, tmp_path: Path) -> None:
+    """The lock is released when its holder dies, so a waiting build goes on."""
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(report), str(ready)])
+    while not ready.exists():
+        time.sleep(0.02)
+    with (pytest.raises(output.OutputError, match="another build is writing"),
+          output.locked(report, wait=0.2)):
+        pass
+    killer = subprocess.Popen(
+        [sys.executable, "-c", f"import os, time; time.sleep(0.5); os.kill({holder.pid}, 9)"]
+    )
+    started = time.monotonic()
+    with output.atomic_folder(report) as folder:
+        (folder / "results.json").write_text("{}", encoding="utf-8")
+    killer.wait()
+    holder.wait()
+    assert time.monotonic() - started >= 0.3
+    assert sha256_tree(report) == {"results.json": hashlib.sha256(b"{}").hexdigest()}
+
+
+@pytest.mark.slow
+def test_concurrent_builds_to_one_folder_never_mix(
+    report: Path, tmp_path: Path
+) -> None:
+    """Three builds at once: each exits 0 or 2, and the folder holds one whole report."""
+    seeds = (11, 12, 13)
+    commands = []
+    for seed in seeds:
+        config = tmp_path / f"seed{seed}.toml"
+        config.write_text(NEXT.replace("seed = 2", f"seed = {seed}"), encoding="utf-8")
+        commands.append(reportgen("compute", config, "--out", report, "-q"))
+    processes = [subprocess.Popen(c, stderr=subprocess.PIPE) for c in commands]
+    codes = [p.wait(timeout=300) for p in processes]
+    errors = [p.stderr.read().decode() if p.stderr else "" for p in processes]
+
+    assert set(codes) <= {0, 2}, errors
+    assert 0 in codes
+    for code, err in zip(codes, errors, strict=True):
+        assert "Traceback" not in err
+        if code == 2:
+            assert "another build is writing" in err
+    winners = {seed for seed, code in zip(seeds, codes, strict=True) if code == 0}
+    data = json.loads((report / "results.json").read_text())
+    assert data["config"]["seed"] in winners
+    assert sorted(sha256_tree(report)) == ["results.json", "surface.npy"]
+    assert beside(report) == ["report"]
