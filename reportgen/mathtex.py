@@ -33,7 +33,7 @@ EQUATIONS: dict[str, tuple[str, str]] = {
                  "the gradient of L equals minus 2 over n times X transpose times "
                  "(y minus X theta)"),
     "hessian": (r"$H = \nabla^2 L = \frac{2}{n}\,X^{\top}X, \qquad "
-                r"X = \left[\,\mathbf{1}\;\; x\,\right]$",
+                r"X = [\,\mathbf{1}\quad x\,] \in \mathbb{R}^{n \times 2}$",
                 "the Hessian H equals 2 over n times X transpose X, X has a column of ones and x"),
     "gd": (r"$\theta_{k+1} = \theta_k - \eta\,\nabla L(\theta_k)$",
            "theta k plus one equals theta k minus eta times the gradient of L at theta k"),
