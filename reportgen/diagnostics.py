@@ -7,6 +7,7 @@ step: stable for lr < 2 / l_max, fastest at lr = 2 / (l_min + l_max).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -28,8 +29,11 @@ def curvature(hessian: np.ndarray) -> Curvature:
     hessian = np.asarray(hessian, dtype=np.float64)
     eigenvalues, eigenvectors = np.linalg.eigh(hessian)
     low, high = float(eigenvalues[0]), float(eigenvalues[-1])
+    # Data with (numerically) constant x leave a flat direction: infinitely ill-conditioned.
+    condition = high / low if low > 0 else math.inf
+    high = max(high, np.finfo(np.float64).tiny)
     return Curvature(
-        hessian, eigenvalues, eigenvectors, high / low, 2.0 / high, 2.0 / (low + high)
+        hessian, eigenvalues, eigenvectors, condition, 2.0 / high, 2.0 / (max(low, 0.0) + high)
     )
 
 

@@ -218,7 +218,7 @@ def build_context(results: dict[str, Any], manifest: dict[str, Any] | None,
     gd_full = [r for r in runs if r["is_gd"] and r["full_batch"]]
     eq_names = ["model", "loss", "gradient", "hessian", "gd", "minibatch", "bound",
                 "contraction", *(o for o in optimizers if o != "gd")]
-    kappa = float(diag["condition_number"])
+    kappa = float(diag["condition_number"] if diag["condition_number"] is not None else "inf")
     example_rate = round(bound * 1.05, 2 if bound * 1.05 >= 0.1 else 3)
     rate_rows = []
     for rate in sorted({float(r["learning_rate"]) for r in gd_full}):
