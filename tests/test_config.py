@@ -1,0 +1,245 @@
+"""reportgen.config: loading, defaults, overrides, errors that name their field, and the
+normalised config's round trip through dump_toml."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from reportgen import config
+
+
+def roundtrip(cfg: config.Config) -> config.Config:
+    return config.validate(tomllib.loads(config.dump_toml(cfg)))
+
+
+# ---------------------------------------------------------------- loading and defaults
+
+
+def test_default_is_the_source_notebook_handout() -> None:
+    cfg = config.load()
+    assert config.config_name(None) == "source-notebook"
+    assert cfg.seed == 0 and cfg.precision == "float64"
+    assert (cfg.data.n, cfg.data.theta, cfg.data.x_range) == (100, (4.0, 3.0), (0.0, 2.0))
+    assert cfg.data.noise == 1.0 and cfg.data.rng == "numpy-legacy"
+    assert (cfg.surface.theta0, cfg.surface.theta1, cfg.surface.resolution) == (
+        (-10.0, 10.0), (-10.0, 10.0), 100)
+    batch, mini = cfg.runs
+    assert (batch.optimizer, batch.learning_rate, batch.epochs, batch.init) == (
+        "gd", 0.1, 10, "random")
+    assert cfg.batch_size(batch) == 100
+    assert (mini.learning_rate, mini.epochs, cfg.batch_size(mini)) == (0.1, 2, 20)
+
+
+def test_every_field_has_a_default() -> None:
+    cfg = config.validate({})
+    assert cfg.precision == "float64" and cfg.device == "auto" and cfg.seed == 0
+    assert cfg.data == config.DataConfig() and cfg.surface == config.SurfaceConfig()
+    (run,) = cfg.runs
+    assert run.batch_size is None and cfg.batch_size(run) == cfg.data.n
+    # optax's defaults, as DESIGN.md lists them
+    assert (run.momentum, run.b1, run.b2, run.eps, run.decay) == (0.9, 0.9, 0.999, 1e-8, 0.9)
+    assert cfg.sweep is None
+
+
+def test_shipped_handouts_load_by_name_and_by_path(tmp_path: Path) -> None:
+    for name in ("source-notebook", "optimizers", "learning-rates"):
+        by_name = config.load(name)
+        by_path = config.load(config.resolve_path(name))
+        assert by_name == by_path
+        assert config.config_name(name) == name
+    copy = tmp_path / "mine.toml"
+    copy.write_text(config.resolve_path(None).read_text())
+    assert config.load(copy) == config.load()
+    assert config.config_name(copy) == "mine"
+
+
+def test_normalised_fills_batch_size_and_is_plain_data() -> None:
+    plain = config.load().normalised()
+    assert [run["batch_size"] for run in plain["runs"]] == [100, 20]
+    assert plain["date"] == "2026-01-01"
+    assert isinstance(plain["data"]["theta"], list)
+
+
+def test_config_is_frozen() -> None:
+    cfg = config.load()
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.seed = 3  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def test_overrides_set_dotted_keys_and_list_items() -> None:
+    cfg = config.load(overrides=[
+        "runs.0.learning_rate=0.3", "seed=7", "data.n=50", "runs.1.batch_size=7",
+        "surface.theta0=[-5.0, 5.0]", "precision=float32", 'runs.0.init=[1.0, 2.0]',
+        'title="A \\"quoted\\" title"',
+    ])
+    assert cfg.runs[0].learning_rate == 0.3 and cfg.seed == 7 and cfg.data.n == 50
+    assert cfg.runs[1].batch_size == 7 and cfg.surface.theta0 == (-5.0, 5.0)
+    assert cfg.precision == "float32"  # a bare word is kept as a string
+    assert cfg.runs[0].init == (1.0, 2.0)
+    assert cfg.title == 'A "quoted" title'
+    assert cfg.runs[1].learning_rate == 0.1  # untouched
+
+
+def test_later_overrides_win() -> None:
+    assert config.load(overrides=["seed=1", "seed=2"]).seed == 2
+
+
+def test_override_creates_runs_from_the_default_run() -> None:
+    raw: dict = {}
+    config.apply_override(raw, *config.parse_override("runs.0.learning_rate=0.25"))
+    cfg = config.validate(raw)
+    assert cfg.runs[0].learning_rate == 0.25
+    assert cfg.runs[0].epochs == config.RunConfig().epochs
+
+
+@pytest.mark.parametrize("text", ["noequals", "=3", "a..b=1", ".a=1"])
+def test_malformed_overrides_are_config_errors(text: str) -> None:
+    with pytest.raises(config.ConfigError, match="--set"):
+        config.parse_override(text)
+
+
+# ---------------------------------------------------------------- errors name the field
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ("data.n=0", "data.n"),
+    ("data.n=2.5", "data.n"),
+    ("runs.1.batch_size=200", "runs[1].batch_size"),
+    ("runs.0.lerning_rate=1", "runs[0].lerning_rate"),
+    ('runs.0.init="foo"', "runs[0].init"),
+    ("runs.0.init=[1.0]", "runs[0].init"),
+    ("runs.0.learning_rate=-1.0", "runs[0].learning_rate"),
+    ("runs.0.learning_rate=nan", "runs[0].learning_rate"),
+    ("runs.0.momentum=1.0", "runs[0].momentum"),
+    ('runs.0.optimizer="sgd"', "runs[0].optimizer"),
+    ("data.noise=inf", "data.noise"),
+    ("surface.theta0=[1.0, -1.0]", "surface.theta0"),
+    ("surface.resolution=1", "surface.resolution"),
+    ('data.rng="mt"', "data.rng"),
+    ("seed=-1", "seed"),
+    ('precision="float16"', "precision"),
+    ("colour=1", "colour"),
+])
+def test_bad_values_are_one_line_naming_the_field(override: str, field: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(overrides=[override])
+    message = str(caught.value)
+    assert f"{field}:" in message
+    assert "\n" not in message and "Traceback" not in message
+
+
+def test_unknown_key_suggests_the_close_one() -> None:
+    with pytest.raises(config.ConfigError, match="learning_rate"):
+        config.load(overrides=["runs.0.lerning_rate=1"])
+
+
+@pytest.mark.parametrize("override", ["runs.5.epochs=2", "seed.x=1"])
+def test_overrides_into_missing_places_are_config_errors(override: str) -> None:
+    with pytest.raises(config.ConfigError, match="--set"):
+        config.load(overrides=[override])
+
+
+def test_missing_file_directory_and_bad_toml_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigError, match="no-such-handout"):
+        config.load("no-such-handout")
+    with pytest.raises(config.ConfigError, match="directory"):
+        config.load(tmp_path)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("seed = = 1\n")
+    with pytest.raises(config.ConfigError, match=r"broken\.toml"):
+        config.load(broken)
+
+
+# ---------------------------------------------------------------- round trip
+
+
+@pytest.mark.parametrize("name", ["source-notebook", "optimizers", "learning-rates"])
+def test_shipped_handouts_round_trip_through_dump_toml(name: str) -> None:
+    cfg = config.load(name)
+    again = roundtrip(cfg)
+    # Config keeps batch_size unset where the TOML omits it; the normalised form fills it.
+    assert roundtrip(again) == again
+    assert again.normalised() == cfg.normalised()
+    assert again.digest() == cfg.digest()
+    assert config.dump_toml(again) == config.dump_toml(cfg)
+
+
+def test_digest_follows_the_numbers() -> None:
+    assert config.load().digest() == config.load().digest()
+    assert config.load(overrides=["seed=1"]).digest() != config.load().digest()
+    # An explicit default is the same handout as an omitted one.
+    assert config.load(overrides=["runs.0.batch_size=100"]).digest() == config.load().digest()
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+positive = st.floats(1e-6, 1e3, allow_nan=False, allow_infinity=False)
+fraction = st.floats(0.0, 0.999, allow_nan=False)
+
+
+@st.composite
+def pairs(draw: st.DrawFn, increasing: bool = False) -> list[float]:
+    low = draw(finite)
+    if increasing:
+        return [low, low + draw(st.floats(1e-3, 1e6, allow_nan=False))]
+    return [low, draw(finite)]
+
+
+@st.composite
+def raw_configs(draw: st.DrawFn) -> dict:
+    n = draw(st.integers(2, 10_000))
+    runs = []
+    for _ in range(draw(st.integers(1, 4))):
+        run = {
+            "name": draw(st.text(max_size=30)),
+            "optimizer": draw(st.sampled_from(config.OPTIMIZERS)),
+            "learning_rate": draw(positive),
+            "epochs": draw(st.integers(1, 1000)),
+            "momentum": draw(fraction), "b1": draw(fraction), "b2": draw(fraction),
+            "decay": draw(fraction), "eps": draw(positive),
+        }
+        if draw(st.booleans()):
+            run["batch_size"] = draw(st.integers(1, n))
+        if draw(st.booleans()):
+            run["init"] = draw(pairs())
+        runs.append(run)
+    raw = {
+        "title": draw(st.text(max_size=60)),
+        "author": draw(st.text(max_size=30)),
+        "date": draw(st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1))),
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "precision": draw(st.sampled_from(["float64", "float32"])),
+        "device": draw(st.sampled_from(["auto", "cpu", "gpu"])),
+        "data": {"n": n, "theta": draw(pairs()), "x_range": draw(pairs(increasing=True)),
+                 "noise": draw(st.floats(0.0, 100.0)),
+                 "rng": draw(st.sampled_from(["numpy-legacy", "jax"]))},
+        "surface": {"theta0": draw(pairs(increasing=True)),
+                    "theta1": draw(pairs(increasing=True)),
+                    "resolution": draw(st.integers(2, 500))},
+        "runs": runs,
+    }
+    if draw(st.booleans()):
+        raw["sweep"] = {"min_rate": 0.01, "max_rate": draw(st.floats(0.02, 10.0)),
+                        "num": draw(st.integers(2, 200))}
+    return raw
+
+
+@given(raw_configs())
+def test_any_valid_config_round_trips_through_dump_toml(raw: dict) -> None:
+    """dump_toml writes the normalised config; reading it back gives the same Config."""
+    cfg = config.validate(raw)
+    text = config.dump_toml(cfg)
+    again = config.validate(tomllib.loads(text))
+    assert roundtrip(again) == again
+    assert again.normalised() == cfg.normalised()
+    assert again.digest() == cfg.digest()
+    assert config.dump_toml(again) == text  # a fixed point
