@@ -92,11 +92,15 @@ def numpy_surface(theta0: np.ndarray, theta1: np.ndarray, x: np.ndarray, y: np.n
     """All points at once by broadcasting (G1, G0, n); in row chunks if asked."""
     xs, ys = x.ravel(), y.ravel()
     chunk = rows_per_chunk or len(theta1)
+    # With chunks, a block holds at most 2^22 residuals: split the columns too at large n.
+    cols = len(theta0) if rows_per_chunk is None else max(1, (1 << 22) // (chunk * len(xs)))
     out = np.empty((len(theta1), len(theta0)))
     for start in range(0, len(theta1), chunk):
         t1 = theta1[start:start + chunk, None, None]
-        residual = ys[None, None, :] - theta0[None, :, None] - t1 * xs[None, None, :]
-        out[start:start + chunk] = np.mean(residual**2, axis=-1)
+        for left in range(0, len(theta0), cols):
+            t0 = theta0[None, left:left + cols, None]
+            residual = ys[None, None, :] - t0 - t1 * xs[None, None, :]
+            out[start:start + chunk, left:left + cols] = np.mean(residual**2, axis=-1)
     return out
 
 
@@ -158,7 +162,7 @@ def _numpy_method(method: str, theta0: np.ndarray, theta1: np.ndarray, x: np.nda
                   y: np.ndarray, budget: float) -> dict[str, Any]:
     grid_size, n = len(theta0), len(x)
     if method == "loop":
-        probe_points = 20
+        probe_points = 200
         probe = timed(lambda: loop_surface(theta0, theta1, x, y, points=probe_points))
         total = probe / probe_points * grid_size * grid_size
         if total <= budget:
@@ -374,6 +378,12 @@ def bench_cli(work: Path, repeats: int) -> list[dict[str, Any]]:
                      method="reportgen build" if wired else "reportgen compute")
     rows.append(build_row)
     print(f"  {build_row['method']:<20} {_fmt_s(build_row['median_s'])}", file=sys.stderr)
+    if wired:  # nbconvert makes HTML only: the like-for-like row
+        html = _cold_rows([*reportgen, "build", "--quiet", "--format", "html", "--out", str(out)],
+                          cold, repeats)
+        html.update(group="cli", case="default handout, cold", method="reportgen build (html)")
+        rows.append(html)
+        print(f"  build --format html  {_fmt_s(html['median_s'])}", file=sys.stderr)
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which(
         "jupyter")
     if jupyter is None:

@@ -77,9 +77,19 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     elif isinstance(value, bool) or value is None or isinstance(value, str):
         return
     else:
-        array = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) else value
-        if array.dtype.kind == "f" or array.dtype.kind in "iu":
-            yield path, array.astype(float)
+        try:  # results.json writes non-finite numbers as None: read them back as NaN
+            array = np.asarray(_none_to_nan(value), dtype=float)
+        except (TypeError, ValueError):
+            return
+        yield path, array
+
+
+def _none_to_nan(value: Any) -> Any:
+    if value is None:
+        return float("nan")
+    if isinstance(value, list):
+        return [_none_to_nan(item) for item in value]
+    return value
 
 
 def max_relative_difference(a: dict, b: dict) -> tuple[float, str]:

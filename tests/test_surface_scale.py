@@ -86,3 +86,17 @@ def test_auto_prefers_stats_only_for_big_work() -> None:
     assert surface.choose_method("auto", 10_000, 1000) == "exact"
     assert surface.choose_method("auto", 10**6, 1000) == "stats"
     assert surface.choose_method("exact", 10**6, 1000) == "exact"
+
+
+def test_stats_grid_is_stats_loss_at_every_point() -> None:
+    import jax
+
+    from reportgen import model
+
+    x, y = _data(500, seed=4)
+    theta0, theta1 = _axes(12, 10)
+    stats = model.statistics(x, y)
+    grid = np.asarray(surface.stats_grid(theta0, theta1, stats))
+    points = jnp.stack(jnp.meshgrid(theta0, theta1), axis=-1)
+    pointwise = jax.vmap(jax.vmap(model.stats_loss, (0, None)), (0, None))(points, stats)
+    np.testing.assert_allclose(grid, np.asarray(pointwise), rtol=1e-13, atol=1e-12)
