@@ -19,8 +19,8 @@ from jax.typing import ArrayLike
 
 from reportgen.model import masked_mse_loss, mse_loss, statistics, stats_loss
 
-#: A run has diverged once its full-data loss is non-finite or this many times its initial
-#: loss: a stable full-batch GD run never rises above its start at all.
+#: A run has diverged when it ends non-finite or above this many times its initial loss
+#: (a stable full-batch GD run never rises above its start at all).
 DIVERGENCE_FACTOR = 10.0
 
 HYPERPARAMETERS = ("learning_rate", "momentum", "b1", "b2", "decay", "eps")
@@ -61,9 +61,18 @@ def make_optimizer(name: str, hyper: Hyper) -> optax.GradientTransformation:
 
 
 def first_divergence(losses: Array) -> Array:
-    """Index of the first loss that is non-finite or above ``DIVERGENCE_FACTOR`` x the first."""
-    bad = ~jnp.isfinite(losses) | (losses > DIVERGENCE_FACTOR * jnp.maximum(losses[0], 1e-30))
-    return jnp.where(jnp.any(bad), jnp.argmax(bad), -1)
+    """The step where a run left the stable region for good, or -1 when it did not.
+
+    A loss is out of bounds when it is non-finite or above ``DIVERGENCE_FACTOR`` times the
+    first. A run diverged when its last loss is out of bounds; the step returned is the
+    first of that final out-of-bounds stretch. A transient overshoot that comes back (an
+    adaptive rule near the optimum, say) is not divergence.
+    """
+    bound = DIVERGENCE_FACTOR * jnp.maximum(losses[0], 1e-30)
+    out = ~jnp.isfinite(losses) | (losses > bound)
+    steps = jnp.arange(losses.shape[0])
+    last_inside = jnp.max(jnp.where(out, -1, steps))
+    return jnp.where(out[-1], last_inside + 1, -1)
 
 
 def _record(theta0: Array, loss0: Array, thetas: Array, losses: Array) -> Trajectory:
