@@ -17,8 +17,10 @@ records it), so it also checks that the normalised config says everything a run 
   adam      mu = b1 mu + (1 - b1) g;  nu = b2 nu + (1 - b2) g^2;
             theta -= lr (mu / (1 - b1^t)) / (sqrt(nu / (1 - b2^t)) + eps)
   rmsprop   nu = decay nu + (1 - decay) g^2;  theta -= lr g / sqrt(nu + eps)
-- Divergence: the first recorded step whose full-data loss is non-finite or more than
-  ``DIVERGENCE_FACTOR`` times the initial loss.
+- Divergence: a loss is out of bounds when non-finite or more than ``DIVERGENCE_FACTOR``
+  times the initial loss; a run diverged when its last loss is out of bounds, at the first
+  step of that final out-of-bounds stretch (a transient overshoot that recovers is not
+  divergence).
 - Surface: loss[i, j] at (theta0[j], theta1[i]) on numpy.linspace axes (the notebook's
   meshgrid).
 """
@@ -135,9 +137,13 @@ def batches(permutation: np.ndarray, batch_size: int) -> list[np.ndarray]:
 
 
 def first_divergence(losses: np.ndarray) -> int:
+    """First step of the final out-of-bounds stretch, or -1 when the last loss is fine."""
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(losses) | (losses > DIVERGENCE_FACTOR * max(losses[0], 1e-30))
-    return int(np.argmax(bad)) if bad.any() else -1
+        out = ~np.isfinite(losses) | (losses > DIVERGENCE_FACTOR * max(losses[0], 1e-30))
+    if not out[-1]:
+        return -1
+    inside = np.flatnonzero(~out)
+    return int(inside[-1]) + 1 if inside.size else 0
 
 
 class Run(NamedTuple):

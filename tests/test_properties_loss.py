@@ -67,7 +67,7 @@ def test_loss_is_exactly_zero_on_a_perfect_fit(theta: np.ndarray, x: np.ndarray)
     # Data on the line but rounded by numpy: zero up to rounding, squared.
     y_numpy = theta[0] + theta[1] * x
     scale = np.max(np.abs(theta[0]) + np.abs(theta[1] * x))
-    assert float(loss(theta, x, y_numpy)) <= (4 * EPS * scale) ** 2
+    assert float(loss(theta, x, y_numpy)) <= (4 * EPS * scale) ** 2 + 1e-300
     loss.assert_max_traces(1)
     predict.assert_max_traces(1)
 
@@ -170,6 +170,7 @@ def test_sufficient_statistics_loss_equals_sample_loss(
     size = np.max(np.abs(y)) + abs(theta[0]) + abs(theta[1]) * np.max(np.abs(x))
     rounding = 8 * N * EPS * size
     tolerance = 64 * N * EPS * (terms + exact) + 4 * rounding * (np.sqrt(terms) + rounding)
+    tolerance += 1e-300  # squares below the normal range are flushed to zero on CPU
     assert abs(from_stats - exact) <= tolerance
     stats_loss.assert_max_traces(1)
     statistics.assert_max_traces(1)
