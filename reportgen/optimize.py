@@ -131,8 +131,9 @@ mini_batch_run.__doc__ = """Mini-batch run; step t uses ``x[indices[t]]`` where 
 def _sweep_one(lr: Array, theta_init: Array, stats: Array, steps: int) -> tuple[Array, Array]:
     """Final loss and divergence step of one GD run, as ``first_divergence`` of its record.
 
-    The record is never stored: the scan carries the latest loss and the first bad step,
-    which keeps a vmapped sweep one small fused loop body per step (5x faster on CPU).
+    The record is never stored: the scan carries the latest loss and where the current
+    out-of-bounds stretch began, which keeps a vmapped sweep one small fused loop body per
+    step (5x faster on CPU).
     """
     grad = jax.grad(stats_loss)
     loss_init = stats_loss(theta_init, stats)
@@ -143,7 +144,9 @@ def _sweep_one(lr: Array, theta_init: Array, stats: Array, steps: int) -> tuple[
         theta = theta - lr * grad(theta, stats)
         loss = stats_loss(theta, stats)
         bad = ~jnp.isfinite(loss) | (loss > limit)
-        return (theta, loss, jnp.where((first < 0) & bad, index, first)), None
+        # Where the current out-of-bounds stretch began (-1 inside bounds): at the end, the
+        # start of the final stretch, as first_divergence defines the divergence step.
+        return (theta, loss, jnp.where(bad, jnp.where(first < 0, index, first), -1)), None
 
     first_init = jnp.where(jnp.isfinite(loss_init), -1, 0)
     carry = (theta_init, loss_init, first_init)
