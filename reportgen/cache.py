@@ -120,6 +120,8 @@ def enable_compilation_cache(cache_dir: Path) -> None:
     """Point JAX's persistent compilation cache into the reportgen cache."""
     import jax
 
+    if jax.config.jax_compilation_cache_dir:
+        return  # JAX reads the setting once per process; keep the first one
     path = cache_dir / "jax"
     try:
         path.mkdir(parents=True, exist_ok=True)

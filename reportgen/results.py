@@ -23,6 +23,17 @@ def finite_or_none(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _array_to_plain(array: np.ndarray) -> Any:
+    """A numeric array as nested lists, non-finite entries as None, in one vectorised pass."""
+    if array.dtype.kind == "f":
+        values = array.astype(np.float64).astype(object)
+        values[~np.isfinite(array)] = None
+        return values.tolist()
+    if array.dtype.kind in "iub":
+        return array.tolist()
+    return [to_plain(v) for v in array.tolist()]
+
+
 def to_plain(value: Any) -> Any:
     """Numpy arrays and scalars to lists and Python numbers; non-finite floats to None."""
     if isinstance(value, dict):
@@ -30,7 +41,7 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return to_plain(value.tolist())
+        return _array_to_plain(value)
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
