@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -409,6 +410,56 @@ def bench_cli(work: Path, repeats: int) -> list[dict[str, Any]]:
     return rows
 
 
+STAGE_LINE = re.compile(r"✓ (?P<stage>.+?)\s+(?P<seconds>[\d.]+) s\s*$")
+RENDER_STAGES = {"load renderer", "write results", "write", "figures", "html", "pdf", "manifest"}
+
+
+def stage_seconds(argv: Sequence[str], env: dict[str, str]) -> dict[str, float]:
+    """Run a reportgen command with its progress display and read each stage's seconds."""
+    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    stages: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        match = STAGE_LINE.search(line)
+        if match:
+            stages[match["stage"]] = float(match["seconds"])
+    return stages
+
+
+def compute_stage(stages: dict[str, float]) -> float:
+    """Seconds before rendering starts: imports, JAX compute or the cache read."""
+    return sum(v for k, v in stages.items() if k not in RENDER_STAGES)
+
+
+def bench_cache(work: Path, repeats: int) -> list[dict[str, Any]]:
+    """A template-only rebuild against a cold build: the compute stage each one pays."""
+    shipped = ROOT / "templates"
+    edited = work / "templates-edited"
+    shutil.copytree(shipped, edited, dirs_exist_ok=True)
+    css = edited / "handout.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\nh1 { letter-spacing: 0.01em; }\n",
+                   encoding="utf-8")
+    build = [sys.executable, "-m", "reportgen", "build", "--out", str(work / "cached-out")]
+    cold_times, rebuild_times = [], []
+    for _ in range(repeats):
+        env = cold_env(fresh_cache(work, "cache-row"))
+        cold_times.append(compute_stage(stage_seconds(build, env)))
+        again = stage_seconds([*build, "--templates", str(edited)], env)
+        rebuild_times.append(compute_stage(again))
+    cold = statistics.median(cold_times)
+    rebuild = statistics.median(rebuild_times)
+    rows = [
+        {"group": "cache", "case": "default handout, compute stage", "method": "cold build",
+         "median_s": cold, "first_s": cold_times[0], "repeats": repeats},
+        {"group": "cache", "case": "default handout, compute stage",
+         "method": "template-only rebuild", "median_s": rebuild, "first_s": rebuild_times[0],
+         "repeats": repeats,
+         "note": f"{rebuild / cold:.3f}x the cold compute stage (goal <= 0.1x)"},
+    ]
+    print(f"  compute stage: cold {_fmt_s(cold)}, template-only rebuild {_fmt_s(rebuild)}",
+          file=sys.stderr)
+    return rows
+
+
 def _cold_rows(argv: list[str], cold: Callable[[str], dict[str, str]],
                repeats: int) -> dict[str, Any]:
     results = [run_command(argv, cold("cold"), 1) for _ in range(repeats)]
@@ -440,7 +491,7 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
         by_case.setdefault((row["group"], row["case"]), {})[row["method"]] = row
     for (group, _case), methods in by_case.items():
         baselines = {"surface": ["loop", "numpy"], "sweep": ["runs-loop"],
-                     "cli": ["nbconvert --execute"]}[group]
+                     "cli": ["nbconvert --execute"], "cache": []}[group]
         for row in methods.values():
             if row["method"] == "loop":
                 continue
@@ -516,8 +567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
                         help="small cases and one repeat of the commands (a smoke test)")
-    parser.add_argument("--only", default="surface,sweep,cli",
-                        help="comma-separated groups: surface, sweep, cli")
+    parser.add_argument("--only", default="surface,sweep,cli,cache",
+                        help="comma-separated groups: surface, sweep, cli, cache")
     parser.add_argument("--budget", type=float, default=30.0,
                         help="seconds a baseline may take before it is timed on a subset")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each command row")
@@ -538,6 +589,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += bench_sweep(work, min(budget, 10.0))
         if "cli" in groups:
             rows += bench_cli(work, 1 if args.quick else args.repeats)
+        if "cache" in groups:
+            rows += bench_cache(work, 1 if args.quick else args.repeats)
     add_ratios(rows)
     table = markdown(rows, idle)
     print(table)

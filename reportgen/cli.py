@@ -51,7 +51,7 @@ class Stages:
         elapsed = time.perf_counter() - self._started
         self.timings[self._current] = self.timings.get(self._current, 0.0) + elapsed
         if self._console is not None:
-            self._console.print(f"  [green]✓[/] {self._current:<16} {elapsed:6.2f} s")
+            self._console.print(f"  [green]✓[/] {self._current:<16} {elapsed:7.3f} s")
         self._current = None
 
     def close(self, message: str | None = None) -> None:
@@ -237,6 +237,7 @@ def run_build(args: argparse.Namespace) -> int:
     stages = Stages(args.quiet)
     try:
         results, arrays, environment = _compute(config, args, stages)
+        stages("load renderer")
         from reportgen import manifest, output, render
         from reportgen import results as results_io
 
