@@ -120,7 +120,7 @@ def enable_compilation_cache(cache_dir: Path) -> None:
     """Point JAX's persistent compilation cache into the reportgen cache."""
     import jax
 
-    if jax.config.jax_compilation_cache_dir:
+    if getattr(jax.config, "jax_compilation_cache_dir", None):
         return  # JAX reads the setting once per process; keep the first one
     path = cache_dir / "jax"
     try:

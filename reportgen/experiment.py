@@ -239,5 +239,7 @@ def compute_environment(config: Config) -> dict[str, Any]:
         "device_requested": config.device,
         "precision": config.precision,
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "matmul_precision": str(getattr(jax.config, "jax_default_matmul_precision", None) or "default"),
+        "matmul_precision": str(
+            getattr(jax.config, "jax_default_matmul_precision", None) or "default"
+        ),
     }
