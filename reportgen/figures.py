@@ -15,7 +15,6 @@ from the OLS solution and the Hessian in the results, not interpolated from the 
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -30,6 +29,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import LogFormatter, LogLocator, MaxNLocator, NullLocator
+
+from reportgen.mathtex import svg_data_uri
 
 __all__ = ["FigureInfo", "make_figures", "run_style"]
 
@@ -88,8 +89,7 @@ class FigureInfo:
     @property
     def data_uri(self) -> str:
         """The SVG as a ``data:`` URI, for a self-contained HTML file."""
-        encoded = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
-        return f"data:image/svg+xml;base64,{encoded}"
+        return svg_data_uri(self.svg)
 
 
 @dataclass(frozen=True)

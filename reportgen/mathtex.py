@@ -77,8 +77,14 @@ class Equation:
 
     @property
     def data_uri(self) -> str:
-        encoded = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
-        return f"data:image/svg+xml;base64,{encoded}"
+        """The equation's SVG as a ``data:`` URI."""
+        return svg_data_uri(self.svg)
+
+
+def svg_data_uri(svg: str) -> str:
+    """An SVG document as a base64 ``data:`` URI (what self-contained HTML embeds)."""
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f"data:image/svg+xml;base64,{encoded}"
 
 
 def typeset(source: str, name: str = "equation",

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+from strategies import floats, samples
 from tracing import counted_jit
 
 from reportgen import config, data, model
@@ -24,14 +24,9 @@ EPS = np.finfo(np.float64).eps
 BATCH_SIZES = [1, 3, 5, 7, 8, 13, 31, 32]
 
 
-def floats(bound: float) -> st.SearchStrategy[float]:
-    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=64,
-                     allow_subnormal=False)  # XLA on CPU flushes subnormals to zero
-
-
-xs = hnp.arrays(np.float64, N, elements=floats(10.0))
-ys = hnp.arrays(np.float64, N, elements=floats(100.0))
-thetas = hnp.arrays(np.float64, 2, elements=floats(50.0))
+xs = samples(N, 10.0)
+ys = samples(N, 100.0)
+thetas = samples(2, 50.0)
 
 
 def _batch_gradients(theta, x, y, indices, mask):

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from jax.test_util import check_grads
+from strategies import samples
 from tracing import counted_jit
 
 from reportgen import model
@@ -24,14 +24,9 @@ N = 16
 EPS = np.finfo(np.float64).eps
 
 
-def floats(bound: float) -> st.SearchStrategy[float]:
-    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=64,
-                     allow_subnormal=False)  # XLA on CPU flushes subnormals to zero
-
-
-xs = hnp.arrays(np.float64, N, elements=floats(10.0))
-ys = hnp.arrays(np.float64, N, elements=floats(100.0))
-thetas = hnp.arrays(np.float64, 2, elements=floats(50.0))
+xs = samples(N, 10.0)
+ys = samples(N, 100.0)
+thetas = samples(2, 50.0)
 
 
 def spread(x: np.ndarray) -> bool:

@@ -12,7 +12,7 @@ import numpy_reference as ref
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+from strategies import floats, samples
 from tracing import counted_jit
 
 from reportgen import model, surface
@@ -24,13 +24,8 @@ COLS, ROWS = 7, 5  # len(theta0), len(theta1)
 EPS = np.finfo(np.float64).eps
 
 
-def floats(bound: float) -> st.SearchStrategy[float]:
-    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=64,
-                     allow_subnormal=False)  # XLA on CPU flushes subnormals to zero
-
-
-xs = hnp.arrays(np.float64, N, elements=floats(10.0))
-ys = hnp.arrays(np.float64, N, elements=floats(100.0))
+xs = samples(N, 10.0)
+ys = samples(N, 100.0)
 
 
 @st.composite
