@@ -23,12 +23,12 @@ def _hashes(folder: Path) -> dict[str, str]:
     }
 
 
-def _build(name: str, out: Path, cache: Path) -> None:
+def _build(name: str, out: Path, cache: Path, *extra: str) -> None:
     env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
     env.pop("SOURCE_DATE_EPOCH", None)  # the build must set it from the config, not inherit it
     subprocess.run(
         [sys.executable, "-m", "reportgen", "build", name, "--out", str(out), "--quiet",
-         "--no-cache"],
+         *(extra or ("--no-cache",))],
         check=True, env=env, capture_output=True, timeout=600,
     )
 
@@ -42,6 +42,17 @@ def test_two_processes_build_identical_bytes(name: str, tmp_path: Path) -> None:
     assert any(name.startswith("figures/") for name in first)
     differing = sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
     assert differing == []
+
+
+def test_a_build_from_cached_results_is_identical(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _build("source-notebook", tmp_path / "fresh", cache)
+    env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
+    subprocess.run([sys.executable, "-m", "reportgen", "compute", "--quiet", "--out",
+                    str(tmp_path / "fill")], check=True, env=env, timeout=600)  # fills the cache
+    assert any((cache / "results").iterdir())
+    _build("source-notebook", tmp_path / "cached", cache, "--quiet")  # reads the cache
+    assert _hashes(tmp_path / "cached") == _hashes(tmp_path / "fresh")
 
 
 def test_hashed_files_hold_no_host_paths_or_clock(tmp_path: Path) -> None:
