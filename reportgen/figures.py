@@ -274,6 +274,20 @@ def _y_limits(results: dict[str, Any]) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
+def _fit_limits(data_limits: tuple[float, float], thetas: Sequence[np.ndarray],
+                xs: np.ndarray) -> tuple[float, float]:
+    """y limits that show the data and every panel's fitted line (an early guess far below
+    the points would otherwise be clipped away), widened by at most one data span."""
+    lo, hi = data_limits
+    span = hi - lo
+    ends = [t[0] + t[1] * xs for t in thetas if np.all(np.isfinite(t))]
+    if ends:
+        lines = np.concatenate(ends)
+        lo = max(min(lo, float(lines.min()) - 0.05 * span), data_limits[0] - span)
+        hi = min(max(hi, float(lines.max()) + 0.05 * span), data_limits[1] + span)
+    return lo, hi
+
+
 def _fig_data(results: dict[str, Any]) -> _Drawn:
     fig = Figure(figsize=(TEXT_WIDTH_IN * 0.72, 2.9))
     ax = fig.add_subplot()
@@ -328,7 +342,7 @@ def _fig_fits(results: dict[str, Any], index: int) -> _Drawn:
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     xs = _x_span(results)
     ols = results["ols"]["theta"]
-    ylim = _y_limits(results)
+    ylim = _fit_limits(_y_limits(results), [th[k] for k in picks], xs)
     for slot, ax in enumerate(axes.flat):
         if slot >= len(picks):
             ax.set_axis_off()
@@ -656,7 +670,6 @@ def _fig_rates(results: dict[str, Any]) -> _Drawn:
         ax.annotate(f"lr {r:g}", (r, c), textcoords="offset points",
                     xytext=(4, 5) if above else (4, -11), fontsize=7)
     ax.set_xlim(0, right)
-    ax.set_ylim(0, max(1.6, float(np.abs(1 - right * lmax)) * 0.6))
     ax.set_ylim(0, 2.0)
     ax.set_xlabel("learning rate lr")
     ax.set_ylabel("error factor per step")
