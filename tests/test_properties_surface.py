@@ -6,6 +6,8 @@ The grid is deliberately not square (ROWS x COLS) so a transposed index cannot p
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 import numpy as np
 import numpy_reference as ref
@@ -58,34 +60,24 @@ def rounding_scale(theta0: np.ndarray, theta1: np.ndarray, x: np.ndarray, y: np.
     return size
 
 
-@given(ranges(), ranges(), xs, ys, st.sampled_from([1, 2, ROWS]))
-def test_vmapped_row_grid_equals_the_notebook_loop(
-    range0: tuple[float, float], range1: tuple[float, float], x: np.ndarray, y: np.ndarray,
-    batch: int,
+@pytest.mark.parametrize(("grid_of", "batches"), [
+    (exact_grid, [1, 2, ROWS]),  # rows of theta1 per chunk
+    (direct_grid, [1, 4, COLS * ROWS]),  # brute force: grid points per chunk
+], ids=["rows", "points"])
+@given(range0=ranges(), range1=ranges(), x=xs, y=ys, data=st.data())
+def test_vmapped_grid_equals_the_notebook_loop(
+    grid_of: Any, batches: list[int], range0: tuple[float, float],
+    range1: tuple[float, float], x: np.ndarray, y: np.ndarray, data: st.DataObject,
 ) -> None:
-    """loss[i, j] is the loss at (theta0[j], theta1[i]), whatever the rows per chunk."""
+    """loss[i, j] is the loss at (theta0[j], theta1[i]), whatever the chunk size."""
+    batch = data.draw(st.sampled_from(batches), label="batch")
     theta0, theta1 = np.linspace(*range0, COLS), np.linspace(*range1, ROWS)
-    grid = np.asarray(exact_grid(theta0, theta1, x, y, batch=batch))
+    grid = np.asarray(grid_of(theta0, theta1, x, y, batch=batch))
     assert grid.shape == (ROWS, COLS)
     expected = notebook_loop(theta0, theta1, x, y)
     size = rounding_scale(theta0, theta1, x, y)
     np.testing.assert_array_less(np.abs(grid - expected), 8 * N * EPS * size**2 + 1e-300)
-    exact_grid.assert_max_traces(3)
-
-
-@given(ranges(), ranges(), xs, ys, st.sampled_from([1, 4, COLS * ROWS]))
-def test_vmapped_point_grid_equals_the_notebook_loop(
-    range0: tuple[float, float], range1: tuple[float, float], x: np.ndarray, y: np.ndarray,
-    batch: int,
-) -> None:
-    """The brute-force grid, point by point in chunks of ``batch``, is the double loop."""
-    theta0, theta1 = np.linspace(*range0, COLS), np.linspace(*range1, ROWS)
-    grid = np.asarray(direct_grid(theta0, theta1, x, y, batch=batch))
-    assert grid.shape == (ROWS, COLS)
-    expected = notebook_loop(theta0, theta1, x, y)
-    size = rounding_scale(theta0, theta1, x, y)
-    np.testing.assert_array_less(np.abs(grid - expected), 8 * N * EPS * size**2 + 1e-300)
-    direct_grid.assert_max_traces(3)
+    grid_of.assert_max_traces(3)
 
 
 @given(ranges(), ranges(), xs, ys)
