@@ -143,8 +143,9 @@ def child_surface(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         import jax.numpy as jnp
 
-        from reportgen import surface
+        from reportgen.numerics import runtime, surface
 
+        runtime.configure_jax("cpu")
         xj, yj = jnp.asarray(x.ravel()), jnp.asarray(y.ravel())
         if method == "direct":
             row.update(_direct(theta0, theta1, xj, yj, budget))
@@ -205,7 +206,7 @@ def _direct(theta0: np.ndarray, theta1: np.ndarray, x: Any, y: Any,
             budget: float) -> dict[str, Any]:
     import jax.numpy as jnp
 
-    from reportgen import surface
+    from reportgen.numerics import surface
 
     grid_size = len(theta0)
 
@@ -231,8 +232,9 @@ def child_sweep(spec: dict[str, Any]) -> dict[str, Any]:
     import jax
     import jax.numpy as jnp
 
-    from reportgen import optimize
+    from reportgen.numerics import optimize, runtime
 
+    runtime.configure_jax("cpu")
     x, y = (jnp.asarray(a.ravel()) for a in notebook_data(SWEEP_N))
     rates = jnp.asarray(np.geomspace(1e-3, 1.0, SWEEP_RATES))
     init = jnp.zeros(2)
@@ -253,7 +255,7 @@ def child_sweep(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_idle(spec: dict[str, Any]) -> dict[str, Any]:
     """The floor under every row: the interpreter with jax and reportgen imported."""
-    from reportgen import surface  # noqa: F401
+    from reportgen.numerics import surface  # noqa: F401
 
     return {"median_s": None, "first_s": None, "repeats": 0}
 

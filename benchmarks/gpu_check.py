@@ -113,7 +113,8 @@ def max_relative_difference(a: dict, b: dict) -> tuple[float, str]:
 
 
 def check_agreement(has_gpu: bool, small: bool) -> list[tuple[str, str, str, str]]:
-    from reportgen import config, experiment
+    from reportgen import config
+    from reportgen.numerics import experiment
 
     rows = []
     handout = ROOT / "reports" / "source-notebook.toml"
@@ -139,7 +140,7 @@ def check_grid(device: Any, small: bool) -> list[tuple[str, str, str, str]]:
     import jax.numpy as jnp
     import numpy as np
 
-    from reportgen import surface
+    from reportgen.numerics import surface
 
     size, n = (256, 1000) if small else (4096, 10_000)
     rng = np.random.RandomState(0)
@@ -196,7 +197,7 @@ def check_sweep(device: Any, small: bool) -> list[tuple[str, str, str, str]]:
     import jax.numpy as jnp
     import numpy as np
 
-    from reportgen import optimize
+    from reportgen.numerics import optimize
 
     rates_count, steps, n = (64, 100, 1000) if small else (1024, 1000, 10_000)
     rng = np.random.RandomState(0)
@@ -227,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     require_pydantic()
     import jax
 
-    from reportgen import model  # noqa: F401  (enables float64 before any array exists)
+    from reportgen.numerics import runtime
+
+    runtime.configure_jax()  # float64 and the highest matmul precision, before any array
 
     try:
         gpus = jax.devices("gpu")

@@ -6,20 +6,19 @@ Exit codes: 0 done, 1 verification mismatch or internal failure, 2 bad input.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from reportgen import __version__
-from reportgen.config import Config, ConfigError, config_name, dump_toml, load
-from reportgen.paths import shipped_handouts
+from reportgen import pipeline
+from reportgen._version import __version__
+from reportgen.config import Config, ConfigError, load
+from reportgen.render import FORMATS
+from reportgen.store.paths import shipped_handouts
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-FORMATS = ("html", "pdf")
 
 
 class Stages:
@@ -127,21 +126,14 @@ def load_config(args: argparse.Namespace) -> Config:
     return load(args.config, overrides)
 
 
-def output_folder(args: argparse.Namespace) -> Path:
+def output_folder(args: argparse.Namespace, config: Config) -> Path:
     """--out, or build/<handout name>."""
     if args.out is not None:
         return Path(args.out)
-    return Path("build") / config_name(args.config)
+    return Path("build") / config.name
 
 
-def _check_output(target: Path) -> None:
-    """Refuse an unwritable or busy report folder before computing anything."""
-    from reportgen import output
-
-    output.preflight(target)
-
-
-def parse_formats(text: str) -> set[str]:
+def parse_formats(text: str) -> tuple[str, ...]:
     """The --format list, validated."""
     formats = {part.strip() for part in text.split(",") if part.strip()}
     unknown = formats - set(FORMATS)
@@ -149,80 +141,22 @@ def parse_formats(text: str) -> set[str]:
         raise ConfigError(
             f"--format: expected a comma-separated list of {', '.join(FORMATS)}, got {text!r}"
         )
-    return formats
-
-
-def source_date_epoch(config: Config) -> int:
-    """The config's build date as seconds since the epoch (never the wall clock)."""
-    midnight = dt.datetime.combine(config.date, dt.time(0, 0), tzinfo=dt.UTC)
-    return int(midnight.timestamp())
+    return tuple(sorted(formats))
 
 
 def run_compute(args: argparse.Namespace) -> int:
     """``reportgen compute``: results.json (and large arrays) only."""
     config = load_config(args)
-    target = output_folder(args)
-    _check_output(target)
+    target = output_folder(args, config)
     stages = Stages(args.quiet)
     try:
-        results, arrays, _ = _compute(config, args, stages)
-        from reportgen import output
-        from reportgen import results as results_io
-
-        stages("write")
-        with output.atomic_folder(target) as folder:
-            results_io.write(results, folder)
-            _write_arrays(arrays, folder)
+        pipeline.compute_folder(config, target, cache_dir=args.cache_dir,
+                                use_cache=not args.no_cache, progress=stages)
     finally:
         stages.close()
     if not args.quiet:
         print(f"wrote {target / 'results.json'}", file=sys.stderr)
     return EXIT_OK
-
-
-def _compute(
-    config: Config, args: argparse.Namespace, stages: Callable[[str], None]
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Results, large arrays and the compute environment: from the cache or from JAX."""
-    import json
-
-    from reportgen import cache
-
-    prepare_jax_environment(config)
-    cache_dir = args.cache_dir or cache.default_dir()
-    if not args.no_cache:
-        hit = cache.load(cache_dir, config)
-        if hit is not None:
-            stages("cached results")
-            return json.loads(hit.results_text), hit.arrays, hit.environment
-    stages("import jax")
-    from reportgen import experiment
-    from reportgen import results as results_io
-
-    if not args.no_cache:
-        cache.enable_compilation_cache(cache_dir)
-    results, arrays = experiment.compute(config, progress=stages)
-    environment = experiment.compute_environment(config)
-    if not args.no_cache:
-        cache.store(cache_dir, config, cache.Entry(results_io.dumps(results), arrays, environment))
-    return results, arrays, environment
-
-
-def prepare_jax_environment(config: Config) -> None:
-    """Deterministic GPU kernels, set before JAX starts its backends (no effect on CPU)."""
-    if config.device == "cpu":
-        return
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_gpu_deterministic_ops" not in flags:
-        os.environ["XLA_FLAGS"] = (flags + " --xla_gpu_deterministic_ops=true").strip()
-
-
-def _write_arrays(arrays: dict[str, Any], folder: Path) -> None:
-    import numpy as np
-
-    for name, array in arrays.items():
-        with (folder / name).open("wb") as handle:
-            np.save(handle, array, allow_pickle=False)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -231,49 +165,23 @@ def run_build(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     if args.templates is not None and not args.templates.is_dir():
         raise ConfigError(f"--templates: expected a folder of templates, got '{args.templates}'")
-    target = output_folder(args)
-    _check_output(target)
-    os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch(config))
+    target = output_folder(args, config)
     stages = Stages(args.quiet)
     try:
-        results, arrays, environment = _compute(config, args, stages)
-        stages("load renderer")
-        from reportgen import manifest, output, render
-        from reportgen import results as results_io
-
-        record = manifest.build_manifest(config.normalised(), config.digest(), environment)
-        with output.atomic_folder(target) as folder:
-            stages("write results")
-            results_io.write(results, folder)
-            _write_arrays(arrays, folder)
-            (folder / "config.toml").write_text(dump_toml(config), encoding="utf-8")
-            # The PDF carries what re-derives it; its own hash cannot be inside it.
-            record["files"] = manifest.file_hashes(folder)
-            attached = {
-                name: (folder / name).read_bytes() for name in ("config.toml", "results.json")
-            }
-            attached[manifest.MANIFEST_FILE] = manifest.dumps(record).encode()
-            try:
-                render.write_report(results, record, folder, formats,
-                                    templates_dir=args.templates, progress=stages,
-                                    attachments=attached)
-            except render.RenderError as exc:
-                raise ConfigError(f"render: {exc}") from None
-            stages("manifest")
-            record["files"] = manifest.file_hashes(folder)
-            (folder / manifest.MANIFEST_FILE).write_text(manifest.dumps(record), encoding="utf-8")
+        pipeline.build(config, target, formats, templates_dir=args.templates,
+                       cache_dir=args.cache_dir, use_cache=not args.no_cache, progress=stages)
     finally:
         stages.close()
     if not args.quiet:
-        print(f"wrote {target}/ ({', '.join(sorted(formats))})", file=sys.stderr)
+        print(f"wrote {target}/ ({', '.join(formats)})", file=sys.stderr)
     return EXIT_OK
 
 
 def run_verify(args: argparse.Namespace) -> int:
     """``reportgen verify``: recompute from the report's own config and compare."""
-    from reportgen import verify
+    from reportgen import verification
 
-    return verify.main(args.path, quiet=args.quiet)
+    return verification.main(args.path, quiet=args.quiet)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -294,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"reportgen: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
-        from reportgen.output import OutputError
+        from reportgen.store.output import OutputError
 
         if isinstance(exc, OutputError):
             print(f"reportgen: error: {exc.strerror}", file=sys.stderr)

@@ -16,22 +16,27 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictInt,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from reportgen.paths import reports_dir, shipped_handouts
+from reportgen.optimizers import OptimizerName
+from reportgen.store.paths import reports_dir, shipped_handouts
 
 DEFAULT_HANDOUT = "source-notebook"
-OPTIMIZERS = ("gd", "momentum", "nesterov", "adam", "rmsprop")
+#: The name of a config not read from a file (the Python API's ``Config()``).
+DEFAULT_NAME = "handout"
+#: The build date when a config gives none (a fixed date: builds never read the clock).
+DEFAULT_DATE = dt.date(2026, 1, 1)
 #: The most memory a loss-surface grid may take, as a share of physical memory.
 SURFACE_MEMORY_SHARE = 0.25
 
@@ -95,7 +100,7 @@ class RunConfig(_Strict):
     """One optimizer run; settings follow optax's names and defaults."""
 
     name: str = "Batch gradient descent"
-    optimizer: Literal["gd", "momentum", "nesterov", "adam", "rmsprop"] = "gd"
+    optimizer: OptimizerName = "gd"
     learning_rate: Finite = Field(0.1, gt=0.0)
     epochs: StrictInt = Field(10, ge=1, le=1_000_000)
     batch_size: StrictInt | None = Field(None, ge=1)
@@ -143,9 +148,11 @@ class SweepConfig(_Strict):
 class Config(_Strict):
     """A whole handout: data, surface grid, optimizer runs and presentation."""
 
+    _name: str = PrivateAttr(DEFAULT_NAME)
+
     title: str = "Gradient descent for linear regression"
     author: str = ""
-    date: dt.date = dt.date(2026, 1, 1)
+    date: dt.date = DEFAULT_DATE
     seed: StrictInt = Field(0, ge=0, le=2**32 - 1)
     precision: Literal["float64", "float32"] = "float64"
     device: Literal["auto", "cpu", "gpu"] = "auto"
@@ -164,6 +171,26 @@ class Config(_Strict):
                     f"expected 1..{self.data.n} (data.n), got {run.batch_size}",
                 )
         return self
+
+    def __eq__(self, other: object) -> bool:
+        """Configs are equal when their fields are (the name is not part of a config)."""
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.normalised() == other.normalised()
+
+    def __hash__(self) -> int:
+        return hash(self.digest())
+
+    @property
+    def name(self) -> str:
+        """The handout's name: its TOML file's stem (the default report folder's name)."""
+        return self._name
+
+    def named(self, name: str) -> Config:
+        """This config under another name (a copy)."""
+        copy = self.model_copy()
+        copy._name = name
+        return copy
 
     def batch_size(self, run: RunConfig) -> int:
         """A run's batch size, the full data when unset."""
@@ -359,7 +386,7 @@ def _one_per_field(lines: Iterable[str]) -> list[str]:
 
 
 def validate(
-    raw: Mapping[str, Any], source: str = "config", overrides: Sequence[str] = ()
+    raw: Mapping[str, Any], source: str = "config", overrides: Sequence[Override] = ()
 ) -> Config:
     """Validate plain data into a ``Config``; a ``ConfigError`` lists each bad field.
 
@@ -373,15 +400,14 @@ def validate(
         raise ConfigError("\n".join(shown)) from None
 
 
-def _source_of(line: str, source: str, overrides: Sequence[str]) -> str:
+def _source_of(line: str, source: str, overrides: Sequence[Override]) -> str:
     field = line.partition(": ")[0]
-    for text in reversed(overrides):  # the last --set of a key wins
-        keys = text.partition("=")[0].strip().split(".")
-        key = _dotted([int(k) if k.isdigit() else k for k in keys])
+    for override in reversed(overrides):  # the last override of a key wins
+        key = _dotted([int(k) if k.isdigit() else k for k in override.keys])
         if field == key or field.startswith((key + ".", key + "[")) or key.startswith(
             (field + ".", field + "[")
         ):
-            return f"--set {text}"
+            return override.label
     return source
 
 
@@ -428,7 +454,15 @@ def _toml_syntax(exc: tomllib.TOMLDecodeError) -> str:
     return f"{found.group(1)}: invalid TOML: {what[:1].lower()}{what[1:]}"
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
+class Override(NamedTuple):
+    """One value set over the config: where, what, and how the user wrote it."""
+
+    keys: tuple[str, ...]
+    value: Any
+    label: str  # "--set runs.0.learning_rate=0.3", or "overrides['runs.0.learning_rate']"
+
+
+def parse_override(text: str) -> Override:
     """Split ``dotted.key=value``; the value is read as TOML, else kept as a string."""
     key, sep, value = text.partition("=")
     key = key.strip()
@@ -440,10 +474,18 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value.strip()
-    return key.split("."), parsed
+    return Override(tuple(key.split(".")), parsed, f"--set {text}")
 
 
-def apply_override(raw: dict[str, Any], keys: list[str], value: Any) -> None:
+def overrides_from(values: Sequence[str] | Mapping[str, Any]) -> list[Override]:
+    """``--set`` texts, or a mapping of dotted keys to values (the Python API's form)."""
+    if isinstance(values, Mapping):
+        return [Override(tuple(str(key).split(".")), value, f"overrides[{str(key)!r}]")
+                for key, value in values.items()]
+    return [parse_override(text) for text in values]
+
+
+def apply_override(raw: dict[str, Any], keys: Sequence[str], value: Any) -> None:
     """Set ``value`` at the dotted ``keys`` inside ``raw`` (list items by index)."""
     where: Any = raw
     for depth, key in enumerate(keys):
@@ -474,13 +516,21 @@ def apply_override(raw: dict[str, Any], keys: list[str], value: Any) -> None:
             )
 
 
-def load(spec: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()) -> Config:
-    """Read, override and validate a config given as a path or shipped handout name."""
+def load(
+    spec: str | os.PathLike[str] | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+) -> Config:
+    """Read, override and validate a config given as a path or shipped handout name.
+
+    ``overrides`` are ``--set`` texts (``"runs.0.learning_rate=0.3"``) or a mapping of
+    dotted keys to values (``{"runs.0.learning_rate": 0.3}``).
+    """
     path = resolve_path(spec)
     raw = read_toml(path)
-    for text in overrides:
-        apply_override(raw, *parse_override(text))
-    return validate(raw, source=path.name, overrides=overrides)
+    parsed = overrides_from(overrides)
+    for override in parsed:
+        apply_override(raw, override.keys, override.value)
+    return validate(raw, source=path.name, overrides=parsed).named(path.stem)
 
 
 def config_name(spec: str | os.PathLike[str] | None) -> str:

@@ -7,6 +7,8 @@ import tempfile
 
 from hypothesis import HealthCheck, settings
 
+from reportgen.numerics import runtime
+
 # deadline=None everywhere: Hypothesis would otherwise time a JAX function's first call,
 # compile included.
 settings.register_profile("dev", max_examples=30, deadline=None)
@@ -19,6 +21,10 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# The suite computes in float64 with the highest matmul precision, as the pipeline does:
+# set explicitly, once (no module sets it on import).
+runtime.configure_jax("cpu")
 
 # Keep the tests' result and compilation caches out of the user's cache directory.
 os.environ.setdefault("REPORTGEN_CACHE_DIR", tempfile.mkdtemp(prefix="reportgen-test-cache-"))

@@ -313,16 +313,16 @@ def test_disk_errors_while_writing_name_the_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ENOSPC, EDQUOT and EFBIG from deep inside a writer become one line about --out."""
-    from reportgen import results as results_io
+    from reportgen.store import output
 
     config = tmp_path / "small.toml"
     config.write_text(SMALL, encoding="utf-8")
     for code_ in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        def full(results: dict, folder: Path, code_: int = code_) -> Path:
+        def full(folder: Path, files: dict, code_: int = code_) -> None:
             (folder / "results.json").write_text("{", encoding="utf-8")
             raise OSError(code_, os.strerror(code_))
 
-        monkeypatch.setattr(results_io, "write", full)
+        monkeypatch.setattr(output, "write_files", full)
         code, err = run_cli(["compute", str(config), "--out", str(tmp_path / "out"), "-q"], capsys)
         assert code == 2
         assert err.strip() == (f"reportgen: error: --out: cannot write {tmp_path / 'out'} "

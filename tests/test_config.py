@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from reportgen import config
+from reportgen.optimizers import NAMES
 
 
 def roundtrip(cfg: config.Config) -> config.Config:
@@ -96,7 +97,8 @@ def test_later_overrides_win() -> None:
 
 def test_override_creates_runs_from_the_default_run() -> None:
     raw: dict = {}
-    config.apply_override(raw, *config.parse_override("runs.0.learning_rate=0.25"))
+    override = config.parse_override("runs.0.learning_rate=0.25")
+    config.apply_override(raw, override.keys, override.value)
     cfg = config.validate(raw)
     assert cfg.runs[0].learning_rate == 0.25
     assert cfg.runs[0].epochs == config.RunConfig().epochs
@@ -201,7 +203,7 @@ def raw_configs(draw: st.DrawFn) -> dict:
     for _ in range(draw(st.integers(1, 4))):
         run = {
             "name": draw(st.text(max_size=30)),
-            "optimizer": draw(st.sampled_from(config.OPTIMIZERS)),
+            "optimizer": draw(st.sampled_from(NAMES)),
             "learning_rate": draw(positive),
             "epochs": draw(st.integers(1, 1000)),
             "momentum": draw(fraction), "b1": draw(fraction), "b2": draw(fraction),

@@ -9,7 +9,8 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 
-from reportgen import diagnostics, optimize
+from reportgen import theory
+from reportgen.numerics import diagnostics, optimize
 
 
 def test_curvature_of_a_diagonal_hessian() -> None:
@@ -33,20 +34,20 @@ def test_curvature_of_the_mse_hessian_matches_its_definition() -> None:
 
 def test_gd_rate_is_worst_eigen_contraction() -> None:
     eigenvalues = np.array([1.0, 4.0])
-    assert diagnostics.gd_rate(0.1, eigenvalues) == pytest.approx(0.9)  # slow direction
-    assert diagnostics.gd_rate(0.45, eigenvalues) == pytest.approx(0.8)  # fast one overshoots
+    assert theory.gd_rate(0.1, eigenvalues) == pytest.approx(0.9)  # slow direction
+    assert theory.gd_rate(0.45, eigenvalues) == pytest.approx(0.8)  # fast one overshoots
     # At the optimal rate both directions contract by (kappa - 1) / (kappa + 1).
-    assert diagnostics.gd_rate(0.4, eigenvalues) == pytest.approx(3 / 5)
-    assert diagnostics.gd_rate(0.5, eigenvalues) == pytest.approx(1.0)  # 2/L: the edge
-    assert diagnostics.gd_rate(0.6, eigenvalues) > 1.0
+    assert theory.gd_rate(0.4, eigenvalues) == pytest.approx(3 / 5)
+    assert theory.gd_rate(0.5, eigenvalues) == pytest.approx(1.0)  # 2/L: the edge
+    assert theory.gd_rate(0.6, eigenvalues) > 1.0
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_zero_is_plain_gd(nesterov: bool) -> None:
     eigenvalues = np.array([0.7, 5.0])
     for lr in (0.05, 0.2, 0.39, 0.45):
-        assert diagnostics.heavy_ball_rate(lr, 0.0, eigenvalues, nesterov) == pytest.approx(
-            diagnostics.gd_rate(lr, eigenvalues), abs=1e-7  # a double root at zero
+        assert theory.heavy_ball_rate(lr, 0.0, eigenvalues, nesterov) == pytest.approx(
+            theory.gd_rate(lr, eigenvalues), abs=1e-7  # a double root at zero
         )
 
 
@@ -57,23 +58,23 @@ def test_heavy_ball_polyak_tuning_gives_the_accelerated_rate() -> None:
     lr = 4 / (math.sqrt(high) + math.sqrt(low)) ** 2
     root = math.sqrt(high / low)
     beta = ((root - 1) / (root + 1)) ** 2
-    rate = diagnostics.heavy_ball_rate(lr, beta, np.array([low, high]), nesterov=False)
+    rate = theory.heavy_ball_rate(lr, beta, np.array([low, high]), nesterov=False)
     assert rate == pytest.approx((root - 1) / (root + 1), rel=1e-6)
 
 
 def test_underdamped_heavy_ball_contracts_by_sqrt_beta() -> None:
     # (1 + beta - lr l)^2 < 4 beta for both eigenvalues: complex roots of modulus sqrt(beta).
-    rate = diagnostics.heavy_ball_rate(0.1, 0.81, np.array([1.0, 4.0]), nesterov=False)
+    rate = theory.heavy_ball_rate(0.1, 0.81, np.array([1.0, 4.0]), nesterov=False)
     assert rate == pytest.approx(0.9, rel=1e-12)
 
 
 def test_predicted_rate_only_for_linear_rules() -> None:
     eigenvalues = np.array([1.0, 4.0])
-    assert diagnostics.predicted_rate("gd", 0.1, 0.9, eigenvalues) == pytest.approx(0.9)
-    assert diagnostics.predicted_rate("momentum", 0.1, 0.81, eigenvalues) == pytest.approx(0.9)
-    assert diagnostics.predicted_rate("nesterov", 0.1, 0.5, eigenvalues) is not None
-    assert diagnostics.predicted_rate("adam", 0.1, 0.9, eigenvalues) is None
-    assert diagnostics.predicted_rate("rmsprop", 0.1, 0.9, eigenvalues) is None
+    assert theory.predicted_rate("gd", 0.1, 0.9, eigenvalues) == pytest.approx(0.9)
+    assert theory.predicted_rate("momentum", 0.1, 0.81, eigenvalues) == pytest.approx(0.9)
+    assert theory.predicted_rate("nesterov", 0.1, 0.5, eigenvalues) is not None
+    assert theory.predicted_rate("adam", 0.1, 0.9, eigenvalues) is None
+    assert theory.predicted_rate("rmsprop", 0.1, 0.9, eigenvalues) is None
 
 
 def _data() -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +95,7 @@ def test_observed_gd_rate_equals_the_predicted_one() -> None:
     """Full-batch GD is linear: each eigen-component shrinks by exactly |1 - lr l|."""
     thetas, optimum, bend = _run("gd", 0.1, 0.0, 10, np.array([0.0, 0.0]))
     observed = diagnostics.observed_rate(thetas, optimum, bend.eigenvectors)
-    assert observed == pytest.approx(diagnostics.gd_rate(0.1, bend.eigenvalues), rel=1e-9)
+    assert observed == pytest.approx(theory.gd_rate(0.1, bend.eigenvalues), rel=1e-9)
 
 
 def _asymptotic_rates(thetas: np.ndarray, optimum: np.ndarray, vectors: np.ndarray):
@@ -120,12 +121,12 @@ def test_observed_momentum_contraction_matches_heavy_ball_rate(
 ) -> None:
     nesterov = name == "nesterov"
     bend = diagnostics.curvature(ref.hessian(_data()[0]))
-    predicted = [diagnostics.heavy_ball_rate(lr, momentum, np.array([value]), nesterov)
+    predicted = [theory.heavy_ball_rate(lr, momentum, np.array([value]), nesterov)
                  for value in bend.eigenvalues]
     # Long enough to see the asymptote, short enough that the slowest error stays ~1e-8.
     steps = 2 * int(math.log(1e-8) / math.log(max(predicted)) / 2)
     thetas, optimum, _ = _run(name, lr, momentum, steps, np.array([-2.0, 8.0]))
-    assert max(predicted) == diagnostics.heavy_ball_rate(lr, momentum, bend.eigenvalues,
+    assert max(predicted) == theory.heavy_ball_rate(lr, momentum, bend.eigenvalues,
                                                          nesterov) < 1
     observed = _asymptotic_rates(thetas, optimum, bend.eigenvectors)
     slowest = int(np.argmax(predicted))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reportgen import config, experiment
+from reportgen import config
+from reportgen.numerics import experiment
 
 NOTEBOOK_BATCH = [3.9106679350316482, 3.204127528398984]
 NOTEBOOK_MINIBATCH = [4.043715060955726, 3.0013185032669663]

@@ -1,29 +1,127 @@
-"""The layer rule: compute never imports rendering; rendering never imports JAX."""
+"""The architecture: the layer rule, no import cycles, a lazy API, no import side effects.
+
+Module lists come from the package folders (``store.sources``), never from a hand-kept
+list: a module added to ``compute/`` or ``render/`` is checked the day it is added.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
+from reportgen.store import cache, sources
+
 RENDERING = ("matplotlib", "jinja2", "weasyprint")
+HEAVY = ("jax", *RENDERING)
 
 
-def _imported_after(module: str) -> set[str]:
-    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+def _imported_after(code: str) -> set[str]:
+    """Top-level packages in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
     return {name.split(".")[0] for name in out.split()}
 
 
-@pytest.mark.parametrize("module", ["reportgen.render", "reportgen.figures",
-                                    "reportgen.mathtex", "reportgen.results"])
-def test_rendering_never_imports_jax(module: str) -> None:
-    assert "jax" not in _imported_after(module)
+def test_the_layers_have_modules() -> None:
+    assert len(sources.modules_under("reportgen.numerics")) >= 8
+    assert len(sources.modules_under("reportgen.render")) >= 8
+    assert len(sources.modules_under("reportgen.store")) >= 5
 
 
-@pytest.mark.parametrize("module", ["reportgen.experiment", "reportgen.surface",
-                                    "reportgen.optimize", "reportgen.sharding"])
-def test_compute_never_imports_rendering(module: str) -> None:
-    assert not set(RENDERING) & _imported_after(module)
+LAYERS = {  # package -> what neither it nor anything it imports may import
+    "reportgen.render": ("jax", "jaxlib", "optax"),
+    "reportgen.numerics": RENDERING,
+    "reportgen.store": HEAVY,
+}
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_layer_rule_in_the_source(package: str) -> None:
+    """Every module of the layer and every module it imports, function-level imports too."""
+    for module in sources.dependencies(sources.modules_under(package)):
+        forbidden = sources.third_party_imports(module) & set(LAYERS[package])
+        assert not forbidden, f"{module} (reached from {package}) imports {forbidden}"
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_layer_rule_at_run_time(package: str) -> None:
+    """Importing every module of the layer loads none of what it must not."""
+    code = "\n".join(f"import {module}" for module in sources.modules_under(package))
+    assert not set(LAYERS[package]) & _imported_after(code)
+
+
+def test_no_import_cycles() -> None:
+    assert sources.find_cycle() is None
+
+
+def test_cycle_finder_finds_a_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = {"reportgen.a": {"reportgen.b"}, "reportgen.b": {"reportgen.a"}}
+    monkeypatch.setattr(sources, "all_modules", lambda: dict.fromkeys(graph))
+    monkeypatch.setattr(sources, "imports_of", lambda name: frozenset(graph[name]))
+    assert sources.find_cycle() == ["reportgen.a", "reportgen.b", "reportgen.a"]
+
+
+def test_api_names_survive_importing_every_module() -> None:
+    """No submodule shares a name with an API function (importing it would rebind it)."""
+    code = textwrap.dedent("""
+        import importlib, reportgen
+        from reportgen.store import sources
+        for name in sources.all_modules():
+            if name != "reportgen.__main__":  # that one runs the command line
+                importlib.import_module(name)
+        print(all(callable(getattr(reportgen, name)) for name in
+                  ("load_config", "compute", "build", "verify")))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.strip() == "True"
+
+
+def test_import_reportgen_loads_nothing_heavy() -> None:
+    loaded = _imported_after("import reportgen; reportgen.load_config('source-notebook')")
+    assert not set(HEAVY) & loaded
+
+
+def test_importing_compute_changes_no_jax_setting() -> None:
+    code = textwrap.dedent("""
+        import json, jax
+        import reportgen.numerics.experiment, reportgen.numerics.model
+        print(json.dumps([jax.config.jax_enable_x64, str(jax.config.jax_default_matmul_precision)]))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert json.loads(out) == [False, "None"]
+
+
+JAX_DRAW = textwrap.dedent("""
+    import sys
+    if sys.argv[1] == "model-first":
+        import reportgen.numerics.model
+    from reportgen.config import validate
+    from reportgen.numerics.data import draw
+    draws = draw(validate({"data": {"rng": "jax", "n": 5}}))
+    print(repr(float(draws.data.y[0])), draws.data.x.dtype)
+""")
+
+
+def test_jax_draws_do_not_depend_on_what_was_imported_first() -> None:
+    outputs = {
+        order: subprocess.run([sys.executable, "-c", JAX_DRAW, order], capture_output=True,
+                              text=True, check=True, timeout=120).stdout
+        for order in ("data-first", "model-first")
+    }
+    assert outputs["data-first"] == outputs["model-first"]
+    assert outputs["data-first"].split()[1] == "float64"
+
+
+def test_cache_digest_covers_every_compute_module_and_what_they_import() -> None:
+    covered = set(cache.compute_modules())
+    assert set(sources.modules_under("reportgen.numerics")) <= covered
+    assert {"reportgen.config", "reportgen.theory", "reportgen.optimizers",
+            "reportgen.store.results"} <= covered
+    assert not any(name.startswith("reportgen.render") for name in covered)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import cli, output
-from reportgen import results as results_io
+from reportgen import cli
+from reportgen.store import output
 
 #: Small configs (about a second of compute); different seeds give different reports.
 PREVIOUS = "seed = 1\n[data]\nn = 5\n[surface]\nresolution = 2\n[[runs]]\nepochs = 1\n"
@@ -82,11 +82,11 @@ def test_exception_mid_write_keeps_the_previous_report(
 ) -> None:
     before = sha256_tree(report)
 
-    def half_then_fail(results: dict, folder: Path) -> Path:
+    def half_then_fail(folder: Path, files: dict) -> None:
         (folder / "results.json").write_text('{"schema": "reportgen.res', encoding="utf-8")
         raise RuntimeError("renderer exploded")
 
-    monkeypatch.setattr(results_io, "write", half_then_fail)
+    monkeypatch.setattr(output, "write_files", half_then_fail)
     with pytest.raises(RuntimeError, match="renderer exploded"):
         cli.main(["compute", str(configs[1]), "--out", str(report), "-q"])
 
@@ -100,11 +100,11 @@ def test_keyboard_interrupt_mid_write_keeps_the_previous_report(
 ) -> None:
     before = sha256_tree(report)
 
-    def half_then_interrupt(results: dict, folder: Path) -> Path:
+    def half_then_interrupt(folder: Path, files: dict) -> None:
         (folder / "results.json").write_text("{", encoding="utf-8")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results_io, "write", half_then_interrupt)
+    monkeypatch.setattr(output, "write_files", half_then_interrupt)
     assert cli.main(["compute", str(configs[1]), "--out", str(report), "-q"]) == 130
     assert "interrupted; the previous report is untouched" in capsys.readouterr().err
     assert sha256_tree(report) == before
@@ -272,8 +272,8 @@ def test_html_build_killed_at_random_moments_keeps_the_previous_report(
 KILL_AT = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from reportgen import cli, output
-    from reportgen import results as results_io
+    from reportgen import cli
+    from reportgen.store import output
 
     point, ready = sys.argv[1], Path(sys.argv[2])
 
@@ -282,10 +282,10 @@ KILL_AT = textwrap.dedent("""
         time.sleep(60)
 
     if point == "mid-write":
-        def write(results, folder):
-            (folder / "results.json").write_text(results_io.dumps(results)[:1000])
+        def write(folder, files):
+            (folder / "results.json").write_bytes(files["results.json"][:1000])
             park()
-        results_io.write = write
+        output.write_files = write
     elif point == "before-swap":
         sync = output._sync_tree
         output._sync_tree = lambda folder: (sync(folder), park())
@@ -351,7 +351,7 @@ def test_killed_at_a_chosen_point_of_the_write(
 HOLD_LOCK = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from reportgen import output
+    from reportgen.store import output
     with output.locked(Path(sys.argv[1])):
         Path(sys.argv[2]).write_text("locked")
         time.sleep(60)

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from strategies import floats, samples
 from tracing import counted_jit
 
-from reportgen import config, data, model
+from reportgen import config
+from reportgen.numerics import data, model
 
 pytestmark = pytest.mark.property
 

@@ -16,7 +16,7 @@ from jax.test_util import check_grads
 from strategies import samples
 from tracing import counted_jit
 
-from reportgen import model
+from reportgen.numerics import model
 
 pytestmark = pytest.mark.property
 

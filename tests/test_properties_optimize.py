@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from tracing import counted_jit
 
-from reportgen import data, diagnostics, model, optimize
+from reportgen import theory
+from reportgen.numerics import data, diagnostics, model, optimize
 
 pytestmark = pytest.mark.property
 
@@ -236,7 +237,7 @@ def test_momentum_contraction_matches_the_companion_matrix_rate(
 ) -> None:
     """Along eigenvalue l the error follows e' = a e - b e_prev with optax's trace:
     heavy ball a = 1 + beta - lr l, b = beta; nesterov a = (1 + beta)(1 - lr l),
-    b = beta (1 - lr l). The spectral radius is diagnostics.heavy_ball_rate."""
+    b = beta (1 - lr l). The spectral radius is theory.heavy_ball_rate."""
     bend = curvature(x)
     lr = fraction / bend.eigenvalues[-1]
     optimum = np.asarray(ols(x, y))
@@ -256,7 +257,7 @@ def test_momentum_contraction_matches_the_companion_matrix_rate(
         np.testing.assert_allclose(fitted, expected, rtol=1e-5, atol=1e-6)
         companion = np.array([[fitted[0], fitted[1]], [1.0, 0.0]])
         observed.append(np.max(np.abs(np.linalg.eigvals(companion))))
-    predicted = diagnostics.heavy_ball_rate(lr, beta, bend.eigenvalues, name == "nesterov")
+    predicted = theory.heavy_ball_rate(lr, beta, bend.eigenvalues, name == "nesterov")
     # The spectral radius is ill-conditioned at a double root (sqrt of the fit's error).
     assert max(observed) == pytest.approx(predicted, rel=1e-2, abs=1e-3)
     momentum_run.assert_max_traces(2)

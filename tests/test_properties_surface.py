@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from strategies import floats, samples
 from tracing import counted_jit
 
-from reportgen import model, surface
+from reportgen.numerics import model, surface
 
 pytestmark = pytest.mark.property
 

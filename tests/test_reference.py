@@ -17,7 +17,9 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 
-from reportgen import config, data, experiment, results
+from reportgen import config
+from reportgen.numerics import data, experiment
+from reportgen.store import results
 
 TOL = 1e-9
 
@@ -248,7 +250,7 @@ def test_results_json_has_no_nan_or_infinity() -> None:
 
 def test_runs_differing_only_in_numbers_share_one_compiled_program() -> None:
     """Hyperparameters travel as traced arrays: a new rate or seed must not recompile."""
-    from reportgen import optimize
+    from reportgen.numerics import optimize
 
     jitted = (optimize.full_batch_run, optimize.mini_batch_run)
     if not all(hasattr(f, "_cache_size") for f in jitted):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.paths import shipped_handouts
+from reportgen.store.paths import shipped_handouts
 
 pytestmark = pytest.mark.slow
 

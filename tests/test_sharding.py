@@ -14,7 +14,8 @@ SCRIPT = textwrap.dedent(
     """
     import json
     import jax, jax.numpy as jnp, numpy as np
-    from reportgen import model, sharding, surface
+    from reportgen.numerics import model, runtime, sharding, surface
+    runtime.configure_jax("cpu")
 
     devices = jax.devices("cpu")
     rng = np.random.RandomState(0)
@@ -58,8 +59,8 @@ def test_sharded_results_equal_single_device_results() -> None:
 def test_one_device_takes_the_single_device_path() -> None:
     import jax.numpy as jnp
 
-    from reportgen import sharding
+    from reportgen.numerics import sharding
 
     x = jnp.zeros(3)
     assert len(sharding.devices_like(x)) >= 1
-    np.testing.assert_array_equal(sharding._pad_to(jnp.arange(5.0), 4), [0, 1, 2, 3, 4, 4, 4, 4])
+    np.testing.assert_array_equal(sharding.pad_to(jnp.arange(5.0), 4), [0, 1, 2, 3, 4, 4, 4, 4])

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from reportgen import surface
+from reportgen.numerics import surface
 
 
 def _data(n: int, seed: int = 0) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -91,7 +91,7 @@ def test_auto_prefers_stats_only_for_big_work() -> None:
 def test_stats_grid_is_stats_loss_at_every_point() -> None:
     import jax
 
-    from reportgen import model
+    from reportgen.numerics import model
 
     x, y = _data(500, seed=4)
     theta0, theta1 = _axes(12, 10)

@@ -36,7 +36,7 @@ def mesh_of(devices: Sequence[jax.Device]) -> Mesh:
     return Mesh(np.asarray(devices), (AXIS,))
 
 
-def _pad_to(array: Array, multiple: int) -> Array:
+def pad_to(array: Array, multiple: int) -> Array:
     """``array`` padded at the end to a length divisible by ``multiple`` (edge values)."""
     extra = (-array.shape[0]) % multiple
     return jnp.pad(array, (0, extra), mode="edge") if extra else array
@@ -58,7 +58,7 @@ def exact_grid_sharded(
     """
     mesh = mesh_of(devices)
     rows = theta1.shape[0]
-    padded = _pad_to(theta1, len(devices))
+    padded = pad_to(theta1, len(devices))
     per_device = padded.shape[0] // len(devices)
     replicated = NamedSharding(mesh, P())
     run = _sharded_rows(row_losses, mesh, min(batch, per_device))

@@ -14,6 +14,7 @@ import jax
 import numpy as np
 
 from reportgen.config import Config, RunConfig
+from reportgen.numerics.runtime import x64
 
 
 class Dataset(NamedTuple):
@@ -64,7 +65,16 @@ def draw_numpy_legacy(config: Config) -> Draws:
 
 
 def draw_jax(config: Config) -> Draws:
-    """Draw with ``jax.random``: one key per purpose, split from the seed."""
+    """Draw with ``jax.random``: one key per purpose, split from the seed.
+
+    Drawn with 64-bit types whatever JAX was configured to, so the same seed gives the
+    same numbers in every process.
+    """
+    with x64():
+        return _draw_jax(config)
+
+
+def _draw_jax(config: Config) -> Draws:
     data = config.data
     key_x, key_noise, key_runs = jax.random.split(jax.random.PRNGKey(config.seed), 3)
     low, high = data.x_range

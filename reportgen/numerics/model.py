@@ -1,16 +1,14 @@
-"""The linear model y = theta0 + theta1 * x, its MSE loss, gradient, Hessian and OLS."""
+"""The linear model y = theta0 + theta1 * x, its MSE loss, gradient, Hessian and OLS.
+
+float64 arrays need ``runtime.configure_jax()`` (or ``runtime.x64()``) first.
+"""
 
 from __future__ import annotations
 
 import jax
-
-jax.config.update("jax_enable_x64", True)  # float64 is the default precision
-# TF32 matmuls on GPUs change float32 results by ~1e-3; ask for full precision everywhere.
-jax.config.update("jax_default_matmul_precision", "highest")
-
-import jax.numpy as jnp  # noqa: E402
-from jax import Array  # noqa: E402
-from jax.typing import ArrayLike  # noqa: E402
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
 
 
 def design_matrix(x: ArrayLike) -> Array:

@@ -8,6 +8,7 @@ their numbers share one compiled program.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
 
@@ -17,13 +18,15 @@ import optax
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from reportgen.model import masked_mse_loss, mse_loss, statistics, stats_loss
+from reportgen.numerics.model import masked_mse_loss, mse_loss, statistics, stats_loss
+from reportgen.optimizers import HYPERPARAMETERS
 
 #: A run has diverged when it ends non-finite or above this many times its initial loss
 #: (a stable full-batch GD run never rises above its start at all).
 DIVERGENCE_FACTOR = 10.0
 
-HYPERPARAMETERS = ("learning_rate", "momentum", "b1", "b2", "decay", "eps")
+__all__ = ["HYPERPARAMETERS", "Hyper", "Trajectory", "full_batch_run", "make_optimizer",
+           "mini_batch_run", "sweep", "sweep_single"]
 
 
 class Hyper(NamedTuple):
@@ -45,19 +48,22 @@ class Trajectory(NamedTuple):
     diverged_step: Array  # first step whose loss is non-finite or exploded; -1 when none
 
 
+#: optax's transformation for each name of ``reportgen.optimizers.OPTIMIZERS``.
+UPDATE_RULES: dict[str, Callable[[Hyper], optax.GradientTransformation]] = {
+    "gd": lambda h: optax.sgd(h.learning_rate),
+    "momentum": lambda h: optax.sgd(h.learning_rate, momentum=h.momentum),
+    "nesterov": lambda h: optax.sgd(h.learning_rate, momentum=h.momentum, nesterov=True),
+    "adam": lambda h: optax.adam(h.learning_rate, b1=h.b1, b2=h.b2, eps=h.eps),
+    "rmsprop": lambda h: optax.rmsprop(h.learning_rate, decay=h.decay, eps=h.eps),
+}
+
+
 def make_optimizer(name: str, hyper: Hyper) -> optax.GradientTransformation:
     """The optax transformation for an optimizer name."""
-    if name == "gd":
-        return optax.sgd(hyper.learning_rate)
-    if name == "momentum":
-        return optax.sgd(hyper.learning_rate, momentum=hyper.momentum)
-    if name == "nesterov":
-        return optax.sgd(hyper.learning_rate, momentum=hyper.momentum, nesterov=True)
-    if name == "adam":
-        return optax.adam(hyper.learning_rate, b1=hyper.b1, b2=hyper.b2, eps=hyper.eps)
-    if name == "rmsprop":
-        return optax.rmsprop(hyper.learning_rate, decay=hyper.decay, eps=hyper.eps)
-    raise ValueError(f"unknown optimizer {name!r}")
+    rule = UPDATE_RULES.get(name)
+    if rule is None:
+        raise ValueError(f"unknown optimizer {name!r}")
+    return rule(hyper)
 
 
 def first_divergence(losses: Array) -> Array:

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 _RENAME_EXCHANGE = 2
@@ -205,3 +205,17 @@ def _sync_tree(folder: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def write_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` (bytes by relative POSIX path) into ``folder``, creating subfolders."""
+    for name, data in sorted(files.items()):
+        path = folder.joinpath(*name.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def write_folder(target: Path, files: Mapping[str, bytes]) -> None:
+    """Replace the report folder ``target`` atomically with exactly ``files``."""
+    with atomic_folder(target) as staged:
+        write_files(staged, files)

@@ -11,11 +11,12 @@ import json
 import platform
 import subprocess
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from reportgen import __version__
+from reportgen._version import __version__
 
 MANIFEST_FILE = "manifest.json"
 SCHEMA = "reportgen.manifest/1"
@@ -36,19 +37,9 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def freetype_version() -> str | None:
-    """FreeType as matplotlib was built against it (it shapes the glyphs in figures)."""
-    try:
-        from matplotlib import ft2font
-
-        return str(ft2font.__freetype_version__)
-    except (ImportError, AttributeError):
-        return None
-
-
 def git_commit() -> str | None:
     """The checkout's commit when reportgen runs from a git checkout, else None."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
     try:
@@ -70,17 +61,22 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_hashes(folder: Path, skip: tuple[str, ...] = (MANIFEST_FILE,)) -> dict[str, str]:
-    """sha256 of every file under ``folder`` by relative POSIX path, sorted."""
+def file_hashes(
+    files: Mapping[str, bytes], skip: tuple[str, ...] = (MANIFEST_FILE,)
+) -> dict[str, str]:
+    """sha256 of every file (bytes by relative POSIX path) but those in ``skip``, sorted."""
     return {
-        path.relative_to(folder).as_posix(): sha256_file(path)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.relative_to(folder).as_posix() not in skip
+        name: hashlib.sha256(data).hexdigest()
+        for name, data in sorted(files.items())
+        if name not in skip
     }
 
 
-def environment(compute_env: dict[str, Any]) -> dict[str, Any]:
-    """Versions and platform; ``compute_env`` carries backend, device and XLA facts."""
+def environment(
+    compute_env: dict[str, Any], render_env: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Versions and platform; ``compute_env`` carries backend, device and XLA facts,
+    ``render_env`` what the renderer reports of itself (FreeType's version)."""
     return {
         "reportgen": __version__,
         "git_commit": git_commit(),
@@ -88,20 +84,23 @@ def environment(compute_env: dict[str, Any]) -> dict[str, Any]:
         "implementation": sys.implementation.name,
         "platform": f"{platform.system()}-{platform.machine()}",
         "packages": package_versions(),
-        "freetype": freetype_version(),
+        **(render_env or {}),
         **compute_env,
     }
 
 
 def build_manifest(
-    config_normalised: dict[str, Any], config_digest: str, compute_env: dict[str, Any]
+    config_normalised: dict[str, Any],
+    config_digest: str,
+    compute_env: dict[str, Any],
+    render_env: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest without file hashes (added once the files exist)."""
     return {
         "schema": SCHEMA,
         "config": config_normalised,
         "config_sha256": config_digest,
-        "environment": environment(compute_env),
+        "environment": environment(compute_env, render_env),
         "files": {},
     }
 

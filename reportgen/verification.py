@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from reportgen import pipeline
 from reportgen.config import ConfigError, validate
-from reportgen.manifest import MANIFEST_FILE, environment, sha256_file
-from reportgen.results import RESULTS_FILE
+from reportgen.store.manifest import MANIFEST_FILE, environment, sha256_file
+from reportgen.store.results import RESULTS_FILE
 
 MAX_SHOWN = 20
 
 
-class Report(NamedTuple):
+class StoredReport(NamedTuple):
     """What a report carries: its results, manifest and config text, and its folder."""
 
     results: dict[str, Any]
@@ -51,14 +52,14 @@ def _json(data: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def read_folder(folder: Path) -> Report:
+def read_folder(folder: Path) -> StoredReport:
     """A report folder's results, manifest and config."""
     results_path = folder / RESULTS_FILE
     if not results_path.is_file():
         raise ConfigError(f"verify: {folder} holds no {RESULTS_FILE}; expected a report folder")
     manifest_path = folder / MANIFEST_FILE
     config_path = folder / "config.toml"
-    return Report(
+    return StoredReport(
         _json(results_path.read_bytes(), str(results_path)),
         _json(manifest_path.read_bytes(), str(manifest_path)) if manifest_path.is_file() else None,
         config_path.read_text(encoding="utf-8") if config_path.is_file() else None,
@@ -66,7 +67,7 @@ def read_folder(folder: Path) -> Report:
     )
 
 
-def read_pdf(path: Path) -> Report:
+def read_pdf(path: Path) -> StoredReport:
     """A handout PDF's attached results, manifest and config."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -84,7 +85,7 @@ def read_pdf(path: Path) -> Report:
 
     manifest = attached(MANIFEST_FILE)
     config = attached("config.toml")
-    return Report(
+    return StoredReport(
         _json(attached(RESULTS_FILE) or b"", f"{path}:{RESULTS_FILE}"),
         _json(manifest, f"{path}:{MANIFEST_FILE}") if manifest else None,
         config.decode("utf-8") if config else None,
@@ -92,7 +93,7 @@ def read_pdf(path: Path) -> Report:
     )
 
 
-def read_report(path: Path) -> Report:
+def read_report(path: Path) -> StoredReport:
     """A report from a folder or a handout PDF."""
     if path.is_dir():
         return read_folder(path)
@@ -167,7 +168,7 @@ def compare_numbers(stored: dict, fresh: dict, tolerance: Tolerance) -> list[str
     ]
 
 
-def compare_files(report: Report) -> list[str]:
+def compare_files(report: StoredReport) -> list[str]:
     """Files whose sha256 differs from the manifest's, or that are missing or extra."""
     if report.folder is None or report.manifest is None:
         return []
@@ -186,7 +187,7 @@ def compare_files(report: Report) -> list[str]:
     return problems
 
 
-def compare_config(report: Report) -> list[str]:
+def compare_config(report: StoredReport) -> list[str]:
     """The attached or written config.toml must be the config results.json records."""
     if report.config_toml is None:
         return []
@@ -199,39 +200,63 @@ def compare_config(report: Report) -> list[str]:
     return []
 
 
-def verify(path: Path, say: Any = print) -> bool:
-    """Check a report; print what was compared and every difference. True when it holds."""
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of re-deriving a report.
+
+    Attributes:
+      path: the report folder or PDF that was checked.
+      ok: True when every compared number and file matches.
+      differences: one readable line per difference (empty when ``ok``).
+      compared: what was compared, in words.
+      tolerance: how closely numbers had to match, and why.
+    """
+
+    path: Path
+    ok: bool
+    differences: tuple[str, ...]
+    compared: str
+    tolerance: str
+
+    def summary(self) -> str:
+        """The verdict in one line."""
+        if self.ok:
+            return f"reproduced: {self.compared}"
+        return f"NOT reproduced: {len(self.differences)} difference(s)"
+
+
+def check(path: Path) -> Verification:
+    """Recompute the report at ``path`` from its own config and compare.
+
+    Raises:
+      ConfigError: ``path`` is not a readable report.
+    """
     report = read_report(path)
     config = validate(report.results.get("config") or {}, source="results.json config")
-    from reportgen.cli import prepare_jax_environment
-
-    prepare_jax_environment(config)
-    from reportgen import experiment
-
-    fresh, _arrays = experiment.compute(config)
-    fresh_env = environment(experiment.compute_environment(config))
+    computed = pipeline.compute(config, use_cache=False)
     stored_env = (report.manifest or {}).get("environment")
-    tolerance = tolerance_for(stored_env, fresh_env)
-    say(f"verify {path}: config sha256 {config.digest()[:16]}, {tolerance.reason}")
+    tolerance = tolerance_for(stored_env, environment(computed.environment))
     problems = compare_config(report) + compare_files(report)
-    problems += compare_numbers(report.results, fresh, tolerance)
-    if not problems:
-        say("reproduced: every number matches" + (
-            " and every file matches the manifest"
-            if report.folder is not None and report.manifest is not None else ""))
-        return True
-    say(f"NOT reproduced: {len(problems)} difference(s)")
-    for line in problems[:MAX_SHOWN]:
-        say(f"  {line}")
-    if len(problems) > MAX_SHOWN:
-        say(f"  ... and {len(problems) - MAX_SHOWN} more")
-    return False
+    problems += compare_numbers(report.results, computed.results, tolerance)
+    compared = "every number matches" + (
+        " and every file matches the manifest"
+        if report.folder is not None and report.manifest is not None else "")
+    return Verification(Path(path), not problems, tuple(problems), compared,
+                        f"config sha256 {config.digest()[:16]}, {tolerance.reason}")
 
 
 def main(path: Path, quiet: bool = False) -> int:
-    """Exit code of ``reportgen verify``: 0 reproduced, 1 not."""
-    def say(line: str) -> None:
-        if not quiet or line.startswith(("NOT", "  ")):
-            print(line, file=sys.stdout)
-
-    return 0 if verify(path, say) else 1
+    """``reportgen verify``: print the verdict and the differences; 0 reproduced, 1 not."""
+    result = check(path)
+    if not quiet:
+        print(f"verify {path}: {result.tolerance}")
+    if result.ok:
+        if not quiet:
+            print(result.summary())
+        return 0
+    print(result.summary())
+    for line in result.differences[:MAX_SHOWN]:
+        print(f"  {line}")
+    if len(result.differences) > MAX_SHOWN:
+        print(f"  ... and {len(result.differences) - MAX_SHOWN} more")
+    return 1

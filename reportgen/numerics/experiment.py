@@ -6,19 +6,20 @@ figures and templates read nothing else.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reportgen import diagnostics, model, optimize, surface
-from reportgen.config import Config, ConfigError, RunConfig
-from reportgen.data import Dataset, RunDraws, batch_schedule, draw
-from reportgen.results import SCHEMA, finite_or_none, to_plain
+from reportgen import theory
+from reportgen.config import Config, RunConfig
+from reportgen.numerics import diagnostics, model, optimize, surface
+from reportgen.numerics.data import Dataset, RunDraws, batch_schedule, draw
+from reportgen.numerics.runtime import on_device
+from reportgen.optimizers import HYPERPARAMETERS
+from reportgen.store.results import SCHEMA, finite_or_none, to_plain
 
 #: Datasets up to this size are written into results.json sample by sample.
 INLINE_DATA_LIMIT = 10_000
@@ -26,31 +27,6 @@ INLINE_DATA_LIMIT = 10_000
 INLINE_SURFACE_LIMIT = 256
 
 Progress = Callable[[str], None]
-
-
-def select_device(requested: str) -> jax.Device:
-    """The JAX device for ``auto``, ``cpu`` or ``gpu`` (auto takes a GPU when JAX sees one)."""
-    if requested == "cpu":
-        return jax.devices("cpu")[0]
-    try:
-        gpus = jax.devices("gpu")
-    except RuntimeError:
-        gpus = []
-    if gpus:
-        return gpus[0]
-    if requested == "gpu":
-        raise ConfigError(
-            f"device: expected a GPU that JAX can see, found only {jax.default_backend()}"
-        )
-    return jax.devices("cpu")[0]
-
-
-@contextlib.contextmanager
-def on_device(requested: str) -> Iterator[jax.Device]:
-    """Run the enclosed JAX work on the selected device."""
-    device = select_device(requested)
-    with jax.default_device(device):
-        yield device
 
 
 def dtype_of(config: Config) -> Any:
@@ -64,7 +40,7 @@ def trajectory(
     """One run's full trajectory, full-batch or mini-batch."""
     dtype = x.dtype
     hyper = optimize.Hyper(
-        *(jnp.asarray(getattr(run, name), dtype) for name in optimize.HYPERPARAMETERS)
+        *(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS)
     )
     theta_init = jnp.asarray(draws.theta_init, dtype)
     if draws.permutations is None:
@@ -91,7 +67,7 @@ def run_record(
     steps = len(losses) - 1
     final_loss = finite_or_none(losses[-1])
     gap = None if final_loss is None else final_loss / ols["loss"] - 1.0
-    rate = diagnostics.predicted_rate(
+    rate = theory.predicted_rate(
         run.optimizer, run.learning_rate, run.momentum, curvature.eigenvalues
     )
     observed = None if diverged else diagnostics.observed_rate(
@@ -228,18 +204,3 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str,
     }
     arrays = {} if big_grid is None else {"surface.npy": big_grid}
     return to_plain(results), arrays
-
-
-def compute_environment(config: Config) -> dict[str, Any]:
-    """Backend, device and XLA facts for the manifest (no host names, no timings)."""
-    device = select_device(config.device)
-    return {
-        "jax_backend": device.platform,
-        "device_kind": device.device_kind,
-        "device_requested": config.device,
-        "precision": config.precision,
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "matmul_precision": str(
-            getattr(jax.config, "jax_default_matmul_precision", None) or "default"
-        ),
-    }

@@ -27,8 +27,8 @@ import numpy as np
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from reportgen import sharding
-from reportgen.model import mse_loss, statistics
+from reportgen.numerics import sharding
+from reportgen.numerics.model import mse_loss, statistics
 
 #: Above this many (grid row x sample) residuals "auto" uses sufficient statistics.
 EXACT_WORK_LIMIT = 50_000_000

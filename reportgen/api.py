@@ -1,0 +1,181 @@
+"""The Python API: the same contract as the command line, for scripts and notebooks.
+
+>>> import reportgen
+>>> cfg = reportgen.load_config("source-notebook", overrides={"runs.0.learning_rate": 0.3})
+>>> res = reportgen.compute(cfg)                     # doctest: +SKIP
+>>> rep = reportgen.build(cfg, out="build/x")         # doctest: +SKIP
+>>> reportgen.verify("build/x").ok                    # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportgen import config as config_module
+from reportgen import pipeline
+from reportgen.config import Config
+from reportgen.render.format import fmt_num, fmt_pct, fmt_theta
+from reportgen.verification import Verification, check
+
+__all__ = ["Report", "Results", "build", "compute", "load_config", "verify"]
+
+PathLike = str | os.PathLike[str]
+
+
+def load_config(
+    path_or_name: PathLike | None = None,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
+) -> Config:
+    """Read and validate a handout config.
+
+    Args:
+      path_or_name: a TOML file, or the name of a shipped handout (default:
+        ``source-notebook``).
+      overrides: values set over the file, by dotted key
+        (``{"runs.0.learning_rate": 0.3, "data.n": 1000}``), or ``--set`` texts.
+
+    Returns:
+      The validated, frozen config.
+
+    Raises:
+      ConfigError: naming the bad field and what was expected.
+    """
+    return config_module.load(path_or_name, overrides or ())
+
+
+@dataclass(frozen=True)
+class Results:
+    """A handout's numbers: what results.json holds, plus the large arrays beside it."""
+
+    data: dict[str, Any]
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what results.json holds (a deep copy, safe to modify)."""
+        import copy
+
+        return copy.deepcopy(self.data)
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """Every optimizer run: trajectory, losses, final theta, divergence."""
+        runs: list[dict[str, Any]] = self.data["runs"]
+        return runs
+
+    @property
+    def ols(self) -> dict[str, Any]:
+        """The closed-form least-squares solution and its loss."""
+        ols: dict[str, Any] = self.data["ols"]
+        return ols
+
+    def _repr_html_(self) -> str:
+        """A results table for Jupyter: every run against the closed form."""
+        rows = "".join(
+            f"<tr><td>{html.escape(str(run['name']))}</td><td>{run['learning_rate']:g}</td>"
+            f"<td>{run['steps']}</td><td>{fmt_theta(run['final_theta'])}</td>"
+            f"<td>{fmt_num(run['final_loss'])}</td><td>{fmt_pct(run['gap_to_ols'])}</td>"
+            f"<td>{'yes' if run['diverged'] else 'no'}</td></tr>"
+            for run in self.runs
+        )
+        ols = (f"<tr><th>closed form (OLS)</th><td></td><td></td>"
+               f"<td>{fmt_theta(self.ols['theta'])}</td><td>{fmt_num(self.ols['loss'])}</td>"
+               f"<td></td><td></td></tr>")
+        head = ("<tr><th>run</th><th>η</th><th>steps</th><th>final θ</th><th>final loss</th>"
+                "<th>gap to OLS</th><th>diverged</th></tr>")
+        title = html.escape(str(self.data["config"]["title"]))
+        return f"<table><caption>{title}</caption>{head}{rows}{ols}</table>"
+
+
+def compute(
+    config: Config, *, cache: bool = True, cache_dir: PathLike | None = None
+) -> Results:
+    """Compute a handout's numbers with JAX (or read them from the cache).
+
+    Args:
+      config: from :func:`load_config`.
+      cache: False recomputes and caches nothing.
+      cache_dir: the cache folder (default: ``$REPORTGEN_CACHE_DIR`` or
+        ``~/.cache/reportgen``).
+
+    Returns:
+      The results; ``Results.to_dict()`` is what results.json holds.
+    """
+    computed = pipeline.compute(config, cache_dir=_path(cache_dir), use_cache=cache)
+    return Results(computed.results, computed.cached)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A written report folder."""
+
+    path: Path
+    files: tuple[str, ...]
+
+    @property
+    def html_path(self) -> Path | None:
+        """``index.html``, when the build made HTML."""
+        return self.path / "index.html" if "index.html" in self.files else None
+
+    @property
+    def pdf_path(self) -> Path | None:
+        """``handout.pdf``, when the build made a PDF."""
+        return self.path / "handout.pdf" if "handout.pdf" in self.files else None
+
+    def _repr_html_(self) -> str:
+        """The handout inline in Jupyter (in an iframe, so its styles stay its own)."""
+        if self.html_path is None:
+            return f"<p>report {html.escape(str(self.path))}: {', '.join(self.files)}</p>"
+        page = self.html_path.read_text(encoding="utf-8")
+        return (f'<iframe title="handout" srcdoc="{html.escape(page, quote=True)}" '
+                f'style="width: 100%; height: 640px; border: 1px solid #ccc"></iframe>')
+
+
+def build(
+    config: Config,
+    out: PathLike | None = None,
+    formats: Collection[str] = ("html", "pdf"),
+    *,
+    templates: PathLike | None = None,
+    cache: bool = True,
+    cache_dir: PathLike | None = None,
+) -> Report:
+    """Compute, render and write a report folder atomically.
+
+    Args:
+      config: from :func:`load_config`.
+      out: the report folder (default: ``build/<handout name>``); replaced only when it
+        is empty or a report reportgen wrote.
+      formats: any of ``"html"`` and ``"pdf"``.
+      templates: a folder of templates overriding the shipped ones by name.
+      cache: False recomputes and caches nothing.
+      cache_dir: the cache folder.
+
+    Returns:
+      The written report.
+
+    Raises:
+      ConfigError: a bad config, template or output folder.
+    """
+    target = Path(out) if out is not None else Path("build") / config.name
+    files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
+                           cache_dir=_path(cache_dir), use_cache=cache)
+    return Report(target, tuple(sorted(files)))
+
+
+def verify(path: PathLike) -> Verification:
+    """Recompute a report folder (or a handout PDF) from its own config and compare.
+
+    Returns:
+      A :class:`~reportgen.verification.Verification`: ``.ok`` and ``.differences``.
+    """
+    return check(Path(path))
+
+
+def _path(value: PathLike | None) -> Path | None:
+    return None if value is None else Path(value)

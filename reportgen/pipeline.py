@@ -1,0 +1,176 @@
+"""The application as plain functions: config -> cached or fresh results -> report files.
+
+The command line, the Python API, ``verify`` and the course tools all call these; none of
+them goes through argparse. Each step returns plain values:
+
+- ``compute``: the results (from the cache or from JAX), large arrays and environment;
+- ``report_files``: every file of a report folder, rendered in memory, by relative path;
+- ``store.output.write_folder``: the folder replaced atomically with exactly those files.
+
+JAX is imported only when results are not cached; the renderer only when rendering.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen.config import Config, ConfigError, dump_toml
+from reportgen.render.errors import RenderError
+from reportgen.store import cache, manifest, output
+from reportgen.store import results as results_io
+
+Progress = Callable[[str], None]
+CONFIG_FILE = "config.toml"
+#: What a PDF carries so that it can be verified alone.
+ATTACHED_FILES = (CONFIG_FILE, results_io.RESULTS_FILE)
+
+
+def _silent(_stage: str) -> None:
+    """A progress callback that shows nothing."""
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A config's numbers: results.json's data, the large arrays beside it, the environment."""
+
+    results: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    cached: bool = False
+
+
+def compute(
+    config: Config,
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    progress: Progress = _silent,
+) -> Computed:
+    """The results of ``config``: from the cache when it has them, else computed with JAX.
+
+    Args:
+      config: a validated config.
+      cache_dir: where results and JAX compilations are cached (default:
+        ``store.cache.default_dir()``).
+      use_cache: False recomputes and stores nothing.
+      progress: called with each stage's name as it starts.
+
+    Returns:
+      The results, the arrays kept out of results.json, and the compute environment.
+    """
+    folder = cache_dir or cache.default_dir()
+    if use_cache:
+        hit = cache.load(folder, config)
+        if hit is not None:
+            progress("cached results")
+            return Computed(json.loads(hit.results_text), hit.arrays, hit.environment, True)
+    progress("import jax")
+    from reportgen.numerics import experiment, runtime
+
+    runtime.configure_jax(config.device)
+    if use_cache:
+        runtime.enable_compilation_cache(folder)
+    results, arrays = experiment.compute(config, progress=progress)
+    environment = runtime.environment(config.device, config.precision)
+    if use_cache:
+        cache.store(folder, config, cache.Entry(results_io.dumps(results), arrays, environment))
+    return Computed(results, arrays, environment)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def results_files(computed: Computed) -> dict[str, bytes]:
+    """results.json and the large arrays (``surface.npy``), as a report folder holds them."""
+    files = {results_io.RESULTS_FILE: results_io.dumps(computed.results).encode("utf-8")}
+    files.update({name: _npy_bytes(array) for name, array in computed.arrays.items()})
+    return files
+
+
+def report_files(
+    config: Config,
+    computed: Computed,
+    formats: Collection[str] = ("html", "pdf"),
+    *,
+    templates_dir: Path | None = None,
+    progress: Progress = _silent,
+) -> dict[str, bytes]:
+    """Every file of the report folder of ``config``, rendered in memory.
+
+    The manifest embedded in the HTML and attached to the PDF lists the files that exist
+    before rendering (results, arrays, config); ``manifest.json`` lists them all.
+
+    Raises:
+      ConfigError: a template error or a refused resource (``render: ...``).
+    """
+    progress("load renderer")
+    from reportgen.render.report import render_report, renderer_environment
+
+    files = results_files(computed)
+    files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
+    record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
+                                     renderer_environment())
+    record["files"] = manifest.file_hashes(files)
+    attachments = {name: files[name] for name in ATTACHED_FILES}
+    attachments[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
+    try:
+        files.update(render_report(computed.results, record, formats, arrays=computed.arrays,
+                                   templates_dir=templates_dir, attachments=attachments,
+                                   progress=progress))
+    except RenderError as exc:
+        raise ConfigError(f"render: {exc}") from None
+    progress("manifest")
+    record["files"] = manifest.file_hashes(files)
+    files[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
+    return files
+
+
+def preflight(target: Path) -> None:
+    """Fail early, before any compute, when the report folder cannot be written."""
+    output.preflight(target)
+
+
+def build(
+    config: Config,
+    target: Path,
+    formats: Collection[str] = ("html", "pdf"),
+    *,
+    templates_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    progress: Progress = _silent,
+) -> Mapping[str, bytes]:
+    """Compute, render and write the report folder ``target`` atomically; returns its files."""
+    preflight(target)
+    computed = compute(config, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
+    files = report_files(config, computed, formats, templates_dir=templates_dir,
+                         progress=progress)
+    progress("write")
+    output.write_folder(target, files)
+    return files
+
+
+def compute_folder(
+    config: Config,
+    target: Path,
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    progress: Progress = _silent,
+) -> Computed:
+    """``reportgen compute``: write a folder with results.json (and large arrays) only."""
+    preflight(target)
+    computed = compute(config, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
+    progress("write")
+    output.write_folder(target, results_files(computed))
+    return computed

@@ -1,0 +1,164 @@
+"""Reading the plain results for drawing: arrays with None as NaN, paths, windows, limits.
+
+The loss of linear least squares is an exact quadratic,
+``L(theta) = L* + 1/2 (theta - theta*)^T H (theta - theta*)``, so zoomed views are drawn
+from the OLS solution and the Hessian in the results, not interpolated from the grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def as_array(values: Sequence[Any] | None) -> np.ndarray:
+    """A float array with ``None`` (non-finite in the results) as NaN."""
+    if values is None:
+        return np.array([], dtype=float)
+    return np.array([[np.nan if v is None else v for v in row] if isinstance(row, list)
+                     else (np.nan if row is None else row) for row in values], dtype=float)
+
+
+def thetas_of(run: dict[str, Any]) -> np.ndarray:
+    """A run's (steps + 1, 2) parameter path, NaN where it overflowed."""
+    path = as_array(run["thetas"])
+    return path.reshape(-1, 2) if path.size else np.zeros((0, 2))
+
+
+def losses_of(run: dict[str, Any]) -> np.ndarray:
+    """A run's full-data loss per step, NaN where it overflowed."""
+    return as_array(run["losses"])
+
+
+def quadratic_loss(results: dict[str, Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The exact loss ``L(t0, t1)`` from the OLS solution and the Hessian."""
+    star = np.asarray(results["ols"]["theta"], dtype=float)
+    floor = float(results["ols"]["loss"])
+    h = np.asarray(results["diagnostics"]["hessian"], dtype=float)
+
+    def loss(t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+        d0, d1 = t0 - star[0], t1 - star[1]
+        return floor + 0.5 * (h[0, 0] * d0 * d0 + 2 * h[0, 1] * d0 * d1 + h[1, 1] * d1 * d1)
+
+    return loss
+
+
+def surface_grid(
+    results: dict[str, Any], arrays: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, ...]:
+    """(theta0 axis, theta1 axis, loss[i, j] = L(theta0[j], theta1[i])).
+
+    The grid comes from results.json, else from the array it names (``surface.npy``,
+    passed in ``arrays``), else from the exact quadratic.
+    """
+    surface = results["surface"]
+    t0 = np.asarray(surface["theta0"], dtype=float)
+    t1 = np.asarray(surface["theta1"], dtype=float)
+    stored = arrays.get(surface.get("loss_file") or "")
+    if surface.get("loss") is not None:
+        grid = np.asarray(surface["loss"], dtype=float)
+    elif stored is not None and stored.shape == (len(t1), len(t0)):
+        grid = np.asarray(stored, dtype=float)
+    else:  # the grid lives elsewhere: the quadratic is exact, so draw from it
+        m0, m1 = np.meshgrid(t0, t1)
+        grid = quadratic_loss(results)(m0, m1)
+    return t0, t1, grid
+
+
+def downsample(surface: tuple[np.ndarray, ...], limit: int) -> tuple[np.ndarray, ...]:
+    """Every k-th grid line, so that no axis has more than ``limit`` points."""
+    t0, t1, grid = surface
+    s0 = max(1, math.ceil(len(t0) / limit))
+    s1 = max(1, math.ceil(len(t1) / limit))
+    return t0[::s0], t1[::s1], grid[::s1, ::s0]
+
+
+Box = tuple[float, float, float, float]  # theta0 from, to; theta1 from, to
+
+
+def finite_path(run: dict[str, Any], box: Box | None = None) -> np.ndarray:
+    """The run's thetas, with non-finite rows (and rows far outside ``box``) as NaN.
+
+    Matplotlib splits a line at NaN and writes no NaN into the SVG; clipping far points
+    keeps a divergent run from putting 1e300 into path data.
+    """
+    path = thetas_of(run).copy()
+    bad = ~np.all(np.isfinite(path), axis=1)
+    if box is not None:
+        x0, x1, y0, y1 = box
+        wx, wy = x1 - x0, y1 - y0
+        far = (path[:, 0] < x0 - 10 * wx) | (path[:, 0] > x1 + 10 * wx) | \
+              (path[:, 1] < y0 - 10 * wy) | (path[:, 1] > y1 + 10 * wy)
+        bad |= np.nan_to_num(far, nan=True).astype(bool)
+    path[bad] = np.nan
+    return path
+
+
+def last_finite(values: np.ndarray) -> int | None:
+    """The index of the last row (or element) that is finite throughout, or None."""
+    ok = np.where(np.all(np.isfinite(values.reshape(len(values), -1)), axis=1))[0]
+    return int(ok[-1]) if len(ok) else None
+
+
+def zoom_box(results: dict[str, Any], pad: float = 0.12) -> Box:
+    """A window around the OLS point, every start, and the paths of the converging runs.
+
+    Diverging runs (flagged, or gradient descent above 2/L) contribute only their start:
+    their paths leave the window, clipped, instead of stretching it to the whole grid.
+    """
+    s = results["config"]["surface"]
+    lim = (s["theta0"][0], s["theta0"][1], s["theta1"][0], s["theta1"][1])
+    points = [np.asarray(results["ols"]["theta"], dtype=float)[None, :]]
+    for run in results["runs"]:
+        path = thetas_of(run)
+        if run.get("diverged") or run.get("stable") is False:
+            path = path[:1]
+        points.append(path[np.all(np.isfinite(path), axis=1)])
+    shown = np.concatenate(points)
+    shown = shown[(shown[:, 0] >= lim[0]) & (shown[:, 0] <= lim[1]) &
+                  (shown[:, 1] >= lim[2]) & (shown[:, 1] <= lim[3])]
+    lo, hi = shown.min(axis=0), shown.max(axis=0)
+    span = np.full(2, max(float(np.max(hi - lo)), 0.5))  # square: equal aspect, no distortion
+    centre = (lo + hi) / 2
+    half = span / 2 * (1 + 2 * pad)
+    return (float(centre[0] - half[0]), float(centre[0] + half[0]),
+            float(centre[1] - half[1]), float(centre[1] + half[1]))
+
+
+def x_span(results: dict[str, Any]) -> np.ndarray:
+    lo, hi = results["config"]["data"]["x_range"]
+    return np.array([lo, hi], dtype=float)
+
+
+def y_limits(results: dict[str, Any]) -> tuple[float, float]:
+    s = results["data"]["summary"]
+    if results["data"].get("y") is not None:
+        y = np.asarray(results["data"]["y"], dtype=float)
+        lo, hi = float(y.min()), float(y.max())
+    else:
+        lo, hi = s["y_mean"] - 3 * s["y_std"], s["y_mean"] + 3 * s["y_std"]
+    pad = 0.08 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
+
+
+def fit_limits(data_limits: tuple[float, float], thetas: Sequence[np.ndarray],
+                xs: np.ndarray) -> tuple[float, float]:
+    """y limits that show the data and every panel's fitted line (an early guess far below
+    the points would otherwise be clipped away), widened by at most one data span."""
+    lo, hi = data_limits
+    span = hi - lo
+    ends = [t[0] + t[1] * xs for t in thetas if np.all(np.isfinite(t))]
+    if ends:
+        lines = np.concatenate(ends)
+        lo = max(min(lo, float(lines.min()) - 0.05 * span), data_limits[0] - span)
+        hi = min(max(hi, float(lines.max()) + 0.05 * span), data_limits[1] + span)
+    return lo, hi
+
+
+def short_theta(theta: Sequence[float | None] | None) -> str:
+    if theta is None or any(v is None for v in theta):
+        return "n/a (overflowed)"
+    return f"({theta[0]:.3f}, {theta[1]:.3f})"

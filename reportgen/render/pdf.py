@@ -1,0 +1,118 @@
+"""HTML -> PDF with WeasyPrint, fetching nothing from outside.
+
+The URL fetcher serves only ``data:`` URIs, so a template cannot read
+``file:///etc/passwd`` or reach the network. Dates in the PDF come
+from the config, never the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from reportgen.render.errors import RenderError
+
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+#: Relative URLs in a handout resolve against this base (and are then refused).
+BASE_URL = "file:///report/"
+
+
+def _closed_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URIs and nothing else."""
+    from weasyprint.urls import URLFetcher
+
+    class ClosedFetcher(URLFetcher):
+        refused: list[str]
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=("data",), allow_redirects=False,
+                             fail_on_errors=True)
+            self.refused = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if urllib.parse.urlsplit(url).scheme.lower() == "data":
+                return super().fetch(url, headers)
+            self.refused.append(url)
+            raise RenderError(f"refused to fetch {url}: a handout may only embed data: URIs "
+                              f"(nothing is loaded from files or the network)")
+
+    return ClosedFetcher()
+
+
+@contextlib.contextmanager
+def source_date_epoch(epoch: int) -> Iterator[None]:
+    """``SOURCE_DATE_EPOCH`` for the block only (fontTools' font subsets read it)."""
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved
+
+
+def _pdf_metadata_css(paper: str) -> str:
+    size = PAPER_SIZES.get(paper.lower())
+    if size is None:
+        raise RenderError(f"paper must be one of {sorted(PAPER_SIZES)}, got {paper!r}")
+    return f"@page {{ size: {size} !important; }}"  # the config's paper beats any template
+
+
+def pdf_attachments(files: Mapping[str, bytes], date: dt.date) -> list[Any]:
+    """WeasyPrint attachments dated by the config (WeasyPrint would use the clock)."""
+    import weasyprint
+
+    stamp = dt.datetime.combine(date, dt.time(0, 0), tzinfo=dt.UTC)
+    return [
+        weasyprint.Attachment(string=data, name=name, created=stamp, modified=stamp,
+                              description=f"reportgen {name}", relationship="Source")
+        for name, data in sorted(files.items())
+    ]
+
+
+def render_pdf(html: str, paper: str, date: dt.date,
+               attachments: Mapping[str, bytes] | None = None) -> bytes:
+    """Typeset ``html`` into PDF bytes with WeasyPrint, fetching nothing from outside.
+
+    Args:
+      html: the handout, with every resource embedded as a ``data:`` URI.
+      paper: ``a4`` or ``letter``; beats any ``@page size`` in the templates.
+      date: the build date: attachments and font subsets are stamped with it, never
+        with the clock.
+      attachments: files to attach to the PDF, by name.
+
+    Raises:
+      RenderError: naming the first resource the document tried to fetch.
+    """
+    import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = _closed_fetcher()
+    page_css = weasyprint.CSS(string=_pdf_metadata_css(paper), url_fetcher=fetcher)
+    try:
+        with source_date_epoch(_epoch(date)):
+            document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+            pdf = document.write_pdf(stylesheets=[page_css],
+                                     attachments=pdf_attachments(attachments or {}, date))
+    except FatalURLFetchingError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, RenderError):
+            raise RenderError(str(cause)) from exc
+        raise RenderError(f"could not load a resource: {exc}: {cause}") from exc
+    if fetcher.refused:
+        raise RenderError(f"refused to fetch {fetcher.refused[0]}")
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def _epoch(date: dt.date) -> int:
+    """Midnight UTC of ``date`` in seconds since the epoch."""
+    return int(dt.datetime.combine(date, dt.time(0, 0), tzinfo=dt.UTC).timestamp())

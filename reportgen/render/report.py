@@ -1,0 +1,80 @@
+"""Results -> the rendered files of a report: figures, ``index.html`` and ``handout.pdf``.
+
+Everything is rendered in memory and returned as bytes by relative path; writing them
+(atomically) is the store's job. That keeps rendering free of file-system effects, so
+the same function serves a local build, a worker process and a Dask task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen.render import FORMATS
+from reportgen.render.errors import RenderError
+from reportgen.render.figures import make_figures
+from reportgen.render.html import render_html
+from reportgen.render.pdf import render_pdf
+
+HTML_FILE = "index.html"
+PDF_FILE = "handout.pdf"
+
+
+def renderer_environment() -> dict[str, Any]:
+    """What the renderer adds to a manifest's environment: FreeType's version.
+
+    FreeType (as matplotlib was built against it) shapes the glyphs in every figure.
+    """
+    from matplotlib import ft2font
+
+    return {"freetype": str(getattr(ft2font, "__freetype_version__", None))}
+
+
+def render_report(
+    results: dict[str, Any],
+    manifest: dict[str, Any] | None,
+    formats: Collection[str],
+    *,
+    arrays: Mapping[str, np.ndarray] | None = None,
+    templates_dir: Path | None = None,
+    attachments: Mapping[str, bytes] | None = None,
+    progress: Callable[[str], Any] | None = None,
+) -> dict[str, bytes]:
+    """Render a handout's figures, HTML and PDF (as ``formats`` asks).
+
+    Args:
+      results: the parsed results.json.
+      manifest: the provenance shown in small print and embedded in the HTML.
+      formats: any of ``html`` and ``pdf``; the figures are always rendered.
+      arrays: large arrays kept beside results.json (``surface.npy``), by file name.
+      templates_dir: templates overriding the shipped ones by name.
+      attachments: files the PDF carries, by name.
+      progress: called with each stage's name as it starts.
+
+    Returns:
+      The files by their path relative to the report folder.
+
+    Raises:
+      RenderError: a template error or a resource the handout tried to fetch.
+    """
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected html and/or pdf")
+    say = progress or (lambda _stage: None)
+    say("figures")
+    figures = make_figures(results, arrays)
+    files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
+    say("html")
+    html = render_html(results, manifest, figures, templates_dir)
+    if "html" in formats:
+        files[HTML_FILE] = html.encode("utf-8")
+    if "pdf" in formats:
+        say("pdf")
+        config = results["config"]
+        files[PDF_FILE] = render_pdf(html, config.get("paper", "a4"),
+                                     dt.date.fromisoformat(str(config["date"])), attachments)
+    return files

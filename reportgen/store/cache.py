@@ -1,0 +1,151 @@
+"""The compute cache: results keyed by what determines them, so re-renders skip JAX.
+
+The key hashes the normalised config, reportgen's version, the source of every module
+the compute layer depends on (found from the package folders, ``store.sources``), the
+installed jax, jaxlib and CUDA-plugin versions, the requested device, JAX_PLATFORMS and
+XLA_FLAGS, and the precision. A hit returns results.json's text, the large arrays and
+the compute environment without importing JAX at all.
+
+Every entry carries the sha256 of its files; an entry that does not match them (edited,
+truncated, half-written) is a miss, and the recomputed entry replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from reportgen._version import __version__
+from reportgen.config import Config
+from reportgen.store import sources
+
+KEY_PACKAGES = ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin", "optax", "numpy")
+ENTRY_FILE = "entry.json"
+RESULTS_FILE = "results.json"
+
+
+class Entry(NamedTuple):
+    """A cached computation."""
+
+    results_text: str
+    arrays: dict[str, np.ndarray]
+    environment: dict[str, Any]
+
+
+def default_dir() -> Path:
+    """``$REPORTGEN_CACHE_DIR``, else the user cache directory (XDG) / reportgen."""
+    if os.environ.get("REPORTGEN_CACHE_DIR"):
+        return Path(os.environ["REPORTGEN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "reportgen"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def compute_modules() -> list[str]:
+    """The modules whose source determines the numbers: the compute layer and its imports."""
+    return sources.dependencies(sources.modules_under("reportgen.numerics"))
+
+
+def code_digest() -> str:
+    """sha256 of the source of ``compute_modules()``."""
+    digest = hashlib.sha256()
+    paths = sources.all_modules()
+    for name in compute_modules():
+        digest.update(name.encode() + b"\0" + paths[name].read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def key(config: Config) -> str:
+    """sha256 over everything that determines a config's numbers."""
+    parts = {
+        "config": config.digest(),
+        "reportgen": __version__,
+        "code": code_digest(),
+        "packages": {name: _version(name) for name in KEY_PACKAGES},
+        "device": config.device,
+        "precision": config.precision,
+        "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _array_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def load(cache_dir: Path, config: Config) -> Entry | None:
+    """The cached computation of ``config``, or None (also when the entry fails its digests)."""
+    folder = cache_dir / "results" / key(config)
+    try:
+        record = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
+        files: Mapping[str, str] = record["files"]
+        blobs = {name: (folder / name).read_bytes() for name in files}
+        if any(_sha256(blobs[name]) != digest for name, digest in files.items()):
+            return None
+        arrays = {
+            name: np.load(io.BytesIO(data), allow_pickle=False)
+            for name, data in blobs.items() if name.endswith(".npy")
+        }
+        return Entry(blobs[RESULTS_FILE].decode("utf-8"), arrays, dict(record["environment"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        return None
+
+
+def store(cache_dir: Path, config: Config, entry: Entry) -> None:
+    """Save a computation, replacing any entry under its key; never fatal."""
+    folder = cache_dir / "results" / key(config)
+    blobs = {RESULTS_FILE: entry.results_text.encode("utf-8")}
+    blobs.update({name: _array_bytes(array) for name, array in entry.arrays.items()})
+    record = {"files": {name: _sha256(data) for name, data in sorted(blobs.items())},
+              "environment": entry.environment}
+    staged: Path | None = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+        for name, data in blobs.items():
+            (staged / name).write_bytes(data)
+        (staged / ENTRY_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+        _install(staged, folder)
+        staged = None
+    except OSError:
+        return
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _install(staged: Path, folder: Path) -> None:
+    """Move ``staged`` to ``folder``, retiring a stale entry there first."""
+    try:
+        staged.rename(folder)
+        return
+    except OSError:
+        if not folder.exists():
+            raise
+    retired = Path(tempfile.mkdtemp(prefix=".old-", dir=folder.parent))
+    folder.rename(retired / "entry")
+    staged.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The shipped handout configs (package data: ``reportgen.reports``)."""

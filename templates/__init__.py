@@ -1,0 +1,1 @@
+"""The shipped Jinja templates and CSS (package data: ``reportgen.templates``)."""

@@ -1,0 +1,72 @@
+"""The Python API: the same contract as the command line, from a script or a notebook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import reportgen
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> reportgen.Report:
+    cfg = reportgen.load_config("source-notebook")
+    return reportgen.build(cfg, out=tmp_path_factory.mktemp("api") / "report")
+
+
+def test_load_config_with_overrides_by_dotted_key() -> None:
+    cfg = reportgen.load_config("source-notebook",
+                                overrides={"runs.0.learning_rate": 0.3, "data.n": 50})
+    assert cfg.runs[0].learning_rate == 0.3 and cfg.data.n == 50
+    assert cfg.name == "source-notebook"
+
+
+def test_load_config_names_a_bad_override() -> None:
+    with pytest.raises(reportgen.ConfigError, match=r"overrides\['data.n'\]: data.n"):
+        reportgen.load_config("source-notebook", overrides={"data.n": "many"})
+
+
+def test_compute_gives_what_results_json_holds(built: reportgen.Report) -> None:
+    res = reportgen.compute(reportgen.load_config("source-notebook"))
+    stored = json.loads((built.path / "results.json").read_text(encoding="utf-8"))
+    assert res.to_dict() == stored
+    assert res.runs[0]["final_theta"] == pytest.approx([3.9106679350316482, 3.204127528398984],
+                                                        abs=1e-15)
+    table = res._repr_html_()
+    assert table.count("<tr>") == 4 and "3.911" in table and "closed form" in table
+
+
+def test_to_dict_is_a_copy() -> None:
+    res = reportgen.compute(reportgen.load_config("source-notebook"))
+    res.to_dict()["runs"].clear()
+    assert len(res.runs) == 2
+
+
+def test_build_writes_the_report_folder(built: reportgen.Report) -> None:
+    assert {"index.html", "handout.pdf", "results.json", "manifest.json", "config.toml"} <= set(
+        built.files)
+    assert built.html_path == built.path / "index.html" and built.html_path.is_file()
+    assert built.pdf_path is not None and built.pdf_path.read_bytes().startswith(b"%PDF")
+    inline = built._repr_html_()
+    assert inline.startswith("<iframe") and "srcdoc=" in inline
+    assert "&lt;h1&gt;Gradient descent for linear regression&lt;/h1&gt;" in inline
+
+
+def test_build_html_only(tmp_path: Path) -> None:
+    rep = reportgen.build(reportgen.load_config("source-notebook"), out=tmp_path / "r",
+                          formats=("html",))
+    assert rep.pdf_path is None and rep.html_path is not None
+
+
+def test_verify_passes_and_then_names_a_difference(built: reportgen.Report) -> None:
+    check = reportgen.verify(built.path)
+    assert check.ok and check.differences == ()
+    results = built.path / "results.json"
+    data = json.loads(results.read_text(encoding="utf-8"))
+    data["ols"]["loss"] *= 1.001
+    results.write_text(json.dumps(data), encoding="utf-8")
+    check = reportgen.verify(built.path)
+    assert not check.ok
+    assert any(line.startswith("ols.loss:") for line in check.differences)
