@@ -2,4 +2,5 @@
 
 from reportgen.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # spawned worker processes import this module: never run there
+    raise SystemExit(main())

@@ -53,6 +53,11 @@ class Stages:
             self._console.print(f"  [green]✓[/] {self._current:<16} {elapsed:7.3f} s")
         self._current = None
 
+    def line(self, text: str) -> None:
+        """Print one line above the status (rich markup allowed); nothing when quiet."""
+        if self._console is not None:
+            self._console.print(text)
+
     def close(self, message: str | None = None) -> None:
         self._finish_current()
         if self._status is not None:
@@ -101,10 +106,7 @@ def make_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="compute and render a handout (HTML and PDF)",
                                 description="Compute and render a handout into a report folder.")
     _add_config_arguments(build)
-    build.add_argument("--format", default="html,pdf",
-                       help="comma-separated output formats: html, pdf (default: html,pdf)")
-    build.add_argument("--templates", type=Path, default=None, metavar="DIR",
-                       help="a folder of templates overriding the shipped ones by name")
+    _add_render_arguments(build)
 
     compute = commands.add_parser("compute", help="compute results.json only, no rendering",
                                   description="Compute a handout's numbers into results.json.")
@@ -113,17 +115,63 @@ def make_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="re-derive a report and compare",
                                  description="Recompute a report from its own config and "
                                  "compare numbers and file hashes.")
-    verify.add_argument("path", type=Path, help="a report folder or a handout PDF")
+    verify.add_argument("path", type=Path,
+                        help="a report folder, a handout PDF, or a batch folder (every variant)")
     verify.add_argument("-q", "--quiet", action="store_true", help="print only differences")
+
+    batch = commands.add_parser(
+        "batch", help="build every variant of a matrix or roster, with an index",
+        description="Build one report folder per variant (matrix combination and/or "
+        "student) into DIR/<variant-id>/, plus DIR/index.html and DIR/batch.json. "
+        "Variants already built with the same config are skipped, so an interrupted "
+        "batch resumes.")
+    _add_config_arguments(batch)
+    _add_render_arguments(batch)
+    batch.add_argument("--matrix", dest="matrix", action="append", default=[],
+                       metavar="KEY=V1,V2", help="vary a config value over a list (repeatable; "
+                       "replaces the config's [matrix] entry for KEY)")
+    batch.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="render in N local worker processes (default: 1, in this process)")
+    batch.add_argument("--executor", choices=("local", "dask"), default="local",
+                       help="render locally, or as tasks on an existing Dask cluster")
+    batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask)")
+
+    grade = commands.add_parser(
+        "grade", help="mark filled-in student PDFs against a batch's answer key",
+        description="Read each submission's form fields, identify the student from the PDF's "
+        "attached config (checked against batch.json), score every answer within its "
+        "tolerance and write BATCH_DIR/grades.csv.")
+    grade.add_argument("batch_dir", type=Path, help="the folder `reportgen batch` wrote")
+    grade.add_argument("submissions", type=Path, nargs="+", metavar="SUBMISSION.pdf",
+                       help="filled-in student handouts")
     return parser
+
+
+def _add_render_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", default="html,pdf",
+                        help="comma-separated output formats: html, pdf (default: html,pdf)")
+    parser.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                        help="a folder of templates overriding the shipped ones by name")
+    parser.add_argument("--audience", choices=("student", "instructor"), default=None,
+                        help="for handouts with exercises: student copies withhold the answers "
+                        "and have fillable fields; instructor copies add worked solutions "
+                        "(default: the config's audience, student)")
 
 
 def load_config(args: argparse.Namespace) -> Config:
     """The config named on the command line, with --set and --device applied."""
+    return load(args.config, _overrides(args))
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    """--set values, with --device and --audience as the last of them."""
     overrides = list(args.overrides)
-    if args.device is not None:
-        overrides.append(f"device={args.device!r}".replace("'", '"'))
-    return load(args.config, overrides)
+    for option in ("device", "audience"):
+        value = getattr(args, option, None)
+        if value is not None:
+            overrides.append(f'{option}="{value}"')
+    return overrides
 
 
 def output_folder(args: argparse.Namespace, config: Config) -> Path:
@@ -163,8 +211,7 @@ def run_build(args: argparse.Namespace) -> int:
     """``reportgen build``: compute, render and write the report folder atomically."""
     config = load_config(args)
     formats = parse_formats(args.format)
-    if args.templates is not None and not args.templates.is_dir():
-        raise ConfigError(f"--templates: expected a folder of templates, got '{args.templates}'")
+    _check_templates(args)
     target = output_folder(args, config)
     stages = Stages(args.quiet)
     try:
@@ -175,6 +222,68 @@ def run_build(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {target}/ ({', '.join(formats)})", file=sys.stderr)
     return EXIT_OK
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``reportgen batch``: every variant into its own folder, an index and batch.json."""
+    from reportgen.course import batch, plan
+
+    formats = parse_formats(args.format)
+    _check_templates(args)
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs: expected a whole number >= 1, got {args.jobs}")
+    stages = Stages(args.quiet)
+    try:
+        made = plan.make_plan(args.config, _overrides(args), args.matrix,
+                              cache_dir=args.cache_dir,
+                              use_cache=not args.no_cache, progress=stages)
+        target = args.out if args.out is not None else Path("build") / f"{made.name}-batch"
+
+        def report(outcome: batch.Outcome, done: int, total: int) -> None:
+            stages.line(_variant_line(outcome, done, total))
+
+        result = batch.run(made, target, formats, templates_dir=args.templates,
+                           jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+                           cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                           progress=stages, on_variant=report)
+    finally:
+        stages.close()
+    built = sum(1 for o in result.outcomes if o.status == "built")
+    skipped = sum(1 for o in result.outcomes if o.status == "skipped")
+    print(f"wrote {target}/: {built} built, {skipped} already there, {len(result.failed)} "
+          f"failed, of {len(result.outcomes)} variants", file=sys.stderr)
+    for outcome in result.failed:
+        print(f"reportgen: error: variant {outcome.variant.id}: {outcome.error}", file=sys.stderr)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _variant_line(outcome: Any, done: int, total: int) -> str:
+    mark = {"built": "[green]✓[/]", "skipped": "[dim]=[/]", "failed": "[red]✗[/]"}[outcome.status]
+    detail = {"built": f"{outcome.seconds:.1f} s", "skipped": "already built",
+              "failed": outcome.error or "failed"}[outcome.status]
+    return f"  {mark} {done}/{total} {outcome.variant.id}  {detail}"
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    """``reportgen grade``: score submissions, write grades.csv, print a summary."""
+    from reportgen.course import grading
+
+    marked = grading.grade(args.batch_dir, args.submissions)
+    for item in marked:
+        if item.rejected:
+            print(f"  {item.path.name}: NOT SCORED: {item.rejected}")
+        else:
+            notes = f" ({'; '.join(item.notes)})" if item.notes else ""
+            print(f"  {item.path.name}: student {item.student_id}: {item.total:g} points{notes}")
+    scored = [m for m in marked if not m.rejected]
+    print(f"graded {len(scored)} of {len(marked)} submission(s) into "
+          f"{args.batch_dir / grading.GRADES_FILE}")
+    return EXIT_FAILED if len(scored) < len(marked) else EXIT_OK
+
+
+def _check_templates(args: argparse.Namespace) -> None:
+    if args.templates is not None and not args.templates.is_dir():
+        raise ConfigError(f"--templates: expected a folder of templates, got '{args.templates}'")
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -188,6 +297,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "build": run_build,
     "compute": run_compute,
     "verify": run_verify,
+    "batch": run_batch,
+    "grade": run_grade,
 }
 
 

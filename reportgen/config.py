@@ -6,6 +6,7 @@ expected; the command line turns a ``ConfigError`` into one line and exit code 2
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import hashlib
@@ -53,7 +54,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-def _check_range(value: Pair, what: str = "range") -> Pair:
+def _check_range(value: Pair, *, what: str = "range") -> Pair:
     low, high = value
     if not low < high:
         raise ValueError(f"expected an increasing {what} [low, high] with low < high")
@@ -145,6 +146,55 @@ class SweepConfig(_Strict):
         return [10 ** (low + i * step) for i in range(self.num)]
 
 
+# ---------------------------------------------------------------- course mode
+
+#: Exercise ids name PDF form fields and CSV columns: short, plain, unambiguous.
+EXERCISE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
+#: A dotted path into results.json: keys and list indices (``ols.theta.1``).
+RESULTS_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$"
+MATRIX_MODES = ("product", "zip")
+
+
+class ExerciseConfig(_Strict):
+    """An exercise: its prompt, where its answer lives in results.json, how it is marked."""
+
+    id: str = Field(pattern=EXERCISE_ID)
+    prompt: str = Field(min_length=1, max_length=4000)
+    answer: str = Field(pattern=RESULTS_PATH, max_length=200)
+    tolerance: Finite = Field(0.001, gt=0.0, le=1.0)
+    points: Finite = Field(1.0, gt=0.0, le=1000.0)
+    solution: str = Field("", max_length=8000)
+
+
+class StudentConfig(_Strict):
+    """Who a student's handout is for (set by ``reportgen batch`` from the roster)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field("", max_length=200)
+
+
+class ConstraintsConfig(_Strict):
+    """What every student's problem must satisfy; draws are repeated until it does."""
+
+    condition_number: Pair | None = None
+    max_stable_lr: Pair | None = None
+    no_divergence: bool = False
+    max_redraws: StrictInt = Field(100, ge=0, le=10_000)
+
+    _ranges_increasing = field_validator("condition_number", "max_stable_lr")(
+        lambda value: value if value is None else _check_range(value)
+    )
+
+
+class StudentsConfig(_Strict):
+    """A handout per student: the roster, the secret salt, per-student draws."""
+
+    roster: str = Field(min_length=1)
+    salt: str = Field(min_length=1, max_length=1000)
+    ranges: dict[str, Pair | list[Pair]] = Field(default_factory=dict)
+    constraints: ConstraintsConfig = ConstraintsConfig()
+
+
 class Config(_Strict):
     """A whole handout: data, surface grid, optimizer runs and presentation."""
 
@@ -161,6 +211,33 @@ class Config(_Strict):
     surface: SurfaceConfig = SurfaceConfig()
     runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1)
     sweep: SweepConfig | None = None
+    audience: Literal["student", "instructor"] = "student"
+    student: StudentConfig | None = None
+    exercises: list[ExerciseConfig] = Field(default_factory=list)
+    matrix: dict[str, Any] | None = None
+    students: StudentsConfig | None = None
+
+    @model_validator(mode="after")
+    def _exercise_ids_unique(self) -> Config:
+        seen: set[str] = set()
+        for index, exercise in enumerate(self.exercises):
+            if exercise.id in seen:
+                raise _FieldError(f"exercises[{index}].id",
+                                  f"expected a unique id, got {exercise.id!r} twice")
+            seen.add(exercise.id)
+        return self
+
+    @model_validator(mode="after")
+    def _matrix_is_lists(self) -> Config:
+        for key, values in (self.matrix or {}).items():
+            if key == "mode":
+                if values not in MATRIX_MODES:
+                    raise _FieldError("matrix.mode", f"expected \"product\" or \"zip\", "
+                                      f"got {_show(values)}")
+            elif not isinstance(values, list) or not values:
+                raise _FieldError(f'matrix."{key}"', f"expected a non-empty array of values, "
+                                  f"got {_show(values)}")
+        return self
 
     @model_validator(mode="after")
     def _batches_fit_the_data(self) -> Config:
@@ -197,11 +274,27 @@ class Config(_Strict):
         return self.data.n if run.batch_size is None else run.batch_size
 
     def normalised(self) -> dict[str, Any]:
-        """Plain data with every default filled in: what results.json records."""
-        plain = self.model_dump(mode="json")
+        """Plain data with every default filled in: what results.json records.
+
+        A handout's config, not a course's: ``matrix`` and ``students`` (how ``reportgen
+        batch`` makes variants) are left out, and the exercise fields only appear when
+        the handout has exercises, so a variant's config is exactly what a single build
+        with the same values gives.
+        """
+        plain = self.model_dump(mode="json", exclude={"matrix", "students"})
         for run, raw in zip(plain["runs"], self.runs, strict=True):
             run["batch_size"] = self.batch_size(raw)
+        if not self.exercises:
+            for key in ("audience", "exercises"):
+                plain.pop(key)
+        if self.student is None:
+            plain.pop("student")
         return plain
+
+    @property
+    def withholds_answers(self) -> bool:
+        """Whether this is a student copy of a handout with exercises (answers withheld)."""
+        return bool(self.exercises) and self.audience == "student"
 
     def digest(self) -> str:
         """sha256 of the normalised config, as canonical JSON."""
@@ -485,8 +578,14 @@ def overrides_from(values: Sequence[str] | Mapping[str, Any]) -> list[Override]:
     return [parse_override(text) for text in values]
 
 
-def apply_override(raw: dict[str, Any], keys: Sequence[str], value: Any) -> None:
-    """Set ``value`` at the dotted ``keys`` inside ``raw`` (list items by index)."""
+def apply_override(
+    raw: dict[str, Any], keys: Sequence[str], value: Any, label: str | None = None
+) -> None:
+    """Set ``value`` at the dotted ``keys`` inside ``raw`` (list items by index).
+
+    ``label`` names the override in errors (default: ``--set KEY``).
+    """
+    named = label or f"--set {'.'.join(keys)}"
     where: Any = raw
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
@@ -494,7 +593,7 @@ def apply_override(raw: dict[str, Any], keys: Sequence[str], value: Any) -> None
         if isinstance(where, list):
             if not key.isdigit() or int(key) >= len(where):
                 raise ConfigError(
-                    f"--set {'.'.join(keys)}: {parent} has {len(where)} "
+                    f"{named}: {parent} has {len(where)} "
                     f"{'entry' if len(where) == 1 else 'entries'}; expected an "
                     f"index 0..{len(where) - 1}, got {key!r}"
                 )
@@ -511,9 +610,37 @@ def apply_override(raw: dict[str, Any], keys: Sequence[str], value: Any) -> None
                 where = where.setdefault(key, {})
         else:
             raise ConfigError(
-                f"--set {'.'.join(keys)}: {parent} is {_show(where)}, not a table to set "
+                f"{named}: {parent} is {_show(where)}, not a table to set "
                 f"{key!r} in"
             )
+
+
+class Source(NamedTuple):
+    """A config as read, before validation: its file, raw TOML data and overrides."""
+
+    path: Path
+    raw: dict[str, Any]
+    overrides: list[Override]
+
+    def with_overrides(self, extra: Sequence[Override]) -> Config:
+        """The validated config with ``extra`` applied over the file and its overrides."""
+        raw = copy.deepcopy(self.raw)
+        for override in extra:
+            apply_override(raw, override.keys, override.value, override.label)
+        return validate(raw, source=self.path.name, overrides=[*self.overrides, *extra])
+
+
+def read_source(
+    spec: str | os.PathLike[str] | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+) -> Source:
+    """Read a config (path or shipped handout name) and apply ``overrides``, unvalidated."""
+    path = resolve_path(spec)
+    raw = read_toml(path)
+    parsed = overrides_from(overrides)
+    for override in parsed:
+        apply_override(raw, override.keys, override.value)
+    return Source(path, raw, parsed)
 
 
 def load(
@@ -525,12 +652,9 @@ def load(
     ``overrides`` are ``--set`` texts (``"runs.0.learning_rate=0.3"``) or a mapping of
     dotted keys to values (``{"runs.0.learning_rate": 0.3}``).
     """
-    path = resolve_path(spec)
-    raw = read_toml(path)
-    parsed = overrides_from(overrides)
-    for override in parsed:
-        apply_override(raw, override.keys, override.value)
-    return validate(raw, source=path.name, overrides=parsed).named(path.stem)
+    source = read_source(spec, overrides)
+    return validate(source.raw, source=source.path.name,
+                    overrides=source.overrides).named(source.path.stem)
 
 
 def config_name(spec: str | os.PathLike[str] | None) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.config import Config, ConfigError, dump_toml
+from reportgen.course.exercises import answers, check_student_copy
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
@@ -65,23 +66,51 @@ def compute(
     Returns:
       The results, the arrays kept out of results.json, and the compute environment.
     """
-    folder = cache_dir or cache.default_dir()
-    if use_cache:
-        hit = cache.load(folder, config)
-        if hit is not None:
-            progress("cached results")
-            return Computed(json.loads(hit.results_text), hit.arrays, hit.environment, True)
-    progress("import jax")
-    from reportgen.numerics import experiment, runtime
+    return compute_many([config], cache_dir=cache_dir, use_cache=use_cache,
+                        progress=progress)[0]
 
-    runtime.configure_jax(config.device)
+
+def compute_many(
+    configs: Sequence[Config],
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    progress: Progress = _silent,
+) -> list[Computed]:
+    """The results of many configs: cached ones read, the rest computed together.
+
+    Configs whose arrays share shapes are computed by one compiled program each
+    (``numerics.experiment.compute_many``); the results equal ``compute`` of each config.
+    """
+    folder = cache_dir or cache.default_dir()
+    found: dict[int, Computed] = {}
     if use_cache:
-        runtime.enable_compilation_cache(folder)
-    results, arrays = experiment.compute(config, progress=progress)
-    environment = runtime.environment(config.device, config.precision)
-    if use_cache:
-        cache.store(folder, config, cache.Entry(results_io.dumps(results), arrays, environment))
-    return Computed(results, arrays, environment)
+        for index, config in enumerate(configs):
+            hit = cache.load(folder, config)
+            if hit is not None:
+                found[index] = Computed(json.loads(hit.results_text), hit.arrays,
+                                        hit.environment, True)
+    if found:
+        progress("cached results")
+    missing = [index for index in range(len(configs)) if index not in found]
+    if missing:
+        progress("import jax")
+        from reportgen.numerics import experiment, runtime
+
+        devices = {configs[index].device for index in missing}
+        for device in sorted(devices):
+            runtime.configure_jax(device)
+        if use_cache:
+            runtime.enable_compilation_cache(folder)
+        outcomes = experiment.compute_many([configs[i] for i in missing], progress=progress)
+        for index, (results, arrays) in zip(missing, outcomes, strict=True):
+            config = configs[index]
+            environment = runtime.environment(config.device, config.precision)
+            if use_cache:
+                cache.store(folder, config,
+                            cache.Entry(results_io.dumps(results), arrays, environment))
+            found[index] = Computed(results, arrays, environment)
+    return [found[index] for index in range(len(configs))]
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -108,7 +137,9 @@ def report_files(
     """Every file of the report folder of ``config``, rendered in memory.
 
     The manifest embedded in the HTML and attached to the PDF lists the files that exist
-    before rendering (results, arrays, config); ``manifest.json`` lists them all.
+    before rendering (results, arrays, config); ``manifest.json`` lists them all. A
+    student copy of a handout with exercises holds no results (the config alone re-derives
+    it) and is searched for its answers before it is returned.
 
     Raises:
       ConfigError: a template error or a refused resource (``render: ...``).
@@ -116,12 +147,13 @@ def report_files(
     progress("load renderer")
     from reportgen.render.report import render_report, renderer_environment
 
-    files = results_files(computed)
+    student_copy = config.withholds_answers
+    files = {} if student_copy else results_files(computed)
     files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
     record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
                                      renderer_environment())
     record["files"] = manifest.file_hashes(files)
-    attachments = {name: files[name] for name in ATTACHED_FILES}
+    attachments = {name: files[name] for name in ATTACHED_FILES if name in files}
     attachments[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
     try:
         files.update(render_report(computed.results, record, formats, arrays=computed.arrays,
@@ -132,6 +164,9 @@ def report_files(
     progress("manifest")
     record["files"] = manifest.file_hashes(files)
     files[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
+    if student_copy:
+        progress("leak check")
+        check_student_copy(files, answers(config, computed.results))
     return files
 
 

@@ -245,8 +245,46 @@ def check(path: Path) -> Verification:
                         f"config sha256 {config.digest()[:16]}, {tolerance.reason}")
 
 
+BATCH_FILE = "batch.json"
+BATCH_SCHEMA = "reportgen.batch/1"
+
+
+def batch_variants(folder: Path) -> list[Path] | None:
+    """The variant folders a batch folder's batch.json lists, or None for a plain report."""
+    path = folder / BATCH_FILE
+    if not folder.is_dir() or path.is_symlink() or not path.is_file():
+        return None
+    record = _json(path.read_bytes(), str(path))
+    if record.get("schema") != BATCH_SCHEMA:
+        return None
+    rows = record.get("variants")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("id"), str)
+                                             for r in rows):
+        raise ConfigError(f"verify: {path} lists no variants; expected a reportgen batch")
+    names = [row["id"] for row in rows]
+    if any(Path(name).name != name or name in ("", ".", "..") for name in names):
+        raise ConfigError(f"verify: {path} names a variant outside the batch folder")
+    return [folder / name for name in names]
+
+
 def main(path: Path, quiet: bool = False) -> int:
-    """``reportgen verify``: print the verdict and the differences; 0 reproduced, 1 not."""
+    """``reportgen verify``: print the verdict and the differences; 0 reproduced, 1 not.
+
+    A batch folder is verified variant by variant (exit 0 only when all reproduce).
+    """
+    variants = batch_variants(path)
+    if variants is not None:
+        failed = [variant.name for variant in variants if _main_one(variant, quiet) != 0]
+        print(f"batch {path}: {len(variants) - len(failed)} of {len(variants)} variants "
+              f"reproduced" + (f"; NOT reproduced: {', '.join(failed)}" if failed else ""))
+        return 1 if failed else 0
+    return _main_one(path, quiet)
+
+
+def _main_one(path: Path, quiet: bool) -> int:
+    if not path.exists():
+        print(f"NOT reproduced: {path} is missing")
+        return 1
     result = check(path)
     if not quiet:
         print(f"verify {path}: {result.tolerance}")

@@ -6,7 +6,7 @@ figures and templates read nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -204,3 +204,14 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str,
     }
     arrays = {} if big_grid is None else {"surface.npy": big_grid}
     return to_plain(results), arrays
+
+
+def compute_many(
+    configs: Sequence[Config], progress: Progress | None = None
+) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """``compute`` of every config, in order.
+
+    Configs that share array shapes reuse one compiled program per step (hyperparameters,
+    data and starts are traced arguments), so a batch compiles once.
+    """
+    return [compute(config, progress) for config in configs]

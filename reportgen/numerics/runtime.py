@@ -10,6 +10,7 @@ draw the same numbers whatever was configured before it.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,9 @@ from typing import Any
 
 import jax
 
+from reportgen import xla
 from reportgen.config import ConfigError
 
-DETERMINISTIC_GPU_FLAG = "--xla_gpu_deterministic_ops=true"
 MATMUL_PRECISION = "highest"
 #: Compilations faster than this are not worth a disk round trip.
 PERSISTENT_CACHE_MIN_COMPILE_S = 0.2
@@ -31,18 +32,23 @@ def configure_jax(device: str = "auto") -> None:
     Idempotent. The XLA flag takes effect only before JAX starts its GPU backend, so call
     this before the first computation of a process.
     """
-    if device != "cpu":
-        flags = os.environ.get("XLA_FLAGS", "")
-        if "xla_gpu_deterministic_ops" not in flags:
-            os.environ["XLA_FLAGS"] = f"{flags} {DETERMINISTIC_GPU_FLAG}".strip()
+    flags = xla.flags_for(device)
+    if flags != os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = flags
     jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
+
+
+#: ``jax.enable_x64`` (jax >= 0.8), else its experimental predecessor (jax < 0.9).
+_enable_x64: Any = getattr(jax, "enable_x64", None)
+if _enable_x64 is None:  # pragma: no cover - jax < 0.8
+    _enable_x64 = importlib.import_module("jax.experimental").enable_x64
 
 
 @contextlib.contextmanager
 def x64() -> Iterator[None]:
     """64-bit types inside the block, whatever the global setting is."""
-    with jax.enable_x64(True):
+    with _enable_x64(True):
         yield
 
 

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 #: At or above this magnitude a number is written in scientific notation.
 SCIENTIFIC_ABOVE = 1e6
+#: What a student copy shows instead of a number that would give an answer away.
+WITHHELD = "▢"
+
+_withheld: ContextVar[tuple[float, ...]] = ContextVar("withheld", default=())
+
+
+@contextlib.contextmanager
+def withholding(values: Iterable[float]) -> Iterator[None]:
+    """Within the block, every formatter writes ``WITHHELD`` for these numbers."""
+    token = _withheld.set(tuple(float(v) for v in values))
+    try:
+        yield
+    finally:
+        _withheld.reset(token)
+
+
+def is_withheld(value: Any) -> bool:
+    """Whether ``value`` is (to rounding) a number the current copy must not show."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return any(math.isclose(number, secret, rel_tol=1e-9, abs_tol=1e-300)
+               for secret in _withheld.get())
 
 
 def fmt_num(value: Any, digits: int = 3) -> str:
@@ -20,6 +47,8 @@ def fmt_num(value: Any, digits: int = 3) -> str:
     x = float(value)
     if not math.isfinite(x):
         return "n/a"
+    if is_withheld(x):
+        return WITHHELD
     if x != 0 and (abs(x) >= SCIENTIFIC_ABOVE or abs(x) < 10.0 ** -digits):
         mantissa, exponent = f"{x:.{digits}e}".split("e")
         return f"{mantissa}\u2009×\u200910^{int(exponent)}"  # noqa: RUF001
@@ -30,6 +59,8 @@ def fmt_pct(value: Any, digits: int = 3) -> str:
     """A fraction as a percentage with ``digits`` decimals, e.g. 0.02652 -> '2.652%'."""
     if value is None or not math.isfinite(float(value)):
         return "n/a"
+    if is_withheld(value):
+        return WITHHELD
     return f"{fmt_num(100 * float(value), digits)}%"
 
 
@@ -42,7 +73,9 @@ def fmt_theta(value: Any, digits: int = 3) -> str:
 
 def fmt_rate(value: Any) -> str:
     """A learning rate as given in the config (shortest exact form)."""
-    return "n/a" if value is None else f"{float(value):g}"
+    if value is None:
+        return "n/a"
+    return WITHHELD if is_withheld(value) else f"{float(value):g}"
 
 
 #: The filters every template may use, by name.

@@ -21,6 +21,7 @@ from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureInfo
 from reportgen.render.format import FILTERS
 from reportgen.store.paths import templates_dir as shipped_templates_dir
+from reportgen.store.results import resolve
 
 ENTRY_TEMPLATE = "handout.html"
 
@@ -43,7 +44,17 @@ def environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironm
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS)
+    env.filters["value"] = _value_text
     return env
+
+
+def _value_text(value: Any) -> str:
+    """A config value as a table shows it: ``0.02``, ``[4, 3]``, ``text``."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    return str(value)
 
 
 def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
@@ -55,6 +66,7 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
     """
     env = environment(templates_dir)
     context = build_context(results, manifest, figures)
+    context["exercises"] = exercise_views(env, context)
     try:
         html = env.get_template(ENTRY_TEMPLATE).render(context)
     except jinja2.TemplateSyntaxError as exc:
@@ -70,6 +82,38 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
         raise RenderError(f"template error: {exc}") from exc
     check_self_contained(html)
     return html
+
+
+def exercise_views(env: jinja2.Environment, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The handout's exercises with prompts (and, for instructors, solutions) rendered.
+
+    Prompts and solutions are Jinja in the same sandbox as the templates; a solution also
+    reads ``answer``. Student copies carry neither the answer nor the solution.
+    """
+    config = context["config"]
+    instructor = config.get("audience") == "instructor"
+    views = []
+    for index, exercise in enumerate(config.get("exercises") or []):
+        view = {"number": index + 1, "id": exercise["id"], "points": exercise["points"],
+                "tolerance": exercise["tolerance"],
+                "prompt": _render_text(env, exercise["prompt"], context,
+                                       f"exercises[{index}].prompt")}
+        if instructor:
+            answer = resolve(context["results"], exercise["answer"])
+            view["answer"] = answer
+            view["solution"] = _render_text(env, exercise["solution"],
+                                            {**context, "answer": answer},
+                                            f"exercises[{index}].solution")
+        views.append(view)
+    return views
+
+
+def _render_text(env: jinja2.Environment, text: str, context: dict[str, Any],
+                 where: str) -> str:
+    try:
+        return env.from_string(text).render(context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{where}: {exc}") from exc
 
 
 # What a browser fetches by itself: src/srcset/poster/data attributes, <link href>, CSS

@@ -79,7 +79,7 @@ def pdf_attachments(files: Mapping[str, bytes], date: dt.date) -> list[Any]:
 
 
 def render_pdf(html: str, paper: str, date: dt.date,
-               attachments: Mapping[str, bytes] | None = None) -> bytes:
+               attachments: Mapping[str, bytes] | None = None, forms: bool = False) -> bytes:
     """Typeset ``html`` into PDF bytes with WeasyPrint, fetching nothing from outside.
 
     Args:
@@ -88,6 +88,7 @@ def render_pdf(html: str, paper: str, date: dt.date,
       date: the build date: attachments and font subsets are stamped with it, never
         with the clock.
       attachments: files to attach to the PDF, by name.
+      forms: turn each ``<input name="X">`` into a fillable PDF field named X.
 
     Raises:
       RenderError: naming the first resource the document tried to fetch.
@@ -100,7 +101,7 @@ def render_pdf(html: str, paper: str, date: dt.date,
     try:
         with source_date_epoch(_epoch(date)):
             document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
-            pdf = document.write_pdf(stylesheets=[page_css],
+            pdf = document.write_pdf(stylesheets=[page_css], pdf_forms=forms,
                                      attachments=pdf_attachments(attachments or {}, date))
     except FatalURLFetchingError as exc:
         cause = exc.__cause__

@@ -17,8 +17,10 @@ import numpy as np
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import make_figures
+from reportgen.render.format import withholding
 from reportgen.render.html import render_html
 from reportgen.render.pdf import render_pdf
+from reportgen.store.results import resolve
 
 HTML_FILE = "index.html"
 PDF_FILE = "handout.pdf"
@@ -65,16 +67,36 @@ def render_report(
     if unknown:
         raise RenderError(f"unknown format(s) {sorted(unknown)}; expected html and/or pdf")
     say = progress or (lambda _stage: None)
-    say("figures")
-    figures = make_figures(results, arrays)
-    files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
-    say("html")
-    html = render_html(results, manifest, figures, templates_dir)
-    if "html" in formats:
-        files[HTML_FILE] = html.encode("utf-8")
-    if "pdf" in formats:
-        say("pdf")
-        config = results["config"]
-        files[PDF_FILE] = render_pdf(html, config.get("paper", "a4"),
-                                     dt.date.fromisoformat(str(config["date"])), attachments)
+    config = results["config"]
+    student_copy = is_student_copy(config)
+    with withholding(answers(results) if student_copy else ()):
+        say("figures")
+        figures = make_figures(results, arrays)
+        files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
+        say("html")
+        html = render_html(results, manifest, figures, templates_dir)
+        if "html" in formats:
+            files[HTML_FILE] = html.encode("utf-8")
+        if "pdf" in formats:
+            say("pdf")
+            files[PDF_FILE] = render_pdf(html, config.get("paper", "a4"),
+                                         dt.date.fromisoformat(str(config["date"])), attachments,
+                                         forms=student_copy)
     return files
+
+
+def is_student_copy(config: Mapping[str, Any]) -> bool:
+    """Whether a (normalised) config asks for a student copy of a handout with exercises."""
+    return bool(config.get("exercises")) and config.get("audience") == "student"
+
+
+def answers(results: Mapping[str, Any]) -> list[float]:
+    """The numbers a student copy withholds: every exercise's answer."""
+    found = []
+    for index, exercise in enumerate(results["config"].get("exercises") or []):
+        try:
+            found.append(float(resolve(results, exercise["answer"])))
+        except (KeyError, TypeError, ValueError):
+            raise RenderError(f"exercises[{index}].answer: results.json has no number at "
+                              f"{exercise['answer']!r}") from None
+    return found

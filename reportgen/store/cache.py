@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from reportgen import xla
 from reportgen._version import __version__
 from reportgen.config import Config
 from reportgen.store import sources
@@ -81,7 +82,7 @@ def key(config: Config) -> str:
         "device": config.device,
         "precision": config.precision,
         "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "xla_flags": xla.flags_for(config.device),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

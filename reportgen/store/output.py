@@ -219,3 +219,19 @@ def write_folder(target: Path, files: Mapping[str, bytes]) -> None:
     """Replace the report folder ``target`` atomically with exactly ``files``."""
     with atomic_folder(target) as staged:
         write_files(staged, files)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically: a temporary file beside it, flushed, then renamed over it."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -56,6 +56,23 @@ def dumps(results: dict[str, Any]) -> str:
     return json.dumps(to_plain(results), sort_keys=True, indent=1, allow_nan=False) + "\n"
 
 
+def resolve(results: Any, path: str) -> Any:
+    """The value at a dotted path of results.json (``ols.theta.1``: list items by index).
+
+    Raises:
+      KeyError: naming the first part of ``path`` that is not there.
+    """
+    where = results
+    for part in path.split("."):
+        if isinstance(where, list) and part.isdigit() and int(part) < len(where):
+            where = where[int(part)]
+        elif isinstance(where, dict) and part in where:
+            where = where[part]
+        else:
+            raise KeyError(part)
+    return where
+
+
 def write(results: dict[str, Any], folder: Path) -> Path:
     """Write ``results.json`` into ``folder``."""
     path = folder / RESULTS_FILE

@@ -18,6 +18,7 @@ from reportgen.render.figures.style import (
     TEXT_WIDTH_IN,
     TRUE_COLOUR,
     Drawn,
+    num,
     run_style,
 )
 
@@ -44,9 +45,9 @@ def draw_data(results: dict[str, Any]) -> Drawn:
     true = results["config"]["data"]["theta"]
     ols = results["ols"]["theta"]
     ax.plot(xs, true[0] + true[1] * xs, color=TRUE_COLOUR, linestyle="--", linewidth=2,
-            label=f"true line  y = {true[0]:g} + {true[1]:g} x")
+            label=f"true line  y = {num(true[0], 'g')} + {num(true[1], 'g')} x")
     ax.plot(xs, ols[0] + ols[1] * xs, color=OLS_COLOUR, linestyle="-",
-            label=f"OLS fit  y = {ols[0]:.3f} + {ols[1]:.3f} x")
+            label=f"OLS fit  y = {num(ols[0], '.3f')} + {num(ols[1], '.3f')} x")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.legend(loc="upper left")
@@ -54,11 +55,12 @@ def draw_data(results: dict[str, Any]) -> Drawn:
     points = (f"{n} data points" if has_points
               else f"the lines only ({n} points are too many to draw)")
     alt = (f"Scatter plot of {n} points (x, y) rising from left to right, with the true line "
-           f"y = {true[0]:g} + {true[1]:g} x dashed and the least-squares line "
-           f"y = {ols[0]:.3f} + {ols[1]:.3f} x solid; the two lines nearly coincide.")
+           f"y = {num(true[0], 'g')} + {num(true[1], 'g')} x dashed and the least-squares line "
+           f"y = {num(ols[0], '.3f')} + {num(ols[1], '.3f')} x solid; the two lines nearly "
+           f"coincide.")
     caption = (f"The data: {points}, the line they were drawn from (dashed) and the "
-               f"ordinary-least-squares fit (solid), intercept {ols[0]:.3f} and slope "
-               f"{ols[1]:.3f}.")
+               f"ordinary-least-squares fit (solid), intercept {num(ols[0], '.3f')} and slope "
+               f"{num(ols[1], '.3f')}.")
     fig.tight_layout()
     return Drawn(fig, alt, caption)
 
@@ -104,7 +106,7 @@ def draw_fits(results: dict[str, Any], index: int) -> Drawn:
             ax.plot(xs, prev[0] + prev[1] * xs, color=style["color"], linewidth=0.9, alpha=0.35)
         if np.all(np.isfinite(path[k])):
             ax.plot(xs, path[k][0] + path[k][1] * xs, color=style["color"], linewidth=1.8)
-            label = f"θ = ({path[k][0]:.2f}, {path[k][1]:.2f})"
+            label = f"θ = ({num(path[k][0], '.2f')}, {num(path[k][1], '.2f')})"
         else:
             label = "overflowed"
         ax.set_title(_step_title(run, k), fontsize=7, pad=2)
@@ -127,6 +129,6 @@ def draw_fits(results: dict[str, Any], index: int) -> Drawn:
            f"{run['name']}; in each the current fitted line is drawn over the points, starting "
            f"at θ = {short_theta(run.get('theta_init'))} and ending at θ = {final}, "
            f"beside the dotted OLS line.")
-    caption = (f"{run['name']} at learning rate {run['learning_rate']:g}: the fitted line at "
-               f"{shown} (faint: the previous panel's line; dotted: the OLS line).")
+    caption = (f"{run['name']} at learning rate {num(run['learning_rate'], 'g')}: the fitted "
+               f"line at {shown} (faint: the previous panel's line; dotted: the OLS line).")
     return Drawn(fig, alt, caption)

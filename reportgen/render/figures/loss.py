@@ -11,7 +11,14 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from reportgen.render.figures.reading import last_finite, losses_of
-from reportgen.render.figures.style import OLS_COLOUR, TEXT_WIDTH_IN, Drawn, run_label, run_style
+from reportgen.render.figures.style import (
+    OLS_COLOUR,
+    TEXT_WIDTH_IN,
+    Drawn,
+    num,
+    run_label,
+    run_style,
+)
 
 
 def _loss_ceiling(results: dict[str, Any]) -> float:
@@ -56,7 +63,7 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
                         a.plot([last], [val], marker="x", color=style["color"], markersize=8,
                                markeredgewidth=2, linestyle="none", zorder=5)
     ax.axhline(floor, color=OLS_COLOUR, linewidth=1, linestyle=(0, (1, 1)),
-               label=f"OLS minimum {floor:.3f}")
+               label=f"OLS minimum {num(floor, '.3f')}")
     for a in (ax, ax2):
         a.set_yscale("log")
         a.yaxis.set_minor_locator(NullLocator())  # minor log ticks cost more than they tell
@@ -82,8 +89,8 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
     names = ", ".join(r["name"] for r in results["runs"])
     alt = (f"Two line charts of the full-data loss against the update step on a logarithmic "
            f"axis for {names}; the left one shows the loss falling towards the dotted OLS "
-           f"minimum {floor:.3f}, the right one the excess over it.")
+           f"minimum {num(floor, '.3f')}, the right one the excess over it.")
     caption = (f"Loss per update step of every run, on a logarithmic axis. Left: the loss and "
-               f"its floor, the OLS minimum L* = {floor:.3f}. Right: the excess L − L*, in "  # noqa: RUF001
+               f"its floor, the OLS minimum L* = {num(floor, '.3f')}. Right: the excess L − L*, in "  # noqa: RUF001
                f"which steady (linear) convergence shows as a straight line.")
     return Drawn(fig, alt, caption)

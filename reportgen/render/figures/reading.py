@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from reportgen.render.figures.style import num
+
 
 def as_array(values: Sequence[Any] | None) -> np.ndarray:
     """A float array with ``None`` (non-finite in the results) as NaN."""
@@ -161,4 +163,4 @@ def fit_limits(data_limits: tuple[float, float], thetas: Sequence[np.ndarray],
 def short_theta(theta: Sequence[float | None] | None) -> str:
     if theta is None or any(v is None for v in theta):
         return "n/a (overflowed)"
-    return f"({theta[0]:.3f}, {theta[1]:.3f})"
+    return f"({num(theta[0], '.3f')}, {num(theta[1], '.3f')})"

@@ -15,6 +15,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
+from reportgen.render.format import WITHHELD, is_withheld
+
 # Okabe-Ito, ordered so neighbours differ in lightness too (grayscale printing).
 RUN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 RUN_LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), "-")
@@ -69,9 +71,14 @@ def run_style(index: int) -> dict[str, Any]:
     return {"color": RUN_COLOURS[k], "linestyle": RUN_LINESTYLES[k], "marker": RUN_MARKERS[k]}
 
 
+def num(value: Any, spec: str) -> str:
+    """``format(value, spec)``, or the withheld mark where the copy must not show it."""
+    return WITHHELD if is_withheld(value) else format(value, spec)
+
+
 def run_label(run: dict[str, Any]) -> str:
     """A run's name and rate, as legends show it."""
-    return f"{run['name']} (lr {run['learning_rate']:g})"
+    return f"{run['name']} (lr {num(run['learning_rate'], 'g')})"
 
 
 def log_levels(low: float, high: float, count: int = 14) -> np.ndarray:

@@ -32,6 +32,7 @@ from reportgen.render.figures.style import (
     TEXT_WIDTH_IN,
     Drawn,
     log_levels,
+    num,
     run_label,
     run_style,
 )
@@ -67,11 +68,12 @@ def draw_surface(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     ax.set_box_aspect(None, zoom=0.86)  # keeps the axis labels inside the figure
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1)
     r0, r1 = results["config"]["surface"]["theta0"], results["config"]["surface"]["theta1"]
-    alt = (f"A 3D view of the loss over θ₀ from {r0[0]:g} to {r0[1]:g} and θ₁ from {r1[0]:g} "
-           f"to {r1[1]:g}: a long, curved valley (a bowl stretched along one diagonal) whose "
-           f"lowest point, marked with a star, is the OLS solution.")
+    alt = (f"A 3D view of the loss over θ₀ from {num(r0[0], 'g')} to {num(r0[1], 'g')} and "
+           f"θ₁ from {num(r1[0], 'g')} to {num(r1[1], 'g')}: a long, curved valley (a bowl "
+           f"stretched along one diagonal) whose lowest point, marked with a star, is the OLS "
+           f"solution.")
     caption = (f"The loss surface L(θ₀, θ₁) over the grid (minimum on the grid "
-               f"{results['surface']['min_loss']:.3f}); the star marks the OLS solution "
+               f"{num(results['surface']['min_loss'], '.3f')}); the star marks the OLS solution "
                f"{short_theta(star)}.")
     return Drawn(fig, alt, caption)
 

@@ -1,0 +1,111 @@
+"""A batch's variants: the matrix, times one per student when a roster is given.
+
+Per-student variants are checked against ``[students.constraints]`` on their computed
+results; students whose draw fails are redrawn from their next child stream, all pending
+students computed together, until every problem is fair or ``max_redraws`` is spent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from reportgen import pipeline
+from reportgen.config import Config, ConfigError, Source, read_source, validate
+from reportgen.course import matrix, students
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a batch builds: its name, base config and variants."""
+
+    name: str
+    base: Config
+    variants: list[matrix.Variant]
+
+
+def _silent(_stage: str) -> None:
+    """A progress callback that shows nothing."""
+
+
+def make_plan(
+    spec: str | os.PathLike[str] | None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+    matrix_options: Sequence[str] = (),
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    progress: Progress = _silent,
+) -> Plan:
+    """Read a batch config and expand it into variants (students drawn and checked).
+
+    Raises:
+      ConfigError: a bad config, matrix entry, roster or unsatisfiable constraint.
+    """
+    source = read_source(spec, overrides)
+    base = validate(source.raw, source=source.path.name,
+                    overrides=source.overrides).named(source.path.stem)
+    variants = matrix.expand(source, base, matrix_options)
+    if base.students is not None:
+        variants = _per_student(source, base, variants, cache_dir=cache_dir,
+                                use_cache=use_cache, progress=progress)
+    return Plan(base.name, base, variants)
+
+
+def _per_student(
+    source: Source,
+    base: Config,
+    combos: list[matrix.Variant],
+    *,
+    cache_dir: Path | None,
+    use_cache: bool,
+    progress: Progress,
+) -> list[matrix.Variant]:
+    settings = base.students
+    assert settings is not None
+    students.check_ranges(settings)
+    roster = students.read_roster(source.path.parent / settings.roster)
+    pending = [(student, combo) for student in roster for combo in combos]
+    attempts = dict.fromkeys(range(len(pending)), 0)
+    accepted: dict[int, matrix.Variant] = {}
+    limit = settings.constraints.max_redraws
+    while attempts:
+        progress(f"drawing {len(attempts)} student problem(s)")
+        candidates = {index: _candidate(source, settings, *pending[index], attempt)
+                      for index, attempt in attempts.items()}
+        computed = pipeline.compute_many([v.config for v in candidates.values()],
+                                          cache_dir=cache_dir, use_cache=use_cache)
+        for (index, variant), outcome in zip(candidates.items(), computed, strict=True):
+            broken = students.violations(settings.constraints, outcome.results)
+            if not broken:
+                accepted[index] = replace(variant, redraws=attempts.pop(index))
+            elif attempts[index] >= limit:
+                student = pending[index][0]
+                raise ConfigError(
+                    f"students.constraints: no fair problem for student {student.id!r} in "
+                    f"{limit + 1} draws (last: {'; '.join(broken)}); widen the ranges or "
+                    f"the constraints, or raise max_redraws")
+            else:
+                attempts[index] += 1
+    return [accepted[index] for index in range(len(pending))]
+
+
+def _candidate(
+    source: Source,
+    settings: Any,
+    student: Any,
+    combo: matrix.Variant,
+    attempt: int,
+) -> matrix.Variant:
+    drawn = students.draw(settings, student, attempt)
+    extra = [*combo.overrides, *students.overrides(student, drawn)]
+    config = source.with_overrides(extra).named(combo.config.name)
+    values = {**combo.values, **drawn}
+    prefix = matrix.slug({"student": student.id})
+    return matrix.Variant(matrix.variant_id(combo.values, config, prefix=prefix), values,
+                          config, student, attempt, tuple(extra))

@@ -1,0 +1,104 @@
+"""A batch's ``index.html``: every variant side by side, and one comparison figure.
+
+Reads only plain data (each variant's values and results); never JAX. The page is
+self-contained like a handout: the figure is an inline SVG and nothing is fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+from reportgen.render.figures.style import STYLE, TEXT_WIDTH_IN, run_style, svg_text
+from reportgen.render.html import check_self_contained, environment
+from reportgen.render.mathtex import svg_data_uri
+
+TEMPLATE = "batch.html"
+
+Summary = Mapping[str, Any]
+
+
+def varied_keys(summaries: Sequence[Summary]) -> list[str]:
+    """The keys whose values set the variants apart, in first-seen order."""
+    keys: list[str] = []
+    for summary in summaries:
+        keys += [key for key in summary["values"] if key not in keys]
+    return keys
+
+
+def _axis(summaries: Sequence[Summary], keys: Sequence[str]) -> tuple[str, list[float]]:
+    """The comparison figure's x axis: the first varied key with plain numbers, else order."""
+    for key in keys:
+        values = [summary["values"].get(key) for summary in summaries]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) \
+                and len(set(values)) > 1:
+            return key, [float(v) for v in values]
+    return "variant", [float(i + 1) for i in range(len(summaries))]
+
+
+def comparison_figure(summaries: Sequence[Summary]) -> tuple[str, str, str]:
+    """(svg, alt, caption) of each run's final loss against the varied parameter."""
+    label, xs = _axis(summaries, varied_keys(summaries))
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 3.0), layout="constrained")
+        ax = fig.add_subplot()
+        names = _run_names(summaries)
+        for index, name in enumerate(names):
+            ys = [_final_loss(summary, index) for summary in summaries]
+            style = run_style(index)
+            shown = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None and y > 0]
+            if shown:
+                ax.plot(*zip(*shown, strict=True), linestyle="none", marker=style["marker"],
+                        color=style["color"], label=name)
+        if ax.has_data():
+            ax.set_yscale("log")
+            ax.legend(loc="best", fontsize=7.5)
+        ax.set_xlabel(label)
+        ax.set_ylabel("final loss")
+        svg = svg_text(fig, "batch-comparison")
+    alt = (f"Scatter chart of the final loss of each run ({', '.join(names) or 'none'}) in "
+           f"every one of the {len(summaries)} variants, against {label}, on a logarithmic "
+           f"axis.")
+    caption = (f"Final loss of every run in each variant against {label} (log scale); "
+               f"diverged runs are left out.")
+    return svg, alt, caption
+
+
+def _run_names(summaries: Sequence[Summary]) -> list[str]:
+    for summary in summaries:
+        if summary.get("results"):
+            return [str(run["name"]) for run in summary["results"]["runs"]]
+    return []
+
+
+def _final_loss(summary: Summary, index: int) -> float | None:
+    results = summary.get("results")
+    if not results or index >= len(results["runs"]):
+        return None
+    run = results["runs"][index]
+    return None if run["diverged"] else run["final_loss"]
+
+
+def render_index(name: str, title: str, summaries: Sequence[Summary]) -> str:
+    """The batch's self-contained index page."""
+    svg, alt, caption = comparison_figure(summaries)
+    page = environment().get_template(TEMPLATE).render(
+        name=name, title=title, variants=summaries, keys=varied_keys(summaries),
+        runs=_run_names(summaries), finals=[final_runs(s) for s in summaries],
+        figure={"uri": svg_data_uri(svg), "alt": alt, "caption": caption},
+        failed=sum(1 for s in summaries if s["status"] == "failed"),
+    )
+    check_self_contained(page)
+    return page
+
+
+def final_runs(summary: Summary) -> list[dict[str, Any]]:
+    """Each run's final loss, gap to OLS and divergence, for the table."""
+    results = summary.get("results") or {}
+    return [{"final_loss": run["final_loss"], "gap_to_ols": run["gap_to_ols"],
+             "diverged": run["diverged"]} for run in results.get("runs", [])]
+
+

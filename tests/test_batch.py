@@ -1,0 +1,235 @@
+"""Course mode, part 1: a matrix of variants built as one batch, locally or on Dask.
+
+Each variant folder must be byte-identical to a single build with the same ``--set``
+values; the batch resumes after an interruption; bad matrix input is exit 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reportgen import cli
+from reportgen.config import ConfigError, load, read_source
+from reportgen.course import matrix
+
+pytestmark = pytest.mark.slow
+
+SMALL = """\
+title = "A small study"
+seed = 3
+
+[data]
+n = 40
+
+[surface]
+resolution = 24
+
+[[runs]]
+name = "Batch gradient descent"
+learning_rate = 0.1
+epochs = 6
+init = [0.0, 0.0]
+
+[matrix]
+"runs.0.learning_rate" = [0.02, 0.1, 0.5]
+"data.noise" = [0.5, 1.0]
+"""
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` by relative path."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def reportgen(*args: str, cwd: Path | None = None, check: bool = True,
+              timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """The command line in a fresh process (spawned workers need a real __main__)."""
+    return subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=cwd, check=check,
+                          capture_output=True, text=True, timeout=timeout, env=os.environ)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("study")
+    (folder / "study.toml").write_text(SMALL, encoding="utf-8")
+    return folder / "study.toml"
+
+
+@pytest.fixture(scope="module")
+def batch_dir(study: Path) -> Path:
+    out = study.parent / "batch"
+    reportgen("batch", str(study), "--out", str(out), "--jobs", "2", "-q")
+    return out
+
+
+# ---------------------------------------------------------------- the matrix
+
+
+def test_product_and_zip() -> None:
+    axes = {"a": [1, 2, 3], "b": ["x", "y"]}
+    assert len(matrix.combinations(axes, "product")) == 6
+    assert matrix.combinations({"a": [1, 2], "b": [3, 4]}, "zip") == [{"a": 1, "b": 3},
+                                                                      {"a": 2, "b": 4}]
+    with pytest.raises(ConfigError, match="zip"):
+        matrix.combinations(axes, "zip")
+
+
+def test_option_values_are_read_as_toml() -> None:
+    assert matrix.parse_option("runs.0.learning_rate=0.02,0.1") == ("runs.0.learning_rate",
+                                                                   [0.02, 0.1])
+    assert matrix.parse_option('data.rng="jax","numpy-legacy"')[1] == ["jax", "numpy-legacy"]
+    assert matrix.parse_option("data.theta=[1, 2],[3, 4]")[1] == [[1, 2], [3, 4]]
+
+
+def test_variant_ids_are_readable_stable_and_distinct(study: Path) -> None:
+    source = read_source(study)
+    config = load(study)
+    first = [v.id for v in matrix.expand(source, config)]
+    assert first == [v.id for v in matrix.expand(source, config)]
+    assert len(set(first)) == 6
+    assert first[0].startswith("learning_rate-0.02_noise-0.5-")
+
+
+def test_a_variant_config_is_the_single_build_config(study: Path) -> None:
+    variants = matrix.expand(read_source(study), load(study))
+    single = load(study, ["runs.0.learning_rate=0.5", "data.noise=1.0"])
+    assert variants[-1].config == single
+    assert variants[-1].config.digest() == single.digest()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--matrix", "runs.0.learning_rat=0.1,0.2"],
+     "runs[0].learning_rat: unknown key; did you mean 'learning_rate'?"),
+    (["--matrix", "runs.0.learning_rate=0.1,-1"],
+     "--matrix runs.0.learning_rate=-1: runs[0].learning_rate: expected a value > 0.0"),
+    (["--matrix", "runs.0.learning_rate"], "--matrix runs.0.learning_rate: expected KEY=V1,V2"),
+    (["--matrix", "runs.7.learning_rate=0.1"], "runs has 1 entry"),
+    (["--jobs", "0"], "--jobs: expected a whole number >= 1"),
+    (["--executor", "dask"], "--scheduler: expected the address of a Dask scheduler"),
+])
+def test_bad_matrix_input_is_one_line_and_exit_2(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+    message: str,
+) -> None:
+    code = cli.main(["batch", str(study), "--out", str(tmp_path / "b"), "-q", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert message in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_bad_matrix_table_names_the_entry(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(SMALL.replace('"data.noise" = [0.5, 1.0]', '"data.noise" = 0.5'))
+    assert cli.main(["batch", str(config), "--out", str(tmp_path / "b"), "-q"]) == 2
+    assert 'matrix."data.noise": expected a non-empty array of values, got 0.5' in \
+        capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the batch folder
+
+
+def test_batch_writes_every_variant_an_index_and_batch_json(batch_dir: Path) -> None:
+    record = json.loads((batch_dir / "batch.json").read_text())
+    assert record["schema"] == "reportgen.batch/1" and record["complete"] is True
+    assert len(record["variants"]) == 6
+    index = (batch_dir / "index.html").read_text()
+    for row in record["variants"]:
+        folder = batch_dir / row["id"]
+        assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= set(tree(folder))
+        assert hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest() == \
+            row["manifest_sha256"]
+        assert json.loads((folder / "manifest.json").read_text())["config_sha256"] == \
+            row["config_sha256"]
+        assert f'href="{row["id"]}/index.html"' in index
+        assert f'href="{row["id"]}/handout.pdf"' in index
+    assert "Content-Security-Policy" in index and 'src="data:image/svg+xml;base64,' in index
+    assert index.count("<tr>") == 7  # the header and one row per variant
+
+
+def test_a_variant_is_byte_identical_to_a_single_build(batch_dir: Path, study: Path) -> None:
+    record = json.loads((batch_dir / "batch.json").read_text())
+    row = next(r for r in record["variants"] if r["values"] == {
+        "runs.0.learning_rate": 0.1, "data.noise": 0.5})
+    single = study.parent / "single"
+    reportgen("build", str(study), "--set", "runs.0.learning_rate=0.1", "--set",
+              "data.noise=0.5", "--out", str(single), "-q")
+    assert tree(single) == tree(batch_dir / row["id"])
+
+
+def test_verify_checks_every_variant_of_a_batch(batch_dir: Path) -> None:
+    done = reportgen("verify", str(batch_dir))
+    assert done.stdout.count("reproduced") >= 6
+    record = json.loads((batch_dir / "batch.json").read_text())
+    victim = batch_dir / record["variants"][2]["id"] / "results.json"
+    original = victim.read_bytes()
+    data = json.loads(original)
+    data["ols"]["loss"] *= 1.01
+    victim.write_text(json.dumps(data))
+    try:
+        failed = reportgen("verify", str(batch_dir), check=False)
+        assert failed.returncode == 1
+        assert record["variants"][2]["id"] in failed.stdout
+    finally:
+        victim.write_bytes(original)
+
+
+def test_an_interrupted_batch_resumes(batch_dir: Path, study: Path) -> None:
+    record = json.loads((batch_dir / "batch.json").read_text())
+    gone = batch_dir / record["variants"][4]["id"]
+    before = tree(gone)
+    import shutil
+
+    shutil.rmtree(gone)
+    done = reportgen("batch", str(study), "--out", str(batch_dir))
+    assert "1 built, 5 already there, 0 failed" in done.stderr
+    assert tree(gone) == before
+
+
+def test_a_failing_variant_is_reported_and_the_others_kept(tmp_path: Path) -> None:
+    config = tmp_path / "study.toml"
+    config.write_text(SMALL.replace('"data.noise" = [0.5, 1.0]', '"data.noise" = [0.5]'))
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "partials").mkdir()
+    # A template that breaks for one learning rate only.
+    (templates / "partials" / "provenance.html").write_text(
+        "{% if runs[0].learning_rate == 0.5 %}{{ no_such_value }}{% endif %}")
+    done = reportgen("batch", str(config), "--out", str(tmp_path / "b"), "--format", "html",
+                     "--templates", str(templates), check=False)
+    assert done.returncode == 1
+    assert "2 built, 0 already there, 1 failed" in done.stderr
+    assert "learning_rate-0.5_noise-0.5-" in done.stderr and "no_such_value" in done.stderr
+    record = json.loads((tmp_path / "b" / "batch.json").read_text())
+    assert [row["status"] for row in record["variants"]] == ["built", "built", "failed"]
+    assert record["complete"] is False
+
+
+def test_a_batch_refuses_a_folder_of_other_files(tmp_path: Path, study: Path) -> None:
+    (tmp_path / "thesis.tex").write_text("mine")
+    done = reportgen("batch", str(study), "--out", str(tmp_path), check=False)
+    assert done.returncode == 2
+    assert "--out:" in done.stderr and "holds other files" in done.stderr
+    assert (tmp_path / "thesis.tex").read_text() == "mine"
+
+
+def test_dask_cluster_gives_the_same_bytes(batch_dir: Path, study: Path) -> None:
+    distributed = pytest.importorskip("distributed")  # reportgen[dask]; the test extra has it
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        out = study.parent / "dask"
+        reportgen("batch", str(study), "--out", str(out), "--executor", "dask",
+                  "--scheduler", cluster.scheduler_address, "-q")
+    local, remote = tree(batch_dir), tree(out)
+    assert {k: v for k, v in remote.items() if k != "batch.json"} == \
+        {k: v for k, v in local.items() if k != "batch.json"}
