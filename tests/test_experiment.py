@@ -48,3 +48,29 @@ def test_surface_grid_matches_the_notebook_loop(default_results: dict) -> None:
         theta = np.array([mesh0[i, j], mesh1[i, j]])
         expected = np.mean((y - design @ theta) ** 2)
         assert surface["loss"][i][j] == pytest.approx(expected, rel=1e-12)
+
+
+MIXED = [
+    {},
+    {"runs.0.learning_rate": 0.3, "data.noise": 0.5},
+    {"seed": 7, "data.theta": [1.0, -2.0]},
+    {"runs.0.optimizer": "momentum", "runs.0.momentum": 0.8},
+    {"runs.0.optimizer": "adam", "runs.0.learning_rate": 0.2},
+    {"runs.1.batch_size": 7},
+    {"data.n": 57, "surface.theta0": [-3.0, 9.0]},
+    {"precision": "float32"},
+    {"precision": "float32", "runs.0.learning_rate": 0.45, "seed": 3},
+    {"sweep": {"rates": [0.01, 0.1, 0.5, 0.9], "epochs": 30}},
+    {"sweep": {"rates": [0.02, 0.2, 0.4, 1.1], "epochs": 30}, "data.noise": 2.0},
+]
+
+
+def test_a_batch_computes_each_variant_exactly_as_alone() -> None:
+    """Variants sharing shapes are computed in one vmapped call, with the very same bits."""
+    configs = [config.load("source-notebook", overrides) for overrides in MIXED]
+    assert len(experiment.groups(configs)) < len(configs)  # some really share a call
+    together = experiment.compute_many(configs)
+    for cfg, (results, arrays) in zip(configs, together, strict=True):
+        alone, alone_arrays = experiment.compute(cfg)
+        assert results == alone
+        assert arrays.keys() == alone_arrays.keys()
