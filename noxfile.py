@@ -1,12 +1,20 @@
-"""nox sessions: tests, property runs, lint, typecheck, handout builds, benchmarks."""
+"""nox sessions: tests, the installed wheel, the lowest dependency versions, property runs,
+lint, typecheck, handout builds and benchmarks.
+
+``nox`` alone runs what CI runs: ``tests``, ``installed`` and ``lowest``.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import tempfile
+import tomllib
 from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests"]
+nox.options.sessions = ["tests", "installed", "lowest"]
 nox.options.reuse_existing_virtualenvs = True
 
 ROOT = Path(__file__).parent
@@ -17,6 +25,107 @@ PYTHON: str | None = None  # the interpreter nox runs under (3.11 here, 3.12 on 
 def tests(session: nox.Session) -> None:
     """Run the test suite (Hypothesis 'ci' profile: derandomized)."""
     session.install("-e", ".[test]")
+    session.env["HYPOTHESIS_PROFILE"] = "ci"
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def installed(session: nox.Session) -> None:
+    """Install the wheel the way users do (not editable) and build from outside the checkout.
+
+    A fresh venv each time; the wheel is built here, installed with its dependencies, and
+    `reportgen build`, `verify` and `batch` run in an empty temporary folder, so a file
+    the wheel lacks (a template, a shipped handout, a roster) fails this session.
+    """
+    with tempfile.TemporaryDirectory(prefix="reportgen-wheel-") as scratch:
+        dist = Path(scratch) / "dist"
+        output = session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(dist),
+                             str(ROOT), silent=True)
+        warnings = [line for line in str(output).splitlines()
+                    if "warning" in line.lower() and "pip" not in line.lower()]
+        if warnings:
+            session.error("building the wheel warned:\n" + "\n".join(warnings))
+        wheel = next(dist.glob("reportgen-*.whl"))
+        session.install(str(wheel))
+        work = Path(scratch) / "work"
+        work.mkdir()
+        session.chdir(work)
+        session.env["REPORTGEN_CACHE_DIR"] = str(Path(scratch) / "cache")
+        session.run("reportgen", "--version")
+        session.run("reportgen", "build", "--quiet")
+        session.run("reportgen", "verify", "build/source-notebook")
+        session.run("reportgen", "batch", "lab-course", "--format", "html", "--quiet",
+                    "--out", "lab")
+        session.run("python", "-c", _CHECK_INSTALLED, str(work))
+
+
+_CHECK_INSTALLED = """
+import json, sys
+from pathlib import Path
+import reportgen
+work = Path(sys.argv[1])
+report = work / "build" / "source-notebook"
+names = {p.name for p in report.iterdir()}
+assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= names, names
+assert str(Path(reportgen.__file__).resolve()).find("site-packages") >= 0, reportgen.__file__
+batch = json.loads((work / "lab" / "batch.json").read_text())
+assert len(batch["variants"]) == 4 and (work / "lab" / "answer-key.csv").is_file()
+print("installed wheel: handout, verify and a student batch built outside the checkout")
+"""
+
+_LOWER_BOUND = re.compile(r"\s*([A-Za-z0-9._-]+)(?:\[[^\]]*\])?\s*>=\s*([0-9][0-9.]*)\s*")
+
+
+def _lower_bounds(requirements: list[str]) -> dict[str, str]:
+    """``{normalized name: version}`` for every ``name>=version`` in ``requirements``."""
+    bounds: dict[str, str] = {}
+    for requirement in requirements:
+        match = _LOWER_BOUND.fullmatch(requirement)
+        if match:
+            bounds[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[2]
+    return bounds
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """'68.1' -> (68, 1, 0, 0): release numbers padded, so '13' equals '13.0.0'."""
+    numbers = [int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4]]
+    return tuple(numbers + [0] * (4 - len(numbers)))
+
+
+@nox.session(python=PYTHON, reuse_venv=False)
+def lowest(session: nox.Session) -> None:
+    """Run the tests with every dependency at the lower bound pyproject.toml declares.
+
+    uv's ``lowest-direct`` resolution installs each direct dependency (and the test extra)
+    at its lowest allowed version; their own dependencies resolve to the newest compatible.
+    The session checks that each installed version *is* the declared bound (a bound that
+    cannot be installed fails here), then runs the suite. Always a fresh venv: uv keeps
+    installed versions that satisfy a bound, so a reused venv would hide a lowered one.
+    """
+    session.install("uv")
+    session.run("uv", "pip", "install", "--python", session.virtualenv.location,
+                "--resolution", "lowest-direct", "-e", ".[test]")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = _lower_bounds(project["dependencies"] + project["optional-dependencies"]["test"])
+    listing = session.run(
+        "python", "-c",
+        "import importlib.metadata as m, json;"
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+        silent=True,
+    )
+    installed_versions = {
+        re.sub(r"[-_.]+", "-", name).lower(): version
+        for name, version in json.loads(str(listing).strip().splitlines()[-1]).items()
+    }
+    off = {
+        name: (bound, installed_versions.get(name))
+        for name, bound in wanted.items()
+        if installed_versions.get(name) is None
+        or _release(installed_versions[name]) != _release(bound)
+    }
+    session.log("lowest: " + ", ".join(f"{n}=={installed_versions.get(n)}" for n in sorted(wanted)))
+    if off:
+        session.error(f"not installed at the declared lower bound (bound, installed): {off}")
     session.env["HYPOTHESIS_PROFILE"] = "ci"
     session.run("pytest", *(session.posargs or ["-q"]))
 
@@ -43,13 +152,19 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "reportgen")
 
 
+def _is_batch(config: Path) -> bool:
+    data = tomllib.loads(config.read_text(encoding="utf-8"))
+    return "matrix" in data or "students" in data
+
+
 @nox.session(python=PYTHON, default=False)
 def report(session: nox.Session) -> None:
-    """Build every shipped handout into build/<name>/."""
+    """Build every shipped handout into build/<name>/ (batches into build/<name>-batch/)."""
     session.install("-e", ".")
     names = session.posargs or sorted(p.stem for p in (ROOT / "reports").glob("*.toml"))
     for name in names:
-        session.run("reportgen", "build", name)
+        command = "batch" if _is_batch(ROOT / "reports" / f"{name}.toml") else "build"
+        session.run("reportgen", command, name)
 
 
 @nox.session(python=PYTHON, default=False)

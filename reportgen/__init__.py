@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from reportgen.api import Report as Report
     from reportgen.api import Results as Results
     from reportgen.api import build as build
+    from reportgen.api import build_batch as build_batch
     from reportgen.api import compute as compute
     from reportgen.api import load_config as load_config
     from reportgen.api import verify as verify
@@ -33,6 +34,7 @@ _EXPORTS = {
     "load_config": "reportgen.api",
     "compute": "reportgen.api",
     "build": "reportgen.api",
+    "build_batch": "reportgen.api",
     "verify": "reportgen.api",
     "Results": "reportgen.api",
     "Report": "reportgen.api",

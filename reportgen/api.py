@@ -15,7 +15,7 @@ import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportgen import config as config_module
 from reportgen import pipeline
@@ -23,7 +23,10 @@ from reportgen.config import Config
 from reportgen.render.format import fmt_num, fmt_pct, fmt_theta
 from reportgen.verification import Verification, check
 
-__all__ = ["Report", "Results", "build", "compute", "load_config", "verify"]
+if TYPE_CHECKING:
+    from reportgen.course.batch import BatchResult
+
+__all__ = ["Report", "Results", "build", "build_batch", "compute", "load_config", "verify"]
 
 PathLike = str | os.PathLike[str]
 
@@ -166,6 +169,51 @@ def build(
     files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
                            cache_dir=_path(cache_dir), use_cache=cache)
     return Report(target, tuple(sorted(files)))
+
+
+def build_batch(
+    path_or_name: PathLike,
+    out: PathLike | None = None,
+    *,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
+    matrix: Sequence[str] = (),
+    formats: Collection[str] = ("html", "pdf"),
+    templates: PathLike | None = None,
+    jobs: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    cache: bool = True,
+    cache_dir: PathLike | None = None,
+) -> BatchResult:
+    """Build every variant of a batch config (its ``[matrix]`` and/or ``[students]``).
+
+    Args:
+      path_or_name: a TOML file or shipped handout name (a roster path is relative to it).
+      out: the batch folder (default: ``build/<name>-batch``).
+      overrides: values set over the file, by dotted key, as in :func:`load_config`
+        (``{"audience": "instructor"}`` makes instructor copies).
+      matrix: ``"KEY=V1,V2"`` entries replacing the config's matrix for KEY.
+      formats: any of ``"html"`` and ``"pdf"``.
+      templates: a folder of templates overriding the shipped ones by name.
+      jobs: local worker processes that render (spawned).
+      executor: ``"local"`` or ``"dask"`` (with ``scheduler``, an existing cluster).
+      cache: False recomputes and caches nothing.
+      cache_dir: the cache folder.
+
+    Returns:
+      The batch folder and each variant's outcome (``.failed`` lists the failures).
+
+    Raises:
+      ConfigError: a bad config, matrix, roster or output folder.
+    """
+    from reportgen.course import batch, plan
+
+    made = plan.make_plan(path_or_name, overrides or (), matrix, cache_dir=_path(cache_dir),
+                          use_cache=cache)
+    target = Path(out) if out is not None else Path("build") / f"{made.name}-batch"
+    return batch.run(made, target, formats, templates_dir=_path(templates), jobs=jobs,
+                     executor=executor, scheduler=scheduler, cache_dir=_path(cache_dir),
+                     use_cache=cache)
 
 
 def verify(path: PathLike) -> Verification:

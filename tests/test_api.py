@@ -70,3 +70,15 @@ def test_verify_passes_and_then_names_a_difference(built: reportgen.Report) -> N
     check = reportgen.verify(built.path)
     assert not check.ok
     assert any(line.startswith("ols.loss:") for line in check.differences)
+
+
+def test_build_batch_from_python(tmp_path: Path) -> None:
+    result = reportgen.build_batch("source-notebook", tmp_path / "batch", formats=("html",),
+                                   matrix=["runs.0.learning_rate=0.05,0.2"],
+                                   overrides={"surface.resolution": 20})
+    assert [o.status for o in result.outcomes] == ["built", "built"] and not result.failed
+    for outcome in result.outcomes:
+        cfg = outcome.variant.config
+        assert (tmp_path / "batch" / outcome.variant.id / "index.html").is_file()
+        assert cfg.surface.resolution == 20
+    assert {o.variant.config.runs[0].learning_rate for o in result.outcomes} == {0.05, 0.2}

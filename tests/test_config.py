@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from reportgen import config
 from reportgen.optimizers import NAMES
+from reportgen.store.paths import shipped_handouts
 
 
 def roundtrip(cfg: config.Config) -> config.Config:
@@ -50,7 +51,7 @@ def test_every_field_has_a_default() -> None:
 
 
 def test_shipped_handouts_load_by_name_and_by_path(tmp_path: Path) -> None:
-    for name in ("source-notebook", "optimizers", "learning-rates"):
+    for name in shipped_handouts():
         by_name = config.load(name)
         by_path = config.load(config.resolve_path(name))
         assert by_name == by_path
@@ -165,7 +166,7 @@ def test_missing_file_directory_and_bad_toml_are_config_errors(tmp_path: Path) -
 # ---------------------------------------------------------------- round trip
 
 
-@pytest.mark.parametrize("name", ["source-notebook", "optimizers", "learning-rates"])
+@pytest.mark.parametrize("name", shipped_handouts())
 def test_shipped_handouts_round_trip_through_dump_toml(name: str) -> None:
     cfg = config.load(name)
     again = roundtrip(cfg)

@@ -13,13 +13,15 @@ SCIENTIFIC_ABOVE = 1e6
 #: What a student copy shows instead of a number that would give an answer away.
 WITHHELD = "▢"
 
-_withheld: ContextVar[tuple[float, ...]] = ContextVar("withheld", default=())
+_withheld: ContextVar[tuple[tuple[float, float], ...]] = ContextVar("withheld", default=())
 
 
 @contextlib.contextmanager
-def withholding(values: Iterable[float]) -> Iterator[None]:
-    """Within the block, every formatter writes ``WITHHELD`` for these numbers."""
-    token = _withheld.set(tuple(float(v) for v in values))
+def withholding(secrets: Iterable[tuple[float, float]]) -> Iterator[None]:
+    """Within the block, every formatter writes ``WITHHELD`` for numbers that would give a
+    secret away: each ``(value, tolerance)`` hides every number within that relative
+    tolerance of the value (a run that converged shows the answer it converged to)."""
+    token = _withheld.set(tuple((float(v), float(t)) for v, t in secrets))
     try:
         yield
     finally:
@@ -27,13 +29,13 @@ def withholding(values: Iterable[float]) -> Iterator[None]:
 
 
 def is_withheld(value: Any) -> bool:
-    """Whether ``value`` is (to rounding) a number the current copy must not show."""
+    """Whether ``value`` would give away a number the current copy must not show."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         return False
-    return any(math.isclose(number, secret, rel_tol=1e-9, abs_tol=1e-300)
-               for secret in _withheld.get())
+    return any(abs(number - secret) <= max(tolerance * abs(secret), 1e-300)
+               for secret, tolerance in _withheld.get())
 
 
 def fmt_num(value: Any, digits: int = 3) -> str:

@@ -90,12 +90,13 @@ def is_student_copy(config: Mapping[str, Any]) -> bool:
     return bool(config.get("exercises")) and config.get("audience") == "student"
 
 
-def answers(results: Mapping[str, Any]) -> list[float]:
-    """The numbers a student copy withholds: every exercise's answer."""
+def answers(results: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """What a student copy withholds: every exercise's answer, with its tolerance."""
     found = []
     for index, exercise in enumerate(results["config"].get("exercises") or []):
         try:
-            found.append(float(resolve(results, exercise["answer"])))
+            found.append((float(resolve(results, exercise["answer"])),
+                          float(exercise["tolerance"])))
         except (KeyError, TypeError, ValueError):
             raise RenderError(f"exercises[{index}].answer: results.json has no number at "
                               f"{exercise['answer']!r}") from None
