@@ -153,6 +153,8 @@ EXERCISE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 #: A dotted path into results.json: keys and list indices (``ols.theta.1``).
 RESULTS_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|[0-9]+))*$"
 MATRIX_MODES = ("product", "zip")
+#: Config fields that change how a handout reads, never its numbers (nor do run names).
+PRESENTATION_FIELDS = ("title", "author", "date", "paper", "audience", "student", "exercises")
 
 
 class ExerciseConfig(_Strict):
@@ -298,8 +300,26 @@ class Config(_Strict):
 
     def digest(self) -> str:
         """sha256 of the normalised config, as canonical JSON."""
-        canonical = json.dumps(self.normalised(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return _sha256_json(self.normalised())
+
+    def numbers(self) -> dict[str, Any]:
+        """The part of the normalised config that decides the numbers: without the
+        presentation fields (``PRESENTATION_FIELDS``, run names)."""
+        plain = {key: value for key, value in self.normalised().items()
+                 if key not in PRESENTATION_FIELDS}
+        plain["runs"] = [{key: value for key, value in run.items() if key != "name"}
+                         for run in plain["runs"]]
+        return plain
+
+    def numbers_digest(self) -> str:
+        """sha256 of ``numbers()``: what the compute cache keys on, so a new title, author,
+        paper, date, run name or exercise never recomputes."""
+        return _sha256_json(self.numbers())
+
+
+def _sha256_json(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class _FieldError(ValueError):

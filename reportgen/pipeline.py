@@ -88,8 +88,8 @@ def compute_many(
         for index, config in enumerate(configs):
             hit = cache.load(folder, config)
             if hit is not None:
-                found[index] = Computed(json.loads(hit.results_text), hit.arrays,
-                                        hit.environment, True)
+                results = results_io.restamp(json.loads(hit.results_text), config.normalised())
+                found[index] = Computed(results, hit.arrays, hit.environment, True)
     if found:
         progress("cached results")
     missing = [index for index in range(len(configs)) if index not in found]

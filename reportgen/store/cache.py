@@ -75,7 +75,7 @@ def code_digest() -> str:
 def key(config: Config) -> str:
     """sha256 over everything that determines a config's numbers."""
     parts = {
-        "config": config.digest(),
+        "config": config.numbers_digest(),
         "reportgen": __version__,
         "code": code_digest(),
         "packages": {name: _version(name) for name in KEY_PACKAGES},

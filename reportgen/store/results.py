@@ -56,6 +56,15 @@ def dumps(results: dict[str, Any]) -> str:
     return json.dumps(to_plain(results), sort_keys=True, indent=1, allow_nan=False) + "\n"
 
 
+def restamp(results: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Results computed for another presentation of the same numbers, relabelled: the
+    normalised ``config`` recorded, and its run names (a cache entry serves every config
+    with the same numbers; what the handout says comes from the config at hand)."""
+    runs = [{**run, "name": spec["name"]}
+            for run, spec in zip(results["runs"], config["runs"], strict=True)]
+    return {**results, "config": config, "runs": runs}
+
+
 def resolve(results: Any, path: str) -> Any:
     """The value at a dotted path of results.json (``ols.theta.1``: list items by index).
 
