@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 verification mismatch or internal failure, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -136,6 +137,40 @@ def make_parser() -> argparse.ArgumentParser:
                        help="render locally, or as tasks on an existing Dask cluster")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask)")
+
+    watch = commands.add_parser(
+        "watch", help="rebuild a handout whenever its config or a template changes",
+        description="Build the handout, then rebuild it after every change to the config, "
+        "its roster, or a --templates file; a bad edit prints its error and keeps the last "
+        "good report. Ctrl-C stops.")
+    watch.add_argument("config", help="the TOML file to watch")
+    watch.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a config value (repeatable)")
+    watch.add_argument("--format", default="html",
+                       help="comma-separated output formats: html, pdf (default: html)")
+    watch.add_argument("--templates", type=Path, default=None, metavar="DIR",
+                       help="a folder of templates overriding the shipped ones (watched too)")
+    watch.add_argument("--out", type=Path, default=None,
+                       help="the report folder to write (default: build/<name>)")
+    watch.add_argument("--serve", action="store_true",
+                       help="serve the report on http://127.0.0.1 and reload the page after "
+                       "each rebuild (only the served page gets the reload script)")
+    watch.add_argument("--port", type=int, default=8000,
+                       help="the port for --serve (default: 8000; 0 picks a free one)")
+    watch.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                       help="where results and JAX compilations are cached")
+
+    init = commands.add_parser(
+        "init", help="start a new handout folder (config, schema, templates)",
+        description="Write a commented handout.toml with every section, its JSON Schema for "
+        "editors, and a templates/ folder with one overridable template. Never overwrites.")
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."),
+                      help="where to write (default: the current folder)")
+
+    commands.add_parser(
+        "schema", help="print the config's JSON Schema",
+        description="Print the JSON Schema of the config (types, ranges, allowed values, "
+        "descriptions; unknown keys refused) for editors and validators.")
 
     grade = commands.add_parser(
         "grade", help="mark filled-in student PDFs against a batch's answer key",
@@ -286,6 +321,63 @@ def _check_templates(args: argparse.Namespace) -> None:
         raise ConfigError(f"--templates: expected a folder of templates, got '{args.templates}'")
 
 
+def run_watch(args: argparse.Namespace) -> int:
+    """``reportgen watch``: build, then rebuild on every change until Ctrl-C."""
+    import threading
+
+    from reportgen import watch
+
+    formats = parse_formats(args.format)
+    _check_templates(args)
+    config = load(args.config, args.overrides)
+    target = args.out if args.out is not None else Path("build") / config.name
+    watcher = watch.Watcher(args.config, target, args.overrides, formats, args.templates,
+                            args.cache_dir)
+
+    def report(rebuild: watch.Rebuild) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        if rebuild.ok:
+            print(f"[{stamp}] {rebuild.message}", file=sys.stderr, flush=True)
+        else:
+            print(f"[{stamp}] error: {rebuild.message} (keeping the last good report)",
+                  file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        if args.serve:
+            try:
+                url = stack.enter_context(watch.serving(target, lambda: watcher.version,
+                                                        args.port))
+            except OSError as exc:
+                raise ConfigError(f"--port: cannot serve on 127.0.0.1:{args.port} "
+                                  f"({exc.strerror or exc})") from None
+            print(f"serving {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        print(f"watching {watcher.config_path} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        watch.watch(watcher, report, stop)
+    return EXIT_OK
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """``reportgen init``: write a new handout folder."""
+    from reportgen import scaffold
+
+    written = scaffold.scaffold(args.folder)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    config = args.folder / scaffold.CONFIG_FILE
+    print(f"next: reportgen build {config} --templates {args.folder / 'templates'}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def run_schema(_args: argparse.Namespace) -> int:
+    """``reportgen schema``: the config's JSON Schema on stdout."""
+    from reportgen.config import json_schema_text
+
+    sys.stdout.write(json_schema_text())
+    return EXIT_OK
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """``reportgen verify``: recompute from the report's own config and compare."""
     from reportgen import verification
@@ -299,6 +391,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": run_verify,
     "batch": run_batch,
     "grade": run_grade,
+    "watch": run_watch,
+    "init": run_init,
+    "schema": run_schema,
 }
 
 

@@ -317,6 +317,22 @@ class Config(_Strict):
         return _sha256_json(self.numbers())
 
 
+SCHEMA_ID = "https://reportgen.invalid/config.schema.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """The config's JSON Schema (draft 2020-12), from the pydantic model: every key, its
+    type, range, allowed values and description; unknown keys are refused."""
+    schema = Config.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            **schema}
+
+
+def json_schema_text() -> str:
+    """``json_schema()`` as the text ``reportgen schema`` prints and ``init`` writes."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def _sha256_json(data: Any) -> str:
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -133,6 +133,7 @@ def report_files(
     *,
     templates_dir: Path | None = None,
     progress: Progress = _silent,
+    figure_cache: Any = None,
 ) -> dict[str, bytes]:
     """Every file of the report folder of ``config``, rendered in memory.
 
@@ -158,7 +159,7 @@ def report_files(
     try:
         files.update(render_report(computed.results, record, formats, arrays=computed.arrays,
                                    templates_dir=templates_dir, attachments=attachments,
-                                   progress=progress))
+                                   progress=progress, figure_cache=figure_cache))
     except RenderError as exc:
         raise ConfigError(f"render: {exc}") from None
     progress("manifest")
@@ -184,12 +185,19 @@ def build(
     cache_dir: Path | None = None,
     use_cache: bool = True,
     progress: Progress = _silent,
+    figure_cache: Any = None,
 ) -> Mapping[str, bytes]:
-    """Compute, render and write the report folder ``target`` atomically; returns its files."""
+    """Compute, render and write the report folder ``target`` atomically; returns its files.
+
+    Figures come from ``figure_cache`` (default: the disk cache) when their inputs are
+    unchanged, so a template- or prose-only rebuild draws nothing.
+    """
     preflight(target)
     computed = compute(config, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
+    if figure_cache is None and use_cache:
+        figure_cache = cache.FigureStore(cache_dir or cache.default_dir())
     files = report_files(config, computed, formats, templates_dir=templates_dir,
-                         progress=progress)
+                         progress=progress, figure_cache=figure_cache)
     progress("write")
     output.write_folder(target, files)
     return files

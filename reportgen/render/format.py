@@ -28,6 +28,11 @@ def withholding(secrets: Iterable[tuple[float, float]]) -> Iterator[None]:
         _withheld.reset(token)
 
 
+def withheld_now() -> tuple[tuple[float, float], ...]:
+    """The secrets the current copy withholds (part of what its figures depend on)."""
+    return _withheld.get()
+
+
 def is_withheld(value: Any) -> bool:
     """Whether ``value`` would give away a number the current copy must not show."""
     try:

@@ -16,7 +16,7 @@ import numpy as np
 
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
-from reportgen.render.figures import make_figures
+from reportgen.render.figures import FigureCache, make_figures
 from reportgen.render.format import withholding
 from reportgen.render.html import render_html
 from reportgen.render.pdf import render_pdf
@@ -45,6 +45,7 @@ def render_report(
     templates_dir: Path | None = None,
     attachments: Mapping[str, bytes] | None = None,
     progress: Callable[[str], Any] | None = None,
+    figure_cache: FigureCache | None = None,
 ) -> dict[str, bytes]:
     """Render a handout's figures, HTML and PDF (as ``formats`` asks).
 
@@ -56,6 +57,7 @@ def render_report(
       templates_dir: templates overriding the shipped ones by name.
       attachments: files the PDF carries, by name.
       progress: called with each stage's name as it starts.
+      figure_cache: figures drawn before, reused when their inputs are the same.
 
     Returns:
       The files by their path relative to the report folder.
@@ -71,7 +73,7 @@ def render_report(
     student_copy = is_student_copy(config)
     with withholding(answers(results) if student_copy else ()):
         say("figures")
-        figures = make_figures(results, arrays)
+        figures = make_figures(results, arrays, figure_cache)
         files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
         say("html")
         html = render_html(results, manifest, figures, templates_dir)

@@ -150,3 +150,34 @@ def _install(staged: Path, folder: Path) -> None:
     folder.rename(retired / "entry")
     staged.rename(folder)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+class FigureStore:
+    """Drawn figures on disk (``cache_dir/figures/<digest>.json``), each with its sha256:
+    an entry that does not match is a miss. Writing is best effort, never fatal."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.folder = cache_dir / "figures"
+
+    def get(self, key: str) -> str | None:
+        """The figures stored under ``key``, or None."""
+        try:
+            record = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            text = record["figures"]
+            if _sha256(text.encode("utf-8")) != record["sha256"]:
+                return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return str(text)
+
+    def put(self, key: str, text: str) -> None:
+        """Store ``text`` under ``key``."""
+        record = json.dumps({"sha256": _sha256(text.encode("utf-8")), "figures": text})
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(record)
+            os.replace(temporary, self.folder / f"{key}.json")
+        except OSError:
+            return

@@ -9,9 +9,12 @@ weigh hundreds of kilobytes and dominate WeasyPrint's time.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import matplotlib as mpl
 import numpy as np
@@ -23,7 +26,8 @@ from reportgen.render.figures.style import STYLE, Drawn, run_style, svg_text
 from reportgen.render.figures.surface import draw_contour, draw_surface, draw_trajectories_3d
 from reportgen.render.mathtex import svg_data_uri
 
-__all__ = ["FIGURES_DIR", "FigureInfo", "make_figures", "run_style"]
+__all__ = ["FIGURES_DIR", "FigureCache", "FigureInfo", "MemoryCache", "make_figures",
+           "run_style"]
 
 FIGURES_DIR = "figures"
 
@@ -68,20 +72,88 @@ def plan(results: dict[str, Any], arrays: Arrays) -> list[tuple[str, Callable[[]
     return planned
 
 
-def make_figures(results: dict[str, Any], arrays: Arrays | None = None) -> dict[str, FigureInfo]:
-    """Draw every figure of the handout as SVG text.
+class FigureCache(Protocol):
+    """Where drawn figures are kept between builds: JSON text by input digest."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, text: str) -> None: ...
+
+
+class MemoryCache:
+    """A ``FigureCache`` in this process (what ``reportgen watch`` keeps warm)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        """The entry under ``key``, or None."""
+        return self._entries.get(key)
+
+    def put(self, key: str, text: str) -> None:
+        """Keep ``text`` under ``key`` (only the latest few are kept)."""
+        self._entries[key] = text
+        while len(self._entries) > 8:
+            self._entries.pop(next(iter(self._entries)))
+
+
+#: Config fields no figure reads: a change to them redraws nothing.
+UNDRAWN_CONFIG = ("title", "author", "date", "paper", "audience", "student", "exercises")
+
+
+def inputs_digest(results: dict[str, Any], arrays: Arrays) -> str:
+    """sha256 of everything the figures are drawn from: the results (but for the config
+    fields no figure reads), the arrays, the numbers withheld from this copy, the figure
+    code, and the matplotlib and FreeType that draw it."""
+    from matplotlib import ft2font
+
+    from reportgen.render.format import withheld_now
+    from reportgen.store import sources
+
+    config = {k: v for k, v in results["config"].items() if k not in UNDRAWN_CONFIG}
+    digest = hashlib.sha256(json.dumps({**results, "config": config}, sort_keys=True,
+                                       separators=(",", ":")).encode())
+    for name, array in sorted(arrays.items()):
+        digest.update(name.encode() + b"\0" + np.ascontiguousarray(array).tobytes())
+    modules = sources.dependencies(sources.modules_under("reportgen.render.figures"))
+    paths = sources.all_modules()
+    for module in modules:
+        digest.update(paths[module].read_bytes())
+    digest.update(repr((withheld_now(), mpl.__version__,
+                        getattr(ft2font, "__freetype_version__", None))).encode())
+    return digest.hexdigest()
+
+
+def make_figures(
+    results: dict[str, Any], arrays: Arrays | None = None, cache: FigureCache | None = None
+) -> dict[str, FigureInfo]:
+    """Draw every figure of the handout as SVG text (or take them from ``cache``).
 
     Args:
       results: the parsed results.json.
       arrays: the large arrays beside it (``surface.npy``), by file name.
+      cache: figures drawn before, by the digest of their inputs (``inputs_digest``).
 
     Returns:
       The figures by name, in the order the handout shows them, numbered from 1; each
       belongs at ``FigureInfo.filename`` in the report folder.
     """
+    key = inputs_digest(results, arrays or {}) if cache is not None else ""
+    if cache is not None:
+        stored = cache.get(key)
+        if stored is not None:
+            return {item["name"]: FigureInfo(**item) for item in json.loads(stored)}
+    figures = draw_figures(results, arrays or {})
+    if cache is not None:
+        cache.put(key, json.dumps([dataclasses.asdict(f) for f in figures.values()]))
+    return figures
+
+
+def draw_figures(results: dict[str, Any], arrays: Arrays) -> dict[str, FigureInfo]:
+    """Draw every figure (no cache)."""
     figures: dict[str, FigureInfo] = {}
     with mpl.rc_context(STYLE):
-        for number, (name, draw) in enumerate(plan(results, arrays or {}), start=1):
+        for number, (name, draw) in enumerate(plan(results, arrays), start=1):
             drawn = draw()
             svg = svg_text(drawn.figure, name)
             width, height = (float(v) * 72 for v in drawn.figure.get_size_inches())

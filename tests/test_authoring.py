@@ -1,0 +1,168 @@
+"""The authoring loop: the JSON Schema, init, and watch (with --serve)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from reportgen import cli
+from reportgen.config import json_schema, json_schema_text, resolve_path
+from reportgen.store.paths import reports_dir, shipped_handouts
+
+
+def as_json(value: Any) -> Any:
+    """TOML data as JSON data (dates become ISO strings, as editors validate them)."""
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json_schema())
+
+
+@pytest.mark.parametrize("name", shipped_handouts())
+def test_the_schema_accepts_every_shipped_config(name: str) -> None:
+    path = resolve_path(name)
+    assert path.read_text().startswith("#:schema ./reportgen.schema.json\n")
+    validator().validate(as_json(tomllib.loads(path.read_text())))
+
+
+def test_the_shipped_schema_file_is_the_generated_one() -> None:
+    assert (reports_dir() / "reportgen.schema.json").read_text() == json_schema_text()
+
+
+@pytest.mark.parametrize(("config", "where"), [
+    ({"titel": "x"}, "'titel' was unexpected"),
+    ({"data": {"n": 1}}, "1 is less than the minimum of 2"),
+    ({"data": {"noise": -1}}, "-1 is less than the minimum of 0"),
+    ({"runs": [{"optimizer": "sgd"}]}, "'sgd' is not one of"),
+    ({"runs": [{"learning_rat": 0.1}]}, "'learning_rat' was unexpected"),
+    ({"precision": "float16"}, "'float16' is not one of"),
+])
+def test_the_schema_refuses_unknown_keys_and_out_of_range_values(config: dict,
+                                                                 where: str) -> None:
+    errors = [error.message for error in validator().iter_errors(config)]
+    assert any(where in message for message in errors), errors
+
+
+def test_schema_command_prints_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == json_schema()
+
+
+def test_init_writes_a_folder_that_builds(tmp_path: Path) -> None:
+    assert cli.main(["init", str(tmp_path / "new")]) == 0
+    names = sorted(p.relative_to(tmp_path / "new").as_posix()
+                   for p in (tmp_path / "new").rglob("*") if p.is_file())
+    assert names == ["handout.toml", "reportgen.schema.json", "templates/README.md",
+                     "templates/partials/provenance.html"]
+    config = (tmp_path / "new" / "handout.toml").read_text()
+    for section in ("[data]", "[surface]", "[[runs]]", "[sweep]", "[matrix]", "[students]",
+                    "[[exercises]]"):
+        assert section in config, section
+    validator().validate(as_json(tomllib.loads(config)))
+    templates = tmp_path / "new" / "templates"
+    (templates / "partials" / "provenance.html").write_text("<p>Our own small print.</p>")
+    assert cli.main(["build", str(tmp_path / "new" / "handout.toml"), "--templates",
+                     str(templates), "--format", "html", "--out", str(tmp_path / "out"),
+                     "-q"]) == 0
+    assert "Our own small print." in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_init_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "handout.toml").write_text("mine")
+    assert cli.main(["init", str(tmp_path)]) == 2
+    assert "already exists; reportgen init never overwrites" in capsys.readouterr().err
+    assert (tmp_path / "handout.toml").read_text() == "mine"
+    assert not (tmp_path / "templates").exists()
+
+
+# ---------------------------------------------------------------- watch
+
+
+def _lines_until(process: subprocess.Popen[str], pattern: str, timeout: float = 120) -> str:
+    """Read the watcher's stderr until a line matches ``pattern``; returns that line."""
+    deadline = time.monotonic() + timeout
+    assert process.stderr is not None
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if re.search(pattern, line):
+            return line
+        if not line and process.poll() is not None:
+            break
+    raise AssertionError(f"no line matching {pattern!r}")
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Path:
+    config = tmp_path / "handout.toml"
+    config.write_text((reports_dir() / "source-notebook.toml").read_text())
+    return config
+
+
+def _start(config: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "reportgen", "watch", str(config), "--out",
+         str(config.parent / "out"), *extra],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=os.environ)
+
+
+@pytest.mark.slow
+def test_watch_rebuilds_on_edits_and_survives_a_broken_config(watched: Path) -> None:
+    process = _start(watched)
+    try:
+        _lines_until(process, r"rebuilt .* in ")
+        html = watched.parent / "out" / "index.html"
+        watched.write_text(watched.read_text().replace(
+            'title = "Gradient descent for linear regression"', 'title = "Edited title"'))
+        _lines_until(process, r"rebuilt .* in ")
+        assert "<h1>Edited title</h1>" in html.read_text()
+        good = html.read_bytes()
+        watched.write_text("title = = broken\n")
+        line = _lines_until(process, r"error:")
+        assert "handout.toml: line 1, column 9: invalid TOML" in line
+        assert "keeping the last good report" in line
+        assert html.read_bytes() == good
+        watched.write_text(watched.read_text().replace("title = = broken", 'title = "Fixed"'))
+        _lines_until(process, r"rebuilt .* in ")
+        assert "<h1>Fixed</h1>" in html.read_text()
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+@pytest.mark.slow
+def test_watch_serve_reloads_only_the_served_page(watched: Path) -> None:
+    process = _start(watched, "--serve", "--port", "0")
+    try:
+        url = _lines_until(process, r"serving http").split()[1]
+        _lines_until(process, r"rebuilt .* in ")
+        served = urllib.request.urlopen(url, timeout=30).read().decode()
+        version = urllib.request.urlopen(url + "__reportgen__/version", timeout=30).read()
+        written = (watched.parent / "out" / "index.html").read_text()
+        assert "location.reload()" in served and "script-src 'unsafe-inline'" in served
+        assert "<script>(function" not in written and "script-src" not in written
+        watched.write_text(watched.read_text().replace("seed = 0", "seed = 1"))
+        _lines_until(process, r"rebuilt .* in ")
+        assert urllib.request.urlopen(url + "__reportgen__/version", timeout=30).read() != \
+            version
+    finally:
+        process.terminate()
+        process.wait(30)
