@@ -253,6 +253,24 @@ def child_sweep(spec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def child_matrix(spec: dict[str, Any]) -> dict[str, Any]:
+    """The compute stage of ``count`` variants of the default handout, cold (one process)."""
+    start = time.perf_counter()
+    from reportgen import config
+    from reportgen.numerics import experiment, runtime
+
+    runtime.configure_jax("cpu")
+    count = int(spec["count"])
+    configs = [config.load("source-notebook", {"runs.0.learning_rate": 0.002 * (i + 1),
+                                               "data.noise": 0.5 + (i % 4) * 0.5})
+               for i in range(count)]
+    loaded = time.perf_counter()
+    experiment.compute_many(configs)
+    done = time.perf_counter()
+    return {"median_s": done - loaded, "first_s": done - start, "repeats": 1,
+            "peak_rss_mb": peak_rss_mb()}
+
+
 def child_idle(spec: dict[str, Any]) -> dict[str, Any]:
     """The floor under every row: the interpreter with jax and reportgen imported."""
     from reportgen.numerics import surface  # noqa: F401
@@ -260,7 +278,8 @@ def child_idle(spec: dict[str, Any]) -> dict[str, Any]:
     return {"median_s": None, "first_s": None, "repeats": 0}
 
 
-CHILDREN = {"surface": child_surface, "sweep": child_sweep, "idle": child_idle}
+CHILDREN = {"surface": child_surface, "sweep": child_sweep, "idle": child_idle,
+            "matrix": child_matrix}
 
 
 def child_main(spec_json: str) -> None:
@@ -462,6 +481,112 @@ def bench_cache(work: Path, repeats: int) -> list[dict[str, Any]]:
     return rows
 
 
+BATCH_RATES = [0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.48]
+
+
+def bench_batch(work: Path, repeats: int) -> list[dict[str, Any]]:
+    """12 variants with --jobs 2 against one cold build; 200 variants' compute against one."""
+    reportgen = [sys.executable, "-m", "reportgen"]
+
+    def cold(name: str) -> dict[str, str]:
+        return cold_env(fresh_cache(work, name))
+
+    case = "12 variants (HTML + PDF)"
+    single = _cold_rows([*reportgen, "build", "--quiet", "--out", str(work / "one")], cold,
+                        repeats)
+    single.update(group="batch", case=case, method="one cold build")
+    matrix = "runs.0.learning_rate=" + ",".join(map(str, BATCH_RATES))
+    batch = _cold_rows([*reportgen, "batch", "--quiet", "--matrix", matrix, "--jobs", "2",
+                        "--out", str(work / "twelve")], cold, repeats)
+    batch.update(group="batch", case=case, method="reportgen batch --jobs 2")
+    if single.get("median_s") and batch.get("median_s"):
+        batch["note"] = (f"{batch['median_s'] / single['median_s']:.2f}x one cold build "
+                         f"(goal <= 4x; 12 builds in a row ~ 12x)")
+    rows = [single, batch]
+    one = run_child({"kind": "matrix", "count": 1})
+    many = run_child({"kind": "matrix", "count": 200})
+    one.update(group="batch", case="compute stage, cold", method="1 variant")
+    many.update(group="batch", case="compute stage, cold", method="200 variants (vmapped)")
+    if one.get("median_s") and many.get("median_s"):
+        many["note"] = f"{many['median_s'] / one['median_s']:.2f}x one variant (goal <= 3x)"
+    rows += [one, many]
+    for row in rows:
+        print(f"  {row['case']:<26} {row['method']:<26} {_fmt_s(row.get('median_s'))}",
+              file=sys.stderr)
+    return rows
+
+
+def bench_authoring(work: Path, repeats: int) -> list[dict[str, Any]]:
+    """Cold build stages, a title-only rebuild, and watch's edit-to-HTML latency."""
+    build = [sys.executable, "-m", "reportgen", "build", "--out", str(work / "author")]
+    cold_times, rebuild_times, stage_runs = [], [], []
+    for index in range(repeats):
+        env = cold_env(fresh_cache(work, "author-cache"))
+        start = time.perf_counter()
+        stage_runs.append(stage_seconds(build, env))
+        cold_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        stage_seconds([*build, "--set", f'title="Edited title {index}"'], env)
+        rebuild_times.append(time.perf_counter() - start)
+    cold, rebuild = statistics.median(cold_times), statistics.median(rebuild_times)
+    stages = {name: statistics.median(run.get(name, 0.0) for run in stage_runs)
+              for name in stage_runs[0]}
+    rows = [
+        {"group": "authoring", "case": "default handout", "method": "cold build (stages below)",
+         "median_s": cold, "first_s": cold_times[0], "repeats": repeats,
+         "note": ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())},
+        {"group": "authoring", "case": "default handout", "method": "title-only rebuild",
+         "median_s": rebuild, "first_s": rebuild_times[0], "repeats": repeats,
+         "note": f"{rebuild / cold:.2f}x the cold build (goal <= 0.35x)"},
+    ]
+    latency = watch_latency(work, repeats)
+    rows.append({"group": "authoring", "case": "default handout",
+                 "method": "watch: edited title to HTML", "median_s": latency,
+                 "repeats": repeats, "note": "goal <= 1 s"})
+    for row in rows:
+        print(f"  {row['method']:<28} {_fmt_s(row.get('median_s'))}", file=sys.stderr)
+    return rows
+
+
+def watch_latency(work: Path, edits: int) -> float:
+    """Median seconds from saving an edited title to an index.html that shows it."""
+    folder = fresh_cache(work, "watch")
+    config = folder / "handout.toml"
+    config.write_text((ROOT / "reports" / "source-notebook.toml").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    html = folder / "out" / "index.html"
+    env = cold_env(fresh_cache(work, "watch-cache"))
+    process = subprocess.Popen([sys.executable, "-m", "reportgen", "watch", str(config),
+                                "--out", str(folder / "out")], env=env, cwd=ROOT,
+                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    latencies = []
+    try:
+        assert process.stderr is not None
+        while "rebuilt" not in process.stderr.readline():
+            pass
+        for index in range(edits):
+            time.sleep(0.5)
+            text = re.sub(r'^title = ".*"$', f'title = "Watched {index}"',
+                          config.read_text(encoding="utf-8"), flags=re.M)
+            start = time.perf_counter()
+            config.write_text(text, encoding="utf-8")
+            while f"Watched {index}" not in _read(html):
+                time.sleep(0.005)
+            latencies.append(time.perf_counter() - start)
+            process.stderr.readline()
+    finally:
+        process.terminate()
+        process.wait(30)
+    return statistics.median(latencies)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
 def _cold_rows(argv: list[str], cold: Callable[[str], dict[str, str]],
                repeats: int) -> dict[str, Any]:
     results = [run_command(argv, cold("cold"), 1) for _ in range(repeats)]
@@ -493,7 +618,8 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
         by_case.setdefault((row["group"], row["case"]), {})[row["method"]] = row
     for (group, _case), methods in by_case.items():
         baselines = {"surface": ["loop", "numpy"], "sweep": ["runs-loop"],
-                     "cli": ["nbconvert --execute"], "cache": []}[group]
+                     "cli": ["nbconvert --execute"], "cache": [], "batch": [],
+                     "authoring": []}[group]
         for row in methods.values():
             if row["method"] == "loop":
                 continue
@@ -569,8 +695,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
                         help="small cases and one repeat of the commands (a smoke test)")
-    parser.add_argument("--only", default="surface,sweep,cli,cache",
-                        help="comma-separated groups: surface, sweep, cli, cache")
+    parser.add_argument("--only", default="surface,sweep,cli,cache,batch,authoring",
+                        help="comma-separated groups: surface, sweep, cli, cache, batch, "
+                        "authoring")
     parser.add_argument("--budget", type=float, default=30.0,
                         help="seconds a baseline may take before it is timed on a subset")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each command row")
@@ -593,6 +720,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += bench_cli(work, 1 if args.quick else args.repeats)
         if "cache" in groups:
             rows += bench_cache(work, 1 if args.quick else args.repeats)
+        if "batch" in groups:
+            rows += bench_batch(work, 1 if args.quick else args.repeats)
+        if "authoring" in groups:
+            rows += bench_authoring(work, 1 if args.quick else args.repeats)
     add_ratios(rows)
     table = markdown(rows, idle)
     print(table)
