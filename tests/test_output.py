@@ -424,5 +424,5 @@ def test_concurrent_builds_to_one_folder_never_mix(
     winners = {seed for seed, code in zip(seeds, codes, strict=True) if code == 0}
     data = json.loads((report / "results.json").read_text())
     assert data["config"]["seed"] in winners
-    assert sorted(sha256_tree(report)) == ["results.json", "surface.npy"]
+    assert sorted(sha256_tree(report)) == ["manifest.json", "results.json", "surface.npy"]
     assert beside(report) == ["report"]
