@@ -43,11 +43,12 @@ def sha256_tree(folder: Path) -> dict[str, str]:
 
 def beside(target: Path) -> list[str]:
     """What lies next to the target, lock file aside."""
-    return sorted(p.name for p in target.parent.iterdir() if p.name != f".{target.name}.lock")
+    lock = output.lock_path(target).name
+    return sorted(p.name for p in target.parent.iterdir() if p.name != lock)
 
 
 def staging_leftovers(target: Path) -> list[str]:
-    return [name for name in beside(target) if name.startswith(f".{target.name}.")]
+    return [name for name in beside(target) if name.startswith(output.sidecar_stem(target))]
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +115,9 @@ def test_keyboard_interrupt_mid_write_keeps_the_previous_report(
 def test_leftover_staging_folders_are_cleaned_by_the_next_build(
     report: Path, configs: tuple[Path, Path]
 ) -> None:
-    for name in (".report.tmp-killed1", ".report.tmp-killed2", ".report.old-99999"):
+    names = [output.staging_name(report, "00000001"), output.staging_name(report, "0000000f"),
+             output.retired_name(report, "99999999")]
+    for name in names:
         (report.parent / name).mkdir()
         (report.parent / name / "results.json").write_text("{", encoding="utf-8")
     assert cli.main(["compute", str(configs[0]), "--out", str(report), "-q"]) == 0
@@ -149,15 +152,60 @@ def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
 def test_a_report_retired_by_a_killed_fallback_swap_is_put_back(report: Path) -> None:
     """Killed between the fallback's two renames: no target, the old one parked aside."""
     before = sha256_tree(report)
-    staged = report.with_name(".report.tmp-abc")
+    staged = report.with_name(output.staging_name(report, "00000abc"))
     staged.mkdir()
     (staged / "results.json").write_text("{}", encoding="utf-8")
-    report.rename(report.with_name(".report.old-4242"))
+    report.rename(report.with_name(output.retired_name(report, "00004242")))
 
-    output._clear_leftovers(report)
+    output.clear_leftovers(report)
 
     assert sha256_tree(report) == before
     assert beside(report) == ["report"]
+
+
+# ---------------------------------------------------------------- what --out may replace
+
+
+def listing(folder: Path) -> list[str]:
+    """Every path under ``folder`` (symbolic links not followed), sorted."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_leftovers_are_matched_literally_never_as_a_pattern(
+    tmp_path: Path, configs: tuple[Path, Path]
+) -> None:
+    """Issue 9, item 2: `--out '/x/*'` deleted `.thesis.tmp-notes/` and `.photos.old-2023/`."""
+    folder = tmp_path / "x"
+    folder.mkdir()
+    for name in (".thesis.tmp-notes", ".photos.old-2023", ".star.tmp-abcdefgh"):
+        (folder / name).mkdir()
+        (folder / name / "keep.txt").write_text(name, encoding="utf-8")
+    before = listing(folder)
+
+    assert cli.main(["compute", str(configs[0]), "--out", str(folder / "*"), "-q"]) == 0
+    # a target named like the user's folder: theirs is neither removed nor put in its place
+    assert cli.main(["compute", str(configs[0]), "--out", str(folder / "photos"), "-q"]) == 0
+
+    after = listing(folder)
+    assert set(before) <= set(after)
+    assert all((folder / name / "keep.txt").read_text() == name
+               for name in (".thesis.tmp-notes", ".photos.old-2023", ".star.tmp-abcdefgh"))
+    assert sorted(sha256_tree(folder / "photos")) == ["manifest.json", "results.json"]
+    added = {name.split("/")[0] for name in set(after) - set(before)}
+    assert added == {"*", "photos", ".*.lock", ".photos.lock"}
+
+
+@pytest.mark.parametrize("name", ["r" * 242, "r" * 255, "é" * 127], ids=["242", "255", "254-utf8"])
+def test_a_folder_name_of_any_legal_length(
+    name: str, tmp_path: Path, configs: tuple[Path, Path]
+) -> None:
+    """Issue 9, item 12: a 242-255 byte name failed: the lock and temp names overflowed."""
+    target = tmp_path / "out" / name
+    for config in (*configs, configs[0]):
+        assert cli.main(["compute", str(config), "--out", str(target), "-q"]) == 0
+    assert json.loads((target / "results.json").read_text())["config"]["seed"] == 1
+    assert beside(target) == [name]
+    assert len(os.fsencode(output.lock_path(target).name)) <= 255
 
 
 # ---------------------------------------------------------------- SIGKILL
@@ -287,24 +335,24 @@ KILL_AT = textwrap.dedent("""
             park()
         output.write_files = write
     elif point == "before-swap":
-        sync = output._sync_tree
-        output._sync_tree = lambda folder: (sync(folder), park())
+        sync = output.sync_tree
+        output.sync_tree = lambda folder: (sync(folder), park())
     elif point == "between-renames":
         output.exchange = lambda source, target: False
         rename = Path.rename
         def rename_then_park(self, target):
             moved = rename(self, target)
-            if ".old-" in str(target):
+            if "reportgen-old-" in str(target):
                 park()
             return moved
         Path.rename = rename_then_park
     elif point == "after-swap":
-        rmtree = output.shutil.rmtree
-        def park_first(path, *args, **kwargs):
-            if ".tmp-" in str(path):
+        remove = output.remove_tree
+        def park_first(path):
+            if "reportgen-tmp-" in str(path):
                 park()
-            return rmtree(path, *args, **kwargs)
-        output.shutil.rmtree = park_first
+            return remove(path)
+        output.remove_tree = park_first
     sys.exit(cli.main(sys.argv[3:]))
 """)
 
@@ -339,7 +387,7 @@ def test_killed_at_a_chosen_point_of_the_write(
     assert staging_leftovers(report)
 
     # ...and the next build puts things right before it writes anything
-    output._clear_leftovers(report)
+    output.clear_leftovers(report)
     assert beside(report) == ["report"]
     if point != "after-swap":
         assert sha256_tree(report) == before

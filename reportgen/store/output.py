@@ -4,6 +4,19 @@ A build writes into a temporary folder next to the target and exchanges it with 
 target only when complete (``renameat2(RENAME_EXCHANGE)`` on Linux, else two renames), so
 a failed, interrupted or killed build never leaves a half-written report and never
 damages the previous one. A lock beside the target serialises concurrent builds.
+
+Beside the target, under names matched literally (never as a pattern):
+
+- ``.NAME.lock``: the build lock (``flock``), an empty file that stays: removing a lock
+  file that another build may be waiting on would let two builds write at once;
+- ``.NAME.reportgen-tmp-XXXXXXXX``: the staging folder of a build in progress;
+- ``.NAME.reportgen-old-XXXXXXXX``: the previous report, between the two renames of the
+  fallback swap.
+
+Only a build killed outright (SIGKILL, power loss) leaves the last two behind; the next
+build to the same folder removes them, first putting back a retired report when the
+target is missing. NAME is the target's name, or a digest of it when the name is too long
+to extend (over ``MAX_READABLE_NAME`` bytes; a folder name may have 255).
 """
 
 from __future__ import annotations
@@ -13,9 +26,10 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import hashlib
 import os
+import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -26,10 +40,84 @@ _AT_FDCWD = -100
 _DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 #: How long a finished build waits for another one writing the same folder.
 WRITE_LOCK_WAIT_S = 300.0
+#: Longest target name (bytes) used as is in the names beside it; longer ones are hashed.
+MAX_READABLE_NAME = 200
+_STAGING, _RETIRED = "reportgen-tmp-", "reportgen-old-"
+_TOKEN_LENGTH = 8  # hex digits
 
 
 class OutputError(OSError):
     """The output folder cannot be written; the message names it."""
+
+
+# ---------------------------------------------------------------- names beside the target
+
+
+def sidecar_stem(target: Path) -> str:
+    """``.NAME``, or ``.DIGEST`` for a name too long to extend with a suffix."""
+    raw = os.fsencode(target.name)
+    if len(raw) <= MAX_READABLE_NAME:
+        return f".{target.name}"
+    return "." + hashlib.sha256(raw).hexdigest()[:32]
+
+
+def lock_path(target: Path) -> Path:
+    """The lock file of ``target``."""
+    return target.parent / f"{sidecar_stem(target)}.lock"
+
+
+def staging_name(target: Path, token: str) -> str:
+    """The name of a staging folder of ``target`` (``token``: 8 hex digits)."""
+    return f"{sidecar_stem(target)}.{_STAGING}{token}"
+
+
+def retired_name(target: Path, token: str) -> str:
+    """The name of a previous report parked aside by the fallback swap."""
+    return f"{sidecar_stem(target)}.{_RETIRED}{token}"
+
+
+def _is_token(text: str) -> bool:
+    return len(text) == _TOKEN_LENGTH and all(c in "0123456789abcdef" for c in text)
+
+
+def _leftovers(target: Path, kind: str) -> list[Path]:
+    """Real folders beside ``target`` named exactly as our staging or retired folders."""
+    prefix = f"{sidecar_stem(target)}.{kind}"
+    try:
+        with os.scandir(target.parent) as entries:
+            return sorted(
+                Path(entry.path) for entry in entries
+                if entry.name.startswith(prefix) and _is_token(entry.name[len(prefix):])
+                and entry.is_dir(follow_symlinks=False)
+            )
+    except OSError:
+        return []
+
+
+def clear_leftovers(target: Path) -> None:
+    """Remove the staging and retired folders that killed builds left beside ``target``.
+
+    A build killed between the two renames of the fallback swap leaves no target and the
+    previous report retired: that one is put back, not removed.
+    """
+    retired = _leftovers(target, _RETIRED)
+    if retired and not os.path.lexists(target):
+        newest = max(retired, key=lambda path: path.stat().st_mtime)
+        newest.rename(target)
+        retired.remove(newest)
+    for leftover in [*_leftovers(target, _STAGING), *retired]:
+        with contextlib.suppress(OSError):
+            remove_tree(leftover)
+
+
+def _make_staging(target: Path) -> Path:
+    while True:
+        staged = target.parent / staging_name(target, secrets.token_hex(_TOKEN_LENGTH // 2))
+        try:
+            staged.mkdir(0o777)  # the umask applies, as for any new folder
+        except FileExistsError:
+            continue
+        return staged
 
 
 def _libc_renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
@@ -58,32 +146,34 @@ def exchange(source: Path, target: Path) -> bool:
     raise OSError(code, os.strerror(code), str(target))
 
 
+def remove_tree(path: Path) -> None:
+    """Remove a folder we made (staging, or a report being replaced), read-only parts too."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o700)
+        for root, dirs, _files in os.walk(path):  # each folder is listed before entered
+            for name in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+        shutil.rmtree(path)
+
+
 def _replace(staged: Path, target: Path) -> None:
     """Put ``staged`` at ``target``, keeping the old target until the new one is there."""
     if not target.exists():
         staged.rename(target)
         return
     if exchange(staged, target):
-        shutil.rmtree(staged)  # now holds the previous report
+        remove_tree(staged)  # now holds the previous report
         return
-    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+    retired = target.with_name(retired_name(target, secrets.token_hex(_TOKEN_LENGTH // 2)))
     target.rename(retired)
     staged.rename(target)
-    shutil.rmtree(retired)
-
-
-def _clear_leftovers(target: Path) -> None:
-    """Remove temporary folders that killed builds left beside the target.
-
-    A build killed between the two renames of the fallback swap leaves no target and the
-    previous report retired as ``.NAME.old-PID``: that one is put back, not removed.
-    """
-    retired = sorted(target.parent.glob(f".{target.name}.old-*"), key=os.path.getmtime)
-    if retired and not os.path.lexists(target):
-        retired[-1].rename(target)
-    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
-        for leftover in target.parent.glob(pattern):
-            shutil.rmtree(leftover, ignore_errors=True)
+    remove_tree(retired)
 
 
 @contextlib.contextmanager
@@ -91,20 +181,20 @@ def locked(target: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the build lock of ``target``, waiting up to ``wait`` seconds for another build.
 
     When the lock stays busy an ``OutputError`` says so; two builds never write the same
-    folder at once. The lock is ``flock`` on ``.NAME.lock`` beside the target, so the
-    kernel releases it when a build dies, even by SIGKILL.
+    folder at once. The lock is ``flock`` on ``lock_path(target)``, so the kernel
+    releases it when a build dies, even by SIGKILL.
     """
-    lock_path = target.parent / f".{target.name}.lock"
+    path = lock_path(target)
     try:
-        handle = lock_path.open("a")
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise OutputError(exc.errno or errno.EACCES,
                           f"--out: cannot write in {target.parent} ({exc.strerror})") from None
-    with handle:
+    try:
         deadline = time.monotonic() + wait
         while True:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -113,10 +203,9 @@ def locked(target: Path, wait: float = 0.0) -> Iterator[None]:
                         f"--out: another build is writing {target}; try again when it is done",
                     ) from None
                 time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def prepare_parent(target: Path) -> None:
@@ -161,20 +250,18 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     target = Path(os.path.abspath(target))
     prepare_parent(target)
     with locked(target, wait=WRITE_LOCK_WAIT_S):
-        _clear_leftovers(target)
+        clear_leftovers(target)
         try:
-            staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+            staged = _make_staging(target)
         except OSError as exc:
             raise _write_error(exc, target) from None
-        umask = os.umask(0)
-        os.umask(umask)
-        staged.chmod(0o777 & ~umask)
         try:
             yield staged
-            _sync_tree(staged)
+            sync_tree(staged)
             _replace(staged, target)
         except BaseException as exc:
-            shutil.rmtree(staged, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                remove_tree(staged)
             if isinstance(exc, OSError) and _is_write_failure(exc, staged):
                 raise _write_error(exc, target) from exc
             raise
@@ -196,7 +283,7 @@ def _write_error(exc: OSError, target: Path) -> OutputError:
                        f"--out: cannot write {target} ({exc.strerror or exc}); {kept}")
 
 
-def _sync_tree(folder: Path) -> None:
+def sync_tree(folder: Path) -> None:
     """Flush every file and folder under ``folder`` to disk before it is swapped in."""
     for root, _dirs, files in os.walk(folder):
         for name in [*files, "."]:
