@@ -76,11 +76,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="where JAX computes (default: the config's device, auto: a GPU when JAX sees one)",
     )
     parser.add_argument("--out", type=Path, default=None,
-                        help="the report folder to write (default: build/<name>); it is "
-                        "replaced atomically when complete, so a failed or killed build keeps "
-                        "the previous one; a build started while another writes the same folder "
-                        "stops at once with exit code 2, one that finishes computing while "
-                        "another writes waits for it (the last to finish wins)")
+                        help="the report folder to write (default: build/<name>); it must be "
+                        "new, empty or a report reportgen wrote (anything else is refused with "
+                        "exit code 2); it is replaced atomically when complete, so a failed or "
+                        "killed build keeps the previous one; a build started while another "
+                        "writes the same folder stops at once with exit code 2, one that "
+                        "finishes computing while another writes waits for it (the last to "
+                        "finish wins)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.add_argument("--no-cache", action="store_true",
                         help="recompute even when cached results exist, and cache nothing")

@@ -7,6 +7,7 @@ and receive SIGKILL at random moments, or at chosen points inside the write.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -166,9 +168,103 @@ def test_a_report_retired_by_a_killed_fallback_swap_is_put_back(report: Path) ->
 # ---------------------------------------------------------------- what --out may replace
 
 
+def refused(code: int, err: str, *phrases: str) -> None:
+    """Exit code 2 and one line naming --out, holding every phrase."""
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("reportgen: error: --out: "), err
+    for phrase in phrases:
+        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
+
+
 def listing(folder: Path) -> list[str]:
     """Every path under ``folder`` (symbolic links not followed), sorted."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def _users_files(target: Path, _config: Path) -> None:
+    target.mkdir()
+    (target / "thesis.tex").write_text("\\chapter{One}", encoding="utf-8")
+    (target / "data").mkdir()
+    (target / "data/points.csv").write_text("1,2\n", encoding="utf-8")
+
+
+def _foreign_manifest(target: Path, _config: Path) -> None:
+    target.mkdir()
+    (target / "manifest.json").write_text('{"schema": "other.tool/1", "files": {}}')
+    (target / "notes.txt").write_text("mine", encoding="utf-8")
+
+
+def _report_and(extra: str) -> Callable[[Path, Path], None]:
+    def make(target: Path, config: Path) -> None:
+        assert cli.main(["compute", str(config), "--out", str(target), "-q"]) == 0
+        if extra.endswith("/"):
+            (target / extra).mkdir()
+        elif extra == "link":
+            (target / "link").symlink_to(target.parent)
+        else:
+            (target / extra).write_text("mine", encoding="utf-8")
+    return make
+
+
+NOT_OURS = {  # a folder that is not (only) reportgen's -> what the one line says
+    "users-files": (_users_files, "is not empty and not a report",
+                    "it holds 'data' and no reportgen manifest.json"),
+    "foreign-manifest": (_foreign_manifest, "a manifest.json that is not reportgen's"),
+    "report-and-a-file": (_report_and("notes.txt"), "holds 'notes.txt', which is not part"),
+    "report-and-a-folder": (_report_and("drafts/"), "holds 'drafts/', which is not part"),
+    "report-and-a-link": (_report_and("link"), "holds 'link', which is not part"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_OURS))
+@pytest.mark.parametrize("command", ["compute", "build"])
+def test_a_folder_that_is_not_a_report_is_refused_and_kept(
+    kind: str, command: str, tmp_path: Path, configs: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9, item 1: --out over the user's files deleted them, exit 0."""
+    make, *phrases = NOT_OURS[kind]
+    target = tmp_path / "out" / "thesis"
+    target.parent.mkdir()
+    make(target, configs[0])
+    capsys.readouterr()
+    before, files_before = listing(target), sha256_tree(target)
+    lock_before = output.lock_path(target).exists()
+
+    code = cli.main([command, "--out", str(target), "-q"])
+
+    refused(code, capsys.readouterr().err, str(target), *phrases)
+    assert listing(target) == before and sha256_tree(target) == files_before
+    assert beside(target) == ["thesis"]
+    assert output.lock_path(target).exists() == lock_before  # a refusal creates nothing
+
+
+@pytest.mark.parametrize("out", [".", "{cwd}", ".."])
+@pytest.mark.parametrize("cwd", ["project", "empty"])
+def test_the_working_directory_is_refused(
+    out: str, cwd: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--out .` in a project folder deleted the whole project; an empty one vanished."""
+    here = tmp_path / "parent" / cwd
+    here.mkdir(parents=True)
+    if cwd == "project":
+        (here / "main.py").write_text("print('mine')\n", encoding="utf-8")
+    monkeypatch.chdir(here)
+    before = listing(tmp_path)
+
+    code = cli.main(["compute", "--out", out.format(cwd=here), "-q"])
+
+    refused(code, capsys.readouterr().err, "is the working directory or holds it")
+    assert listing(tmp_path) == before
+
+
+def test_an_empty_folder_is_replaced(tmp_path: Path, configs: tuple[Path, Path]) -> None:
+    target = tmp_path / "empty"
+    target.mkdir()
+    assert cli.main(["compute", str(configs[0]), "--out", str(target), "-q"]) == 0
+    assert sorted(sha256_tree(target)) == ["manifest.json", "results.json"]
 
 
 def test_leftovers_are_matched_literally_never_as_a_pattern(
@@ -193,6 +289,95 @@ def test_leftovers_are_matched_literally_never_as_a_pattern(
     assert sorted(sha256_tree(folder / "photos")) == ["manifest.json", "results.json"]
     added = {name.split("/")[0] for name in set(after) - set(before)}
     assert added == {"*", "photos", ".*.lock", ".photos.lock"}
+
+
+@pytest.mark.parametrize("points_to", ["a-report", "nowhere"])
+def test_a_symlink_as_out_is_refused_and_nothing_is_left(
+    points_to: str, tmp_path: Path, configs: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9, item 3: exit 2, yet the new report installed and `.link.tmp-*` left."""
+    real, link = tmp_path / "out" / "real", tmp_path / "out" / "link"
+    real.parent.mkdir()
+    if points_to == "a-report":
+        assert cli.main(["compute", str(configs[0]), "--out", str(real), "-q"]) == 0
+    link.symlink_to(real)
+    before = sha256_tree(real) if real.exists() else None
+    outside = sorted(p.name for p in real.parent.iterdir())
+
+    code = cli.main(["compute", str(configs[1]), "--out", str(link), "-q"])
+
+    refused(code, capsys.readouterr().err, f"{link} is a symbolic link (to {real})")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert (sha256_tree(real) if real.exists() else None) == before
+    assert sorted(p.name for p in real.parent.iterdir()) == outside
+
+
+def test_a_previous_report_that_cannot_be_removed_is_said_truthfully(
+    report: Path, configs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Should the swapped-out report resist removal, the one line says the new one is in."""
+    def refuse(path: Path) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    remove_tree = output.remove_tree
+    monkeypatch.setattr(output, "remove_tree", refuse)
+    code = cli.main(["compute", str(configs[1]), "--out", str(report), "-q"])
+    refused(code, capsys.readouterr().err, f"--out: the new report is in {report}, but the "
+            "previous one could not be removed from", "(Permission denied); the next build")
+    assert json.loads((report / "results.json").read_text())["config"]["seed"] == 2
+    assert len(staging_leftovers(report)) == 1
+    monkeypatch.setattr(output, "remove_tree", remove_tree)
+    assert cli.main(["compute", str(configs[1]), "--out", str(report), "-q"]) == 0
+    assert beside(report) == ["report"]
+
+
+def as_ordinary_user(command: list[str]) -> list[str]:
+    """``command`` run without root's right to ignore read-only folders."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv is needed to drop root")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+
+
+def test_a_read_only_report_is_refused_and_kept(configs: tuple[Path, Path]) -> None:
+    """Issue 9, item 3: exit 2 'Permission denied', yet the new one installed, old one left.
+
+    Refused before anything is computed or written: a report we could not remove.
+    """
+    base = Path(tempfile.mkdtemp(prefix="reportgen-read-only-"))  # reachable when not root
+    try:
+        target, cache = base / "rep", base / "cache"
+        cache.mkdir()
+        config = base / "next.toml"
+        shutil.copy(configs[1], config)
+        assert cli.main(["compute", str(configs[0]), "--out", str(target), "-q"]) == 0
+        if os.geteuid() == 0:
+            for path in [base, *base.rglob("*")]:
+                os.chown(path, 65534, 65534, follow_symlinks=False)
+        base.chmod(0o755)
+        before = sha256_tree(target)
+        for path in [target, *target.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+
+        done = subprocess.run(
+            as_ordinary_user(reportgen("compute", config, "--out", target, "-q")),
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}, timeout=300,
+        )
+
+        refused(done.returncode, done.stderr, f"--out: {target} cannot be replaced: "
+                "permission denied; make it writable or choose another folder")
+        assert sha256_tree(target) == before
+        assert beside(target) == ["cache", "next.toml", "rep"]
+    finally:
+        for path in [base, *base.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(0o700)
+        shutil.rmtree(base)
 
 
 @pytest.mark.parametrize("name", ["r" * 242, "r" * 255, "é" * 127], ids=["242", "255", "254-utf8"])

@@ -1,9 +1,17 @@
-"""Writing a report folder atomically: build beside the target, then swap it in.
+"""Writing a report folder atomically, and only over a folder that reportgen may replace.
 
-A build writes into a temporary folder next to the target and exchanges it with the
-target only when complete (``renameat2(RENAME_EXCHANGE)`` on Linux, else two renames), so
-a failed, interrupted or killed build never leaves a half-written report and never
-damages the previous one. A lock beside the target serialises concurrent builds.
+A build writes into a staging folder next to the target and exchanges it with the target
+only when complete (``renameat2(RENAME_EXCHANGE)`` on Linux, else two renames), so a
+failed, interrupted or killed build never leaves a half-written report and never damages
+the previous one. A lock beside the target serialises concurrent builds.
+
+What may be replaced (DESIGN.md, "Report folders and --out"): nothing yet (a new folder),
+an empty folder, or a folder reportgen wrote, which holds reportgen's ``manifest.json``
+and nothing that manifest does not list (``check_report_folder``; a writer of another kind
+of folder passes its own check). A symbolic link, a file, the working directory or a
+folder holding it, a folder with anything else in it, or a report we could not remove
+(read-only) is refused with an ``OutputError`` naming ``--out``, before anything is
+written: nothing of the user's is ever moved or deleted.
 
 Beside the target, under names matched literally (never as a pattern):
 
@@ -27,12 +35,16 @@ import ctypes.util
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import secrets
 import shutil
+import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+
+from reportgen.store.manifest import MANIFEST_FILE, SCHEMA
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -42,12 +54,19 @@ _DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 WRITE_LOCK_WAIT_S = 300.0
 #: Longest target name (bytes) used as is in the names beside it; longer ones are hashed.
 MAX_READABLE_NAME = 200
+#: Largest manifest.json read to decide whether a folder is a report (real ones: ~3 KB).
+MAX_MANIFEST_BYTES = 16 << 20
+#: Files that file managers drop into any folder they show; never the user's work.
+FILE_MANAGER_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 _STAGING, _RETIRED = "reportgen-tmp-", "reportgen-old-"
 _TOKEN_LENGTH = 8  # hex digits
 
+#: A rule for what an existing folder may hold to be replaced; raises OutputError if not.
+FolderCheck = Callable[[Path], None]
+
 
 class OutputError(OSError):
-    """The output folder cannot be written; the message names it."""
+    """The output folder cannot (or may not) be written; the message names it."""
 
 
 # ---------------------------------------------------------------- names beside the target
@@ -120,60 +139,144 @@ def _make_staging(target: Path) -> Path:
         return staged
 
 
-def _libc_renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+# ---------------------------------------------------------------- what may be replaced
+
+
+def _reportgen_manifest_files(folder: Path) -> set[str] | None:
+    """The files listed by ``folder``'s manifest.json when reportgen wrote it, else None."""
+    path = folder / MANIFEST_FILE
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        function = libc.renameat2
-    except (OSError, AttributeError):
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_BYTES:
+            return None
+        record = json.loads(path.read_bytes())
+    except (OSError, ValueError):
         return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                         ctypes.c_uint]
-    return function
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        return None
+    files = record.get("files")
+    if not isinstance(files, dict):
+        return None
+    return {name for name in files if isinstance(name, str)}
 
 
-def exchange(source: Path, target: Path) -> bool:
-    """Atomically swap two existing paths; False where the OS cannot."""
-    renameat2 = _libc_renameat2()
-    if renameat2 is None:
-        return False
-    result = renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target),
-                       _RENAME_EXCHANGE)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        return False
-    raise OSError(code, os.strerror(code), str(target))
+def _first_unlisted(folder: Path, listed: set[str]) -> str | None:
+    """The first entry under ``folder`` that is not a listed regular file (or its folder)."""
+    folders = {"/".join(name.split("/")[:end]) for name in listed
+               for end in range(1, name.count("/") + 1)}
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        with os.scandir(folder / relative) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+        for entry in entries:
+            name = f"{relative}/{entry.name}" if relative else entry.name
+            if entry.is_dir(follow_symlinks=False) and name in folders:
+                pending.append(name)
+            elif entry.is_file(follow_symlinks=False) and (
+                name in listed or name == MANIFEST_FILE or entry.name in FILE_MANAGER_FILES
+            ):
+                continue
+            else:
+                return name + ("/" if entry.is_dir(follow_symlinks=False) else "")
+    return None
 
 
-def remove_tree(path: Path) -> None:
-    """Remove a folder we made (staging, or a report being replaced), read-only parts too."""
+def check_report_folder(folder: Path) -> None:
+    """Refuse ``folder`` unless it is empty or a report reportgen wrote.
+
+    A report holds reportgen's ``manifest.json`` (schema ``reportgen.manifest/1``) and
+    only the regular files that manifest lists (and their folders).
+
+    Raises:
+      OutputError: naming ``--out`` and the first thing that is not reportgen's.
+    """
     try:
-        shutil.rmtree(path)
-    except FileNotFoundError:
-        return
+        names = sorted(os.listdir(folder))
+        if not names:
+            return
+        listed = _reportgen_manifest_files(folder)
+        if listed is None:
+            what = ("a manifest.json that is not reportgen's" if MANIFEST_FILE in names
+                    else f"'{names[0]}' and no reportgen manifest.json")
+            raise OutputError(errno.EEXIST, f"--out: {folder} is not empty and not a report "
+                              f"(it holds {what}); reportgen replaces only an empty folder "
+                              "or a report it wrote")
+        unlisted = _first_unlisted(folder, listed)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.errno or errno.EACCES,
+                          f"--out: cannot read {folder} ({exc.strerror})") from None
+    if unlisted is not None:
+        raise OutputError(errno.EEXIST, f"--out: {folder} holds '{unlisted}', which is not "
+                          "part of its report; move it away or choose another folder")
+
+
+def _check_removable(folder: Path) -> None:
+    """Refuse a folder whose contents we could not remove (read-only folders in it).
+
+    Checked before the swap: once the new report is in place, a previous one that cannot
+    be removed would be left behind.
+    """
+
+    def unreadable(exc: OSError) -> None:
+        raise exc
+
+    for root, _dirs, _files in os.walk(folder, onerror=unreadable):
+        if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
+            where = os.path.relpath(root, folder)
+            part = "" if where == "." else f" ('{where}' is read-only)"
+            raise OutputError(errno.EACCES, f"--out: {folder} cannot be replaced{part}: "
+                              "permission denied; make it writable or choose another folder")
+
+
+def _is_or_holds_working_directory(target: Path) -> bool:
+    try:
+        here = os.path.realpath(os.getcwd())
     except OSError:
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o700)
-        for root, dirs, _files in os.walk(path):  # each folder is listed before entered
-            for name in dirs:
-                with contextlib.suppress(OSError):
-                    os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
-        shutil.rmtree(path)
+        return False
+    there = os.path.realpath(target)
+    return here == there or here.startswith(there.rstrip(os.sep) + os.sep)
 
 
-def _replace(staged: Path, target: Path) -> None:
-    """Put ``staged`` at ``target``, keeping the old target until the new one is there."""
-    if not target.exists():
-        staged.rename(target)
-        return
-    if exchange(staged, target):
-        remove_tree(staged)  # now holds the previous report
-        return
-    retired = target.with_name(retired_name(target, secrets.token_hex(_TOKEN_LENGTH // 2)))
-    target.rename(retired)
-    staged.rename(target)
-    remove_tree(retired)
+def check_target(target: Path, check: FolderCheck = check_report_folder) -> None:
+    """Refuse a ``target`` that may not be replaced; a missing one is fine.
+
+    Refused: a symbolic link, anything but a folder, the working directory or a folder
+    holding it, a folder ``check`` refuses, a folder with read-only folders in it.
+
+    Raises:
+      OutputError: one line naming ``--out``.
+    """
+    if not target.name:
+        raise OutputError(errno.EINVAL, f"--out: {target} cannot be a report folder")
+    try:
+        info = target.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return  # prepare_parent says what is wrong with a parent
+    except OSError as exc:
+        raise OutputError(exc.errno or errno.EINVAL,
+                          f"--out: cannot use {target} ({exc.strerror})") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise OutputError(errno.EEXIST, f"--out: {target} is a symbolic link (to "
+                          f"{os.readlink(target)}); give a real folder or a new path")
+    if not stat.S_ISDIR(info.st_mode):
+        raise OutputError(errno.ENOTDIR, f"--out: {target} exists and is not a folder")
+    if _is_or_holds_working_directory(target):
+        raise OutputError(errno.EBUSY, f"--out: {target} is the working directory or holds "
+                          "it; choose a folder of its own")
+    check(target)
+    try:
+        _check_removable(target)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.errno or errno.EACCES,
+                          f"--out: cannot read {target} ({exc.strerror})") from None
+
+
+# ---------------------------------------------------------------- locking and parents
 
 
 @contextlib.contextmanager
@@ -210,8 +313,6 @@ def locked(target: Path, wait: float = 0.0) -> Iterator[None]:
 
 def prepare_parent(target: Path) -> None:
     """Create the target's parent folder, with a clear error when it cannot be written."""
-    if target.exists() and not target.is_dir():
-        raise OutputError(errno.ENOTDIR, f"--out: {target} exists and is not a folder")
     for ancestor in target.parents:
         if os.path.exists(ancestor):
             if not ancestor.is_dir():
@@ -226,31 +327,102 @@ def prepare_parent(target: Path) -> None:
         raise OutputError(errno.EACCES, f"--out: {target.parent} is not writable")
 
 
-def preflight(target: Path) -> None:
-    """Fail early, before minutes of compute, when ``target`` cannot be written or is busy.
+def preflight(target: Path, check: FolderCheck = check_report_folder) -> None:
+    """Fail early, before minutes of compute, when ``target`` may not be written or is busy.
 
     ``atomic_folder`` checks all of this again under the lock; this only moves the
-    error to the start of a build.
+    error to the start of a build. A refused target gets no lock file and no parents.
     """
     target = Path(os.path.abspath(target))
+    check_target(target, check)
     prepare_parent(target)
     with locked(target):
         pass
 
 
+# ---------------------------------------------------------------- the atomic write
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder we made (staging, or a report being replaced), read-only parts too."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o700)
+        for root, dirs, _files in os.walk(path):  # each folder is listed before entered
+            for name in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(root, name), 0o700, follow_symlinks=False)
+        shutil.rmtree(path)
+
+
+def exchange(source: Path, target: Path) -> bool:
+    """Atomically swap two existing paths; False where the OS cannot."""
+    renameat2 = _libc_renameat2()
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target),
+                       _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(target))
+
+
+def _libc_renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    return function
+
+
+def _swap(staged: Path, target: Path) -> Path | None:
+    """Put ``staged`` at ``target``; returns where the previous report now is, if any.
+
+    On an error nothing has changed: the previous report is still at ``target``.
+    """
+    if not os.path.lexists(target):
+        staged.rename(target)
+        return None
+    if exchange(staged, target):
+        return staged  # now holds the previous report
+    retired = target.with_name(retired_name(target, secrets.token_hex(_TOKEN_LENGTH // 2)))
+    target.rename(retired)
+    try:
+        staged.rename(target)
+    except BaseException:
+        retired.rename(target)
+        raise
+    return retired
+
+
 @contextlib.contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
+def atomic_folder(target: Path, check: FolderCheck = check_report_folder) -> Iterator[Path]:
     """Yield an empty staging folder; on success it replaces ``target`` atomically.
 
-    On any error (or KeyboardInterrupt) the staging folder is removed and the previous
-    report at ``target`` stays exactly as it was. A full disk or a read-only file system
-    becomes an ``OutputError`` that names the folder. A build that reaches this point
-    while another writes the same folder waits for it (the last to finish wins).
+    ``target`` must be missing or a folder that ``check_target(target, check)`` accepts
+    (by default: empty, or a report reportgen wrote); it is checked before anything is
+    written, again under the lock, and once more just before the swap. On any error (or
+    KeyboardInterrupt) the staging folder is removed and the previous report at ``target``
+    stays exactly as it was. A full disk or a read-only file system becomes an ``OutputError``
+    that names the folder. A build that reaches this point while another writes the same
+    folder waits for it (the last to finish wins).
     """
     target = Path(os.path.abspath(target))
+    check_target(target, check)
     prepare_parent(target)
     with locked(target, wait=WRITE_LOCK_WAIT_S):
         clear_leftovers(target)
+        check_target(target, check)
         try:
             staged = _make_staging(target)
         except OSError as exc:
@@ -258,13 +430,23 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         try:
             yield staged
             sync_tree(staged)
-            _replace(staged, target)
+            check_target(target, check)
+            previous = _swap(staged, target)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 remove_tree(staged)
             if isinstance(exc, OSError) and _is_write_failure(exc, staged):
                 raise _write_error(exc, target) from exc
             raise
+        if previous is not None:
+            try:
+                remove_tree(previous)
+            except OSError as exc:
+                raise OutputError(
+                    exc.errno or errno.EIO,
+                    f"--out: the new report is in {target}, but the previous one could "
+                    f"not be removed from {previous.name} ({exc.strerror}); the next "
+                    "build there removes it") from None
 
 
 def _is_write_failure(exc: OSError, staged: Path) -> bool:
@@ -302,7 +484,13 @@ def write_files(folder: Path, files: Mapping[str, bytes]) -> None:
         path.write_bytes(data)
 
 
-def write_folder(target: Path, files: Mapping[str, bytes]) -> None:
-    """Replace the report folder ``target`` atomically with exactly ``files``."""
-    with atomic_folder(target) as staged:
+def write_folder(
+    target: Path, files: Mapping[str, bytes], check: FolderCheck = check_report_folder
+) -> None:
+    """Replace the folder ``target`` atomically with exactly ``files``.
+
+    ``check`` decides what an existing ``target`` may hold to be replaced (default: a
+    report reportgen wrote, or nothing).
+    """
+    with atomic_folder(target, check) as staged:
         write_files(staged, files)
