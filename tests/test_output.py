@@ -578,6 +578,104 @@ def test_killed_at_a_chosen_point_of_the_write(
         assert sha256_tree(report) == before
 
 
+# ---------------------------------------------------------------- signals
+
+
+#: Runs ``reportgen`` and waits at a point of the build (compute, render or write) for a
+#: signal; "swallowed" waits inside a garbage-collection callback, where Python prints
+#: and drops any exception, as it does for JAX's _xla_gc_callback.
+SIGNAL_AT = textwrap.dedent("""
+    import gc, sys, time
+    from pathlib import Path
+    from reportgen import cli
+    from reportgen.numerics import experiment
+    from reportgen.render import report
+    from reportgen.store import output
+
+    point, how, ready = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+
+    def park():
+        if how == "swallowed":
+            def callback(phase, info):
+                if phase == "start":
+                    ready.write_text(point)
+                    time.sleep(60)
+            gc.callbacks.append(callback)
+            gc.collect()
+            gc.callbacks.remove(callback)
+        else:
+            ready.write_text(point)
+            time.sleep(60)
+
+    def parked(function):
+        def wrapper(*args, **kwargs):
+            park()
+            return function(*args, **kwargs)
+        return wrapper
+
+    if point == "compute":
+        experiment.compute = parked(experiment.compute)
+    elif point == "render":
+        report.render_report = parked(report.render_report)
+    elif point == "write":
+        write = output.write_files
+        def write_half(folder, files):
+            (folder / "results.json").write_bytes(files["results.json"][:1000])
+            park()
+            write(folder, files)
+        output.write_files = write_half
+    sys.exit(cli.main(sys.argv[4:]))
+""")
+
+SIGNAL_CASES = [
+    ("compute", "swallowed", signal.SIGINT),
+    ("compute", "plain", signal.SIGTERM),
+    ("render", "plain", signal.SIGHUP),
+    ("render", "swallowed", signal.SIGINT),
+    ("write", "swallowed", signal.SIGTERM),
+    ("write", "plain", signal.SIGINT),
+    ("write", "swallowed", signal.SIGHUP),
+]
+
+
+@pytest.mark.parametrize(("point", "how", "signum"), SIGNAL_CASES,
+                         ids=[f"{p}-{h}-{s.name}" for p, h, s in SIGNAL_CASES])
+def test_a_signal_stops_the_build_and_keeps_the_report(
+    point: str, how: str, signum: signal.Signals, report: Path, configs: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    """Issue 9, item 4: a Ctrl-C swallowed by JAX's GC hook let the build replace the report.
+
+    Exit 128 + the signal (130, 143, 129), the report untouched, no staging folder left.
+    """
+    before = sha256_tree(report)
+    ready = tmp_path / "ready"
+    command = (["build", str(configs[1]), "--format", "html"] if point == "render"
+               else ["compute", str(configs[1])])
+    process = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_AT, point, how, str(ready), *command,
+         "--out", str(report), "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=fresh_cache(),
+    )
+    deadline = time.monotonic() + 180
+    while not ready.exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=180)
+
+    assert process.returncode == 128 + signum, err
+    assert err.strip().splitlines()[-1] == (
+        f"reportgen: interrupted ({signum.name}); the previous report is untouched")
+    if how == "swallowed":
+        assert "Exception ignored" in err  # the signal's exception really was dropped
+    else:
+        assert "Traceback" not in err
+    assert sha256_tree(report) == before
+    assert beside(report) == ["report"]
+
+
 # ---------------------------------------------------------------- concurrent builds
 
 

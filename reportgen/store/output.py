@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from reportgen import interrupts
 from reportgen.store.manifest import MANIFEST_FILE, SCHEMA
 
 _RENAME_EXCHANGE = 2
@@ -411,9 +412,10 @@ def atomic_folder(target: Path, check: FolderCheck = check_report_folder) -> Ite
 
     ``target`` must be missing or a folder that ``check_target(target, check)`` accepts
     (by default: empty, or a report reportgen wrote); it is checked before anything is
-    written, again under the lock, and once more just before the swap. On any error (or
-    KeyboardInterrupt) the staging folder is removed and the previous report at ``target``
-    stays exactly as it was. A full disk or a read-only file system becomes an ``OutputError``
+    written, again under the lock, and once more just before the swap. On any error, an
+    interrupt or a signal recorded by ``interrupts`` (even one whose exception was
+    swallowed) the staging folder is removed and the previous report at ``target`` stays
+    exactly as it was. A full disk or a read-only file system becomes an ``OutputError``
     that names the folder. A build that reaches this point while another writes the same
     folder waits for it (the last to finish wins).
     """
@@ -430,23 +432,27 @@ def atomic_folder(target: Path, check: FolderCheck = check_report_folder) -> Ite
         try:
             yield staged
             sync_tree(staged)
+            interrupts.check()
             check_target(target, check)
-            previous = _swap(staged, target)
+            with interrupts.deferred():
+                previous = _swap(staged, target)
         except BaseException as exc:
-            with contextlib.suppress(OSError):
+            with interrupts.deferred(), contextlib.suppress(OSError):
                 remove_tree(staged)
             if isinstance(exc, OSError) and _is_write_failure(exc, staged):
                 raise _write_error(exc, target) from exc
             raise
         if previous is not None:
-            try:
-                remove_tree(previous)
-            except OSError as exc:
-                raise OutputError(
-                    exc.errno or errno.EIO,
-                    f"--out: the new report is in {target}, but the previous one could "
-                    f"not be removed from {previous.name} ({exc.strerror}); the next "
-                    "build there removes it") from None
+            with interrupts.deferred():
+                try:
+                    remove_tree(previous)
+                except OSError as exc:
+                    raise OutputError(
+                        exc.errno or errno.EIO,
+                        f"--out: the new report is in {target}, but the previous one could "
+                        f"not be removed from {previous.name} ({exc.strerror}); the next "
+                        "build there removes it") from None
+    interrupts.check(outcome=f"the new report was already in {target}")
 
 
 def _is_write_failure(exc: OSError, staged: Path) -> bool:
