@@ -5,12 +5,22 @@ number in its results.json against a fresh computation. A handout PDF alone carr
 ``config.toml``, ``results.json`` and ``manifest.json`` as attachments and is checked
 the same way. Numbers must match exactly on the platform and versions that built the
 report; elsewhere within a tolerance stated in the output.
+
+Only regular files inside the folder count: a symbolic link, or a manifest entry that is
+absolute or climbs out with ``..``, is a difference, never followed. A report that cannot
+be read as one (malformed JSON or PDF, a manifest of the wrong shape, text that is not
+UTF-8, a results.json that is a link) is bad input: one line, exit code 2.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
 import math
+import os
+import stat
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +29,13 @@ from typing import Any, NamedTuple
 
 from reportgen import pipeline
 from reportgen.config import ConfigError, validate
-from reportgen.store.manifest import MANIFEST_FILE, environment, sha256_file
+from reportgen.store import manifest as manifest_io
+from reportgen.store.manifest import MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
+from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 MAX_SHOWN = 20
+CONFIG_FILE = pipeline.CONFIG_FILE
 
 
 class StoredReport(NamedTuple):
@@ -42,53 +55,147 @@ class Tolerance(NamedTuple):
     reason: str
 
 
+# ---------------------------------------------------------------- reading a report
+
+
+class NotInside(Exception):
+    """A path that is not a regular file inside the report folder; says what it is."""
+
+
+def read_inside(folder: Path, name: str) -> bytes:
+    """The bytes of the regular file ``name`` (a relative POSIX path) inside ``folder``.
+
+    No symbolic link is followed, neither the file nor a folder on the way.
+
+    Raises:
+      FileNotFoundError: there is no such file.
+      NotInside: ``name`` is absolute, climbs out, or is a link or not a regular file.
+    """
+    parts = name.split("/")
+    if not name or "\0" in name or any(part in ("", ".", "..") for part in parts):
+        raise NotInside("not a path inside the report folder")
+    current = folder
+    for part in parts[:-1]:
+        current = current / part
+        info = current.lstat()  # FileNotFoundError: missing
+        if stat.S_ISLNK(info.st_mode):
+            raise NotInside(f"its folder '{current.relative_to(folder)}' is a symbolic link")
+        if not stat.S_ISDIR(info.st_mode):
+            raise FileNotFoundError(errno.ENOENT, "not a folder", str(current))
+    try:
+        fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotInside("a symbolic link, not a file in the report folder") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotInside("not a regular file")
+        return handle.read()
+
+
 def _json(data: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(f"verify: {what} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise ConfigError(f"verify: {what} holds no results object")
+        raise ConfigError(f"verify: {what} holds no JSON object")
     return value
 
 
+def parse_results(data: bytes, what: str) -> dict[str, Any]:
+    """A results.json's data, checked to be reportgen's and to record its config."""
+    results = _json(data, what)
+    if results.get("schema") != RESULTS_SCHEMA:
+        raise ConfigError(f"verify: {what} is not reportgen's results "
+                          f"(schema {_short(results.get('schema'))}, expected {RESULTS_SCHEMA})")
+    if not isinstance(results.get("config"), dict):
+        raise ConfigError(f"verify: {what} records no config table "
+                          f"(config is {_short(results.get('config'))})")
+    return results
+
+
+def parse_manifest(data: bytes, what: str) -> dict[str, Any]:
+    """A manifest.json's data, checked to be reportgen's and of the right shape."""
+    record = _json(data, what)
+    if record.get("schema") != manifest_io.SCHEMA:
+        raise ConfigError(f"verify: {what} is not reportgen's manifest "
+                          f"(schema {_short(record.get('schema'))})")
+    files = record.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) for name, digest in files.items()
+    ):
+        raise ConfigError(f"verify: {what}: files is not a table of file names and sha256 "
+                          f"digests (it is {_short(files)})")
+    if not isinstance(record.get("environment"), dict):
+        raise ConfigError(f"verify: {what}: environment is not a table "
+                          f"(it is {_short(record.get('environment'))})")
+    return record
+
+
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"verify: {what} is not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
+
+
 def read_folder(folder: Path) -> StoredReport:
-    """A report folder's results, manifest and config."""
-    results_path = folder / RESULTS_FILE
-    if not results_path.is_file():
-        raise ConfigError(f"verify: {folder} holds no {RESULTS_FILE}; expected a report folder")
-    manifest_path = folder / MANIFEST_FILE
-    config_path = folder / "config.toml"
+    """A report folder's results, manifest and config (regular files in it only)."""
+
+    def member(name: str, required: bool = False) -> bytes | None:
+        try:
+            return read_inside(folder, name)
+        except FileNotFoundError:
+            if required:
+                raise ConfigError(f"verify: {folder} holds no {name}; expected a report "
+                                  "folder") from None
+            return None
+        except NotInside as exc:
+            raise ConfigError(f"verify: {folder / name} is {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"verify: cannot read {folder / name} ({exc.strerror})") from None
+
+    results = member(RESULTS_FILE, required=True) or b""
+    record = member(MANIFEST_FILE)
+    config = member(CONFIG_FILE)
     return StoredReport(
-        _json(results_path.read_bytes(), str(results_path)),
-        _json(manifest_path.read_bytes(), str(manifest_path)) if manifest_path.is_file() else None,
-        config_path.read_text(encoding="utf-8") if config_path.is_file() else None,
+        parse_results(results, str(folder / RESULTS_FILE)),
+        parse_manifest(record, str(folder / MANIFEST_FILE)) if record is not None else None,
+        _text(config, str(folder / CONFIG_FILE)) if config is not None else None,
         folder,
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def read_pdf(path: Path) -> StoredReport:
     """A handout PDF's attached results, manifest and config."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
-        attachments = PdfReader(path).attachments
-    except (PdfReadError, OSError, ValueError) as exc:
-        raise ConfigError(f"verify: {path} is not a readable PDF ({exc})") from None
-    if RESULTS_FILE not in attachments:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"verify: cannot read {path} ({exc.strerror})") from None
+    try:
+        attachments = PdfReader(io.BytesIO(data)).attachments
+        wanted = (RESULTS_FILE, MANIFEST_FILE, CONFIG_FILE)
+        attached = {name: found[0] for name in wanted if (found := attachments.get(name))}
+    except Exception as exc:  # pypdf raises many kinds on malformed or hostile input
+        raise ConfigError(f"verify: {path} is not a readable PDF ({type(exc).__name__}: "
+                          f"{_one_line(exc)})") from None
+    if RESULTS_FILE not in attached:
         raise ConfigError(f"verify: {path} carries no {RESULTS_FILE} attachment")
-
-    def attached(name: str) -> bytes | None:
-        found = attachments.get(name)
-        return found[0] if found else None
-
-    manifest = attached(MANIFEST_FILE)
-    config = attached("config.toml")
+    record, config = attached.get(MANIFEST_FILE), attached.get(CONFIG_FILE)
     return StoredReport(
-        _json(attached(RESULTS_FILE) or b"", f"{path}:{RESULTS_FILE}"),
-        _json(manifest, f"{path}:{MANIFEST_FILE}") if manifest else None,
-        config.decode("utf-8") if config else None,
+        parse_results(attached[RESULTS_FILE], f"{path}:{RESULTS_FILE}"),
+        parse_manifest(record, f"{path}:{MANIFEST_FILE}") if record is not None else None,
+        _text(config, f"{path}:{CONFIG_FILE}") if config is not None else None,
         None,
     )
 
@@ -168,22 +275,53 @@ def compare_numbers(stored: dict, fresh: dict, tolerance: Tolerance) -> list[str
     ]
 
 
+# ---------------------------------------------------------------- comparing files
+
+
+def folder_files(folder: Path) -> tuple[list[str], list[str]]:
+    """The regular files under ``folder`` (relative POSIX paths), and every other entry
+    (symbolic links, FIFOs...), neither followed."""
+    files, others = [], []
+    for root, dirs, names in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in sorted([*dirs, *names]):
+            path = Path(root) / name
+            relative = (base / name).as_posix()
+            if path.is_symlink():
+                others.append(relative)
+            elif path.is_file():
+                files.append(relative)
+            elif not path.is_dir():
+                others.append(relative)
+    return sorted(files), sorted(others)
+
+
 def compare_files(report: StoredReport) -> list[str]:
-    """Files whose sha256 differs from the manifest's, or that are missing or extra."""
+    """Files whose sha256 differs from the manifest's, or that are missing, extra, or not
+    regular files inside the folder."""
     if report.folder is None or report.manifest is None:
         return []
-    recorded: dict[str, str] = report.manifest.get("files", {})
+    recorded: dict[str, str] = report.manifest["files"]
     problems = []
     for name, digest in sorted(recorded.items()):
-        path = report.folder / name
-        if not path.is_file():
+        try:
+            data = read_inside(report.folder, name)
+        except NotInside as exc:
+            problems.append(f"{name}: {exc} (the manifest lists it)")
+            continue
+        except FileNotFoundError:
             problems.append(f"{name}: missing (the manifest lists it)")
-        elif sha256_file(path) != digest:
+            continue
+        except OSError as exc:
+            problems.append(f"{name}: unreadable ({exc.strerror})")
+            continue
+        if hashlib.sha256(data).hexdigest() != digest:
             problems.append(f"{name}: sha256 differs from the manifest's")
-    for path in sorted(report.folder.rglob("*")):
-        name = path.relative_to(report.folder).as_posix()
-        if path.is_file() and name != MANIFEST_FILE and name not in recorded:
-            problems.append(f"{name}: not in the manifest")
+    files, others = folder_files(report.folder)
+    problems += [f"{name}: not in the manifest" for name in files
+                 if name != MANIFEST_FILE and name not in recorded]
+    problems += [f"{name}: a symbolic link or special file (a report holds regular files only)"
+                 for name in others if name not in recorded]
     return problems
 
 
@@ -200,6 +338,9 @@ def compare_config(report: StoredReport) -> list[str]:
     return []
 
 
+# ---------------------------------------------------------------- the verdict
+
+
 @dataclass(frozen=True)
 class Verification:
     """The outcome of re-deriving a report.
@@ -208,7 +349,7 @@ class Verification:
       path: the report folder or PDF that was checked.
       ok: True when every compared number and file matches.
       differences: one readable line per difference (empty when ``ok``).
-      compared: what was compared, in words.
+      compared: what was compared, in words (and what was not, and why).
       tolerance: how closely numbers had to match, and why.
     """
 
@@ -222,7 +363,7 @@ class Verification:
         """The verdict in one line."""
         if self.ok:
             return f"reproduced: {self.compared}"
-        return f"NOT reproduced: {len(self.differences)} difference(s)"
+        return f"NOT reproduced: {len(self.differences)} difference(s); {self.compared}"
 
 
 def check(path: Path) -> Verification:
@@ -232,17 +373,26 @@ def check(path: Path) -> Verification:
       ConfigError: ``path`` is not a readable report.
     """
     report = read_report(path)
-    config = validate(report.results.get("config") or {}, source="results.json config")
+    config = validate(report.results["config"], source="results.json config")
     computed = pipeline.compute(config, use_cache=False)
     stored_env = (report.manifest or {}).get("environment")
     tolerance = tolerance_for(stored_env, environment(computed.environment))
     problems = compare_config(report) + compare_files(report)
     problems += compare_numbers(report.results, computed.results, tolerance)
-    compared = "every number matches" + (
-        " and every file matches the manifest"
-        if report.folder is not None and report.manifest is not None else "")
-    return Verification(Path(path), not problems, tuple(problems), compared,
+    return Verification(Path(path), not problems, tuple(problems), _compared(report),
                         f"config sha256 {config.digest()[:16]}, {tolerance.reason}")
+
+
+def _compared(report: StoredReport) -> str:
+    """What ``check`` compared, as one sentence (and what it did not)."""
+    attached = "the attached " if report.folder is None else ""
+    parts = [f"every number of {attached}results.json with a recomputation"]
+    if report.folder is not None and report.manifest is not None:
+        parts.append("every file's sha256 with manifest.json")
+    if report.config_toml is not None:
+        parts.append(f"{attached}config.toml with results.json's config")
+    pages = "; the PDF's pages were not compared, only its attachments" if attached else ""
+    return "compared " + "; ".join(parts) + pages
 
 
 def main(path: Path, quiet: bool = False) -> int:
