@@ -133,6 +133,8 @@ def report_files(
     files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
     record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
                                      renderer_environment())
+    if templates_dir is not None:
+        record[manifest.TEMPLATES] = manifest.CUSTOM_TEMPLATES
     record["files"] = manifest.file_hashes(files)
     attachments = {name: files[name] for name in ATTACHED_FILES}
     attachments[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")

@@ -6,6 +6,12 @@ number in its results.json against a fresh computation. A handout PDF alone carr
 the same way. Numbers must match exactly on the platform and versions that built the
 report; elsewhere within a tolerance stated in the output.
 
+Where the platform and versions are the ones that built the report, the report is also
+rebuilt in memory from the recomputed results (``pipeline.report_files``) and every file
+compared byte for byte with it: ``index.html`` and ``handout.pdf`` included, so a change
+to a page of the PDF is found, not only a change to its attachments. Elsewhere, or for a
+report made with custom templates, the output says that nothing was rebuilt and why.
+
 Only regular files inside the folder count: a symbolic link, or a manifest entry that is
 absolute or climbs out with ``..``, is a difference, never followed. A report that cannot
 be read as one (malformed JSON or PDF, a manifest of the wrong shape, text that is not
@@ -22,13 +28,13 @@ import math
 import os
 import stat
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from reportgen import pipeline
-from reportgen.config import ConfigError, validate
+from reportgen.config import Config, ConfigError, validate
 from reportgen.store import manifest as manifest_io
 from reportgen.store.manifest import MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
@@ -36,15 +42,20 @@ from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 MAX_SHOWN = 20
 CONFIG_FILE = pipeline.CONFIG_FILE
+HTML_FILE, PDF_FILE = "index.html", "handout.pdf"
 
 
 class StoredReport(NamedTuple):
-    """What a report carries: its results, manifest and config text, and its folder."""
+    """What a report carries: its results, manifest and config text, and its folder.
+
+    ``pdf`` holds the PDF's own bytes when a handout PDF is verified alone.
+    """
 
     results: dict[str, Any]
     manifest: dict[str, Any] | None
     config_toml: str | None
     folder: Path | None
+    pdf: bytes | None = None
 
 
 class Tolerance(NamedTuple):
@@ -175,7 +186,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def read_pdf(path: Path) -> StoredReport:
-    """A handout PDF's attached results, manifest and config."""
+    """A handout PDF's attached results, manifest and config, and its own bytes."""
     from pypdf import PdfReader
 
     try:
@@ -197,6 +208,7 @@ def read_pdf(path: Path) -> StoredReport:
         parse_manifest(record, f"{path}:{MANIFEST_FILE}") if record is not None else None,
         _text(config, f"{path}:{CONFIG_FILE}") if config is not None else None,
         None,
+        data,
     )
 
 
@@ -338,6 +350,93 @@ def compare_config(report: StoredReport) -> list[str]:
     return []
 
 
+def environment_changes(stored: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
+    """What differs between two manifest environments, packages by name."""
+    changes = []
+    for key in sorted(set(stored) | set(fresh)):
+        old, new = stored.get(key), fresh.get(key)
+        if old == new:
+            continue
+        if key == "packages" and isinstance(old, dict) and isinstance(new, dict):
+            changes += [f"{name} {old.get(name)} -> {new.get(name)}"
+                        for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
+        else:
+            changes.append(f"{key} {_short(old)} -> {_short(new)}")
+    return changes
+
+
+def _first_difference(a: bytes, b: bytes) -> str:
+    index = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                 min(len(a), len(b)))
+    return f"first difference at byte {index}; {len(a)} bytes stored, {len(b)} rebuilt"
+
+
+class Rebuild(NamedTuple):
+    """A byte-for-byte comparison with a rebuild: its differences, and what it compared or
+    why it compared nothing."""
+
+    problems: list[str]
+    compared: str | None
+    skipped: str | None = None
+
+
+def compare_rebuild(report: StoredReport, config: Config,
+                    computed: pipeline.Computed) -> Rebuild:
+    """Rebuild the report in memory from the recomputed results and compare every file.
+
+    Only where the manifest's environment is exactly this one (platform, versions, git
+    commit, device): elsewhere the bytes would differ for reasons that are not changes,
+    and ``skipped`` says so.
+    """
+    what = "the PDF's own bytes" if report.pdf is not None else "the files' bytes"
+    if report.manifest is None:
+        return Rebuild([], None, f"{what} were not compared with a rebuild: no manifest "
+                                 "records how the report was built")
+    listed = set(report.manifest["files"])
+    rendered = report.pdf is not None or bool({HTML_FILE, PDF_FILE} & listed)
+    if report.manifest.get(manifest_io.TEMPLATES) == manifest_io.CUSTOM_TEMPLATES:
+        return Rebuild([], None, f"{what} were not compared with a rebuild: the report was "
+                                 "made with custom templates (--templates), which it does "
+                                 "not carry")
+    render_env: dict[str, Any] | None = None
+    if rendered:
+        from reportgen.render.report import renderer_environment
+
+        render_env = renderer_environment()
+    changes = environment_changes(report.manifest["environment"],
+                                  environment(computed.environment, render_env))
+    if changes:
+        shown = "; ".join(changes[:4]) + ("; ..." if len(changes) > 4 else "")
+        return Rebuild([], None, f"{what} were not compared with a rebuild: it was built "
+                                 f"elsewhere ({shown})")
+
+    if report.pdf is not None:
+        rebuilt = pipeline.report_files(config, computed, ("pdf",))[PDF_FILE]
+        problems = [] if rebuilt == report.pdf else [
+            f"{PDF_FILE}: differs from the PDF rebuilt from its config "
+            f"({_first_difference(report.pdf, rebuilt)})"]
+        return Rebuild(problems, "the PDF's own bytes with a rebuild")
+
+    assert report.folder is not None
+    formats = tuple(fmt for fmt, name in (("html", HTML_FILE), ("pdf", PDF_FILE))
+                    if name in listed)
+    rebuilt_files = (pipeline.report_files(config, computed, formats) if rendered
+                     else pipeline.compute_files(config, computed))
+    problems = []  # files the rebuild does not make: compare_files names them
+    for name in sorted(rebuilt_files):
+        try:
+            data = read_inside(report.folder, name)
+        except (OSError, NotInside):
+            problems.append(f"{name}: missing, the rebuild makes it")
+            continue
+        if data != rebuilt_files[name]:
+            problems.append(f"{name}: differs from the rebuilt file "
+                            f"({_first_difference(data, rebuilt_files[name])})")
+    pages = " and ".join(name for name in (HTML_FILE, PDF_FILE) if name in rebuilt_files)
+    return Rebuild(problems, f"the bytes of every file ({len(rebuilt_files)}) with a rebuild"
+                             + (f" ({pages} included)" if pages else ""))
+
+
 # ---------------------------------------------------------------- the verdict
 
 
@@ -379,20 +478,24 @@ def check(path: Path) -> Verification:
     tolerance = tolerance_for(stored_env, environment(computed.environment))
     problems = compare_config(report) + compare_files(report)
     problems += compare_numbers(report.results, computed.results, tolerance)
-    return Verification(Path(path), not problems, tuple(problems), _compared(report),
+    rebuild = compare_rebuild(report, config, computed)
+    problems += rebuild.problems
+    return Verification(Path(path), not problems, tuple(problems),
+                        _compared(report, rebuild),
                         f"config sha256 {config.digest()[:16]}, {tolerance.reason}")
 
 
-def _compared(report: StoredReport) -> str:
-    """What ``check`` compared, as one sentence (and what it did not)."""
-    attached = "the attached " if report.folder is None else ""
+def _compared(report: StoredReport, rebuild: Rebuild) -> str:
+    """What ``check`` compared, as one sentence (and what it did not, and why)."""
+    attached = "the attached " if report.pdf is not None else ""
     parts = [f"every number of {attached}results.json with a recomputation"]
     if report.folder is not None and report.manifest is not None:
         parts.append("every file's sha256 with manifest.json")
     if report.config_toml is not None:
         parts.append(f"{attached}config.toml with results.json's config")
-    pages = "; the PDF's pages were not compared, only its attachments" if attached else ""
-    return "compared " + "; ".join(parts) + pages
+    if rebuild.compared:
+        parts.append(rebuild.compared)
+    return "compared " + "; ".join(parts) + (f"; {rebuild.skipped}" if rebuild.skipped else "")
 
 
 def main(path: Path, quiet: bool = False) -> int:

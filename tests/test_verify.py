@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import zlib
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -226,3 +228,87 @@ def test_a_malformed_report_is_one_line_of_bad_input(
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and err.startswith("reportgen: error: verify: "), err
     assert MALFORMED[kind] in err
+
+
+# ---------------------------------------------------------------- the PDF's own bytes
+
+
+def _flip_a_byte_of_the_first_page(pdf: Path) -> None:
+    """Change one byte inside the first page's content stream (the file stays readable)."""
+    from pypdf import PdfReader
+
+    contents = PdfReader(pdf).pages[0].raw_get("/Contents")
+    number = (contents[0] if isinstance(contents, list) else contents).idnum
+    data = bytearray(pdf.read_bytes())
+    header = re.search(rb"(?<![0-9])%d 0 obj" % number, data)
+    assert header is not None
+    start = data.index(b"stream", header.end()) + len(b"stream\n") + 16
+    data[start] ^= 0x01
+    pdf.write_bytes(bytes(data))
+
+
+def test_a_changed_page_of_a_pdf_alone_is_found(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9, item 7: a byte flipped in a page's content stream still gave "reproduced"."""
+    alone = tmp_path / "handout.pdf"
+    shutil.copy(report / "handout.pdf", alone)
+    _flip_a_byte_of_the_first_page(alone)
+    assert cli.main(["verify", str(alone)]) == 1
+    out = capsys.readouterr().out
+    assert "  handout.pdf: differs from the PDF rebuilt from its config (first difference " in out
+
+
+def test_a_changed_page_is_found_even_with_the_manifest_updated(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(report, tmp_path)
+    _flip_a_byte_of_the_first_page(copy / "handout.pdf")
+    _list_in_manifest(copy, "handout.pdf", (copy / "handout.pdf").read_bytes())
+    assert cli.main(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "  handout.pdf: differs from the rebuilt file (first difference at byte " in out
+    assert "handout.pdf: sha256 differs" not in out
+
+
+def test_the_output_says_what_was_compared(report: Path, capsys) -> None:
+    files = sum(path.is_file() for path in report.rglob("*"))
+    assert cli.main(["verify", str(report)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "reproduced: compared every number of results.json with a recomputation; every "
+        "file's sha256 with manifest.json; config.toml with results.json's config; the bytes "
+        f"of every file ({files}) with a rebuild (index.html and handout.pdf included)")
+    assert cli.main(["verify", str(report / "handout.pdf")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "reproduced: compared every number of the attached results.json with a recomputation; "
+        "the attached config.toml with results.json's config; the PDF's own bytes with a "
+        "rebuild")
+
+
+def test_a_report_built_elsewhere_is_not_rebuilt_and_says_so(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(report, tmp_path)
+    _edit_json(copy / "manifest.json",
+               lambda m: m["environment"]["packages"].update(weasyprint="61.0"))
+    assert cli.main(["verify", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "float64 tolerance" in out and "(differs: packages)" in out
+    assert out.splitlines()[-1].endswith(
+        "; the files' bytes were not compared with a rebuild: it was built elsewhere "
+        f"(weasyprint 61.0 -> {metadata.version('weasyprint')})")
+
+
+def test_a_report_made_with_custom_templates_says_it_was_not_rebuilt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    templates = tmp_path / "templates"
+    (templates / "partials").mkdir(parents=True)
+    (templates / "partials/provenance.html").write_text("<footer>ours</footer>\n")
+    folder = tmp_path / "custom"
+    assert cli.main(["build", "--templates", str(templates), "--format", "html",
+                     "--out", str(folder), "-q"]) == 0
+    assert cli.main(["verify", str(folder)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(
+        "the files' bytes were not compared with a rebuild: the report was made with custom "
+        "templates (--templates), which it does not carry")
