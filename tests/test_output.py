@@ -260,11 +260,19 @@ def test_the_working_directory_is_refused(
     assert listing(tmp_path) == before
 
 
-def test_an_empty_folder_is_replaced(tmp_path: Path, configs: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("holding", ["nothing", ".DS_Store"])
+def test_an_empty_folder_is_replaced(
+    holding: str, tmp_path: Path, configs: tuple[Path, Path]
+) -> None:
+    """Empty, or holding only what a file manager drops there."""
     target = tmp_path / "empty"
     target.mkdir()
+    if holding != "nothing":
+        (target / holding).write_bytes(b"\0\0\0\1Bud1")
     assert cli.main(["compute", str(configs[0]), "--out", str(target), "-q"]) == 0
     assert sorted(sha256_tree(target)) == ["manifest.json", "results.json"]
+    (target / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # a report Finder has shown
+    assert cli.main(["compute", str(configs[1]), "--out", str(target), "-q"]) == 0
 
 
 def test_leftovers_are_matched_literally_never_as_a_pattern(

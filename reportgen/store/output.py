@@ -183,17 +183,23 @@ def _first_unlisted(folder: Path, listed: set[str]) -> str | None:
     return None
 
 
+def _is_file_manager_file(path: Path) -> bool:
+    return path.name in FILE_MANAGER_FILES and stat.S_ISREG(path.lstat().st_mode)
+
+
 def check_report_folder(folder: Path) -> None:
     """Refuse ``folder`` unless it is empty or a report reportgen wrote.
 
     A report holds reportgen's ``manifest.json`` (schema ``reportgen.manifest/1``) and
-    only the regular files that manifest lists (and their folders).
+    only the regular files that manifest lists (and their folders). File managers' own
+    files (``FILE_MANAGER_FILES``) count as nothing.
 
     Raises:
       OutputError: naming ``--out`` and the first thing that is not reportgen's.
     """
     try:
-        names = sorted(os.listdir(folder))
+        names = sorted(name for name in os.listdir(folder)
+                       if not _is_file_manager_file(folder / name))
         if not names:
             return
         listed = _reportgen_manifest_files(folder)
