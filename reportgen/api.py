@@ -163,7 +163,10 @@ def build(
       The written report.
 
     Raises:
-      ConfigError: a bad config, template or output folder.
+      ConfigError: a bad config or template.
+      reportgen.store.output.OutputError: an ``OSError`` naming the output folder, which
+        may not be replaced (it holds other files, it is a symbolic link...) or cannot
+        be written.
     """
     target = Path(out) if out is not None else Path("build") / config.name
     files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),

@@ -1,19 +1,21 @@
 """The ``reportgen`` command line: compute, build and verify handouts.
 
-Exit codes: 0 done, 1 verification mismatch or internal failure, 2 bad input.
+Exit codes: 0 done, 1 verification mismatch or internal failure, 2 bad input; stopped by
+a signal, 128 + its number (130 SIGINT, 143 SIGTERM, 129 SIGHUP), the report untouched.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from reportgen import pipeline
+from reportgen import interrupts, pipeline
 from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load
 from reportgen.render import FORMATS
@@ -40,6 +42,8 @@ class Stages:
             self._status.start()
 
     def __call__(self, stage: str) -> None:
+        # A safe point: a signal whose exception something swallowed stops the build here.
+        interrupts.check()
         self._finish_current()
         self._current, self._started = stage, time.perf_counter()
         if self._status is not None:
@@ -82,11 +86,13 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="where JAX computes (default: the config's device, auto: a GPU when JAX sees one)",
     )
     parser.add_argument("--out", type=Path, default=None,
-                        help="the report folder to write (default: build/<name>); it is "
-                        "replaced atomically when complete, so a failed or killed build keeps "
-                        "the previous one; a build started while another writes the same folder "
-                        "stops at once with exit code 2, one that finishes computing while "
-                        "another writes waits for it (the last to finish wins)")
+                        help="the report folder to write (default: build/<name>); it must be "
+                        "new, empty or a report reportgen wrote (anything else is refused with "
+                        "exit code 2); it is replaced atomically when complete, so a failed, "
+                        "interrupted or killed build keeps the previous one; a build started "
+                        "while another writes the same folder stops at once with exit code 2, "
+                        "one that finishes computing while another writes waits for it (the "
+                        "last to finish wins)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.add_argument("--no-cache", action="store_true",
                         help="recompute even when cached results exist, and cache nothing")
@@ -402,7 +408,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with interrupts.handling():
+            return COMMANDS[args.command](args)
+    except interrupts.Interrupted as exc:
+        outcome = exc.outcome
+        if outcome is None and args.command != "verify":
+            outcome = "the previous report is untouched"
+        detail = f"; {outcome}" if outcome else ""
+        print(f"reportgen: interrupted ({exc.name}){detail}", file=sys.stderr)
+        return exc.exit_code
     except ConfigError as exc:
         for line in str(exc).splitlines():
             print(f"reportgen: error: {line}", file=sys.stderr)
@@ -416,9 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f" ({exc.filename})" if exc.filename else ""
             print(f"reportgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # raised by code itself; a real SIGINT arrives as Interrupted
         print("reportgen: interrupted; the previous report is untouched", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

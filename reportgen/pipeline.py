@@ -126,6 +126,19 @@ def results_files(computed: Computed) -> dict[str, bytes]:
     return files
 
 
+def compute_files(config: Config, computed: Computed) -> dict[str, bytes]:
+    """The folder ``reportgen compute`` writes: ``results_files`` and their manifest.json.
+
+    The manifest (reportgen's, listing every file) is what lets a later build or compute
+    replace the folder, and ``verify`` check it.
+    """
+    files = results_files(computed)
+    record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment)
+    record["files"] = manifest.file_hashes(files)
+    files[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
+    return files
+
+
 def report_files(
     config: Config,
     computed: Computed,
@@ -153,6 +166,8 @@ def report_files(
     files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
     record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
                                      renderer_environment())
+    if templates_dir is not None:
+        record[manifest.TEMPLATES] = manifest.CUSTOM_TEMPLATES
     record["files"] = manifest.file_hashes(files)
     attachments = {name: files[name] for name in ATTACHED_FILES if name in files}
     attachments[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
@@ -211,9 +226,9 @@ def compute_folder(
     use_cache: bool = True,
     progress: Progress = _silent,
 ) -> Computed:
-    """``reportgen compute``: write a folder with results.json (and large arrays) only."""
+    """``reportgen compute``: a folder with results.json (and large arrays) and a manifest."""
     preflight(target)
     computed = compute(config, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
     progress("write")
-    output.write_folder(target, results_files(computed))
+    output.write_folder(target, compute_files(config, computed))
     return computed

@@ -5,33 +5,58 @@ number in its results.json against a fresh computation. A handout PDF alone carr
 ``config.toml``, ``results.json`` and ``manifest.json`` as attachments and is checked
 the same way. Numbers must match exactly on the platform and versions that built the
 report; elsewhere within a tolerance stated in the output.
+
+Where the platform and versions are the ones that built the report, the report is also
+rebuilt in memory from the recomputed results (``pipeline.report_files``) and every file
+compared byte for byte with it: ``index.html`` and ``handout.pdf`` included, so a change
+to a page of the PDF is found, not only a change to its attachments. Elsewhere, or for a
+report made with custom templates, the output says that nothing was rebuilt and why.
+
+Only regular files inside the folder count: a symbolic link, or a manifest entry that is
+absolute or climbs out with ``..``, is a difference, never followed. A report that cannot
+be read as one (malformed JSON or PDF, a manifest of the wrong shape, text that is not
+UTF-8, a results.json that is a link) is bad input: one line, exit code 2.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
 import math
+import os
+import stat
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from reportgen import pipeline
-from reportgen.config import ConfigError, validate
-from reportgen.store.manifest import MANIFEST_FILE, environment, sha256_file
+from reportgen.config import Config, ConfigError, validate
+from reportgen.store import manifest as manifest_io
+from reportgen.store.manifest import MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
+from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 MAX_SHOWN = 20
+CONFIG_FILE = pipeline.CONFIG_FILE
+HTML_FILE, PDF_FILE = "index.html", "handout.pdf"
 
 
 class StoredReport(NamedTuple):
-    """What a report carries: its results, manifest and config text, and its folder."""
+    """What a report carries: its results, manifest and config text, and its folder.
 
-    results: dict[str, Any]
+    ``pdf`` holds the PDF's own bytes when a handout PDF is verified alone. ``results`` is
+    None for a student copy of a handout with exercises, which carries its config only.
+    """
+
+    results: dict[str, Any] | None
     manifest: dict[str, Any] | None
     config_toml: str | None
     folder: Path | None
+    pdf: bytes | None = None
 
 
 class Tolerance(NamedTuple):
@@ -42,54 +67,151 @@ class Tolerance(NamedTuple):
     reason: str
 
 
+# ---------------------------------------------------------------- reading a report
+
+
+class NotInside(Exception):
+    """A path that is not a regular file inside the report folder; says what it is."""
+
+
+def read_inside(folder: Path, name: str) -> bytes:
+    """The bytes of the regular file ``name`` (a relative POSIX path) inside ``folder``.
+
+    No symbolic link is followed, neither the file nor a folder on the way.
+
+    Raises:
+      FileNotFoundError: there is no such file.
+      NotInside: ``name`` is absolute, climbs out, or is a link or not a regular file.
+    """
+    parts = name.split("/")
+    if not name or "\0" in name or any(part in ("", ".", "..") for part in parts):
+        raise NotInside("not a path inside the report folder")
+    current = folder
+    for part in parts[:-1]:
+        current = current / part
+        info = current.lstat()  # FileNotFoundError: missing
+        if stat.S_ISLNK(info.st_mode):
+            raise NotInside(f"its folder '{current.relative_to(folder)}' is a symbolic link")
+        if not stat.S_ISDIR(info.st_mode):
+            raise FileNotFoundError(errno.ENOENT, "not a folder", str(current))
+    try:
+        fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotInside("a symbolic link, not a file in the report folder") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotInside("not a regular file")
+        return handle.read()
+
+
 def _json(data: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(f"verify: {what} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise ConfigError(f"verify: {what} holds no results object")
+        raise ConfigError(f"verify: {what} holds no JSON object")
     return value
 
 
+def parse_results(data: bytes, what: str) -> dict[str, Any]:
+    """A results.json's data, checked to be reportgen's and to record its config."""
+    results = _json(data, what)
+    if results.get("schema") != RESULTS_SCHEMA:
+        raise ConfigError(f"verify: {what} is not reportgen's results "
+                          f"(schema {_short(results.get('schema'))}, expected {RESULTS_SCHEMA})")
+    if not isinstance(results.get("config"), dict):
+        raise ConfigError(f"verify: {what} records no config table "
+                          f"(config is {_short(results.get('config'))})")
+    return results
+
+
+def parse_manifest(data: bytes, what: str) -> dict[str, Any]:
+    """A manifest.json's data, checked to be reportgen's and of the right shape."""
+    record = _json(data, what)
+    if record.get("schema") != manifest_io.SCHEMA:
+        raise ConfigError(f"verify: {what} is not reportgen's manifest "
+                          f"(schema {_short(record.get('schema'))})")
+    files = record.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) for name, digest in files.items()
+    ):
+        raise ConfigError(f"verify: {what}: files is not a table of file names and sha256 "
+                          f"digests (it is {_short(files)})")
+    if not isinstance(record.get("environment"), dict):
+        raise ConfigError(f"verify: {what}: environment is not a table "
+                          f"(it is {_short(record.get('environment'))})")
+    return record
+
+
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"verify: {what} is not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
+
+
 def read_folder(folder: Path) -> StoredReport:
-    """A report folder's results, manifest and config."""
-    results_path = folder / RESULTS_FILE
-    if not results_path.is_file():
-        raise ConfigError(f"verify: {folder} holds no {RESULTS_FILE}; expected a report folder")
-    manifest_path = folder / MANIFEST_FILE
-    config_path = folder / "config.toml"
+    """A report folder's results, manifest and config (regular files in it only)."""
+
+    def member(name: str, required: bool = False) -> bytes | None:
+        try:
+            return read_inside(folder, name)
+        except FileNotFoundError:
+            if required:
+                raise ConfigError(f"verify: {folder} holds no {name}; expected a report "
+                                  "folder") from None
+            return None
+        except NotInside as exc:
+            raise ConfigError(f"verify: {folder / name} is {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"verify: cannot read {folder / name} ({exc.strerror})") from None
+
+    results = member(RESULTS_FILE)
+    record = member(MANIFEST_FILE)
+    config = member(CONFIG_FILE, required=results is None)
     return StoredReport(
-        _json(results_path.read_bytes(), str(results_path)),
-        _json(manifest_path.read_bytes(), str(manifest_path)) if manifest_path.is_file() else None,
-        config_path.read_text(encoding="utf-8") if config_path.is_file() else None,
+        parse_results(results, str(folder / RESULTS_FILE)) if results is not None else None,
+        parse_manifest(record, str(folder / MANIFEST_FILE)) if record is not None else None,
+        _text(config, str(folder / CONFIG_FILE)) if config is not None else None,
         folder,
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def read_pdf(path: Path) -> StoredReport:
-    """A handout PDF's attached results, manifest and config."""
+    """A handout PDF's attached results, manifest and config, and its own bytes."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
-        attachments = PdfReader(path).attachments
-    except (PdfReadError, OSError, ValueError) as exc:
-        raise ConfigError(f"verify: {path} is not a readable PDF ({exc})") from None
-    if RESULTS_FILE not in attachments:
-        raise ConfigError(f"verify: {path} carries no {RESULTS_FILE} attachment")
-
-    def attached(name: str) -> bytes | None:
-        found = attachments.get(name)
-        return found[0] if found else None
-
-    manifest = attached(MANIFEST_FILE)
-    config = attached("config.toml")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"verify: cannot read {path} ({exc.strerror})") from None
+    try:
+        attachments = PdfReader(io.BytesIO(data)).attachments
+        wanted = (RESULTS_FILE, MANIFEST_FILE, CONFIG_FILE)
+        attached = {name: found[0] for name in wanted if (found := attachments.get(name))}
+    except Exception as exc:  # pypdf raises many kinds on malformed or hostile input
+        raise ConfigError(f"verify: {path} is not a readable PDF ({type(exc).__name__}: "
+                          f"{_one_line(exc)})") from None
+    if RESULTS_FILE not in attached and CONFIG_FILE not in attached:
+        raise ConfigError(f"verify: {path} carries no {RESULTS_FILE} or {CONFIG_FILE} "
+                          f"attachment")
+    record, config = attached.get(MANIFEST_FILE), attached.get(CONFIG_FILE)
+    results = attached.get(RESULTS_FILE)
     return StoredReport(
-        _json(attached(RESULTS_FILE) or b"", f"{path}:{RESULTS_FILE}"),
-        _json(manifest, f"{path}:{MANIFEST_FILE}") if manifest else None,
-        config.decode("utf-8") if config else None,
+        parse_results(results, f"{path}:{RESULTS_FILE}") if results is not None else None,
+        parse_manifest(record, f"{path}:{MANIFEST_FILE}") if record is not None else None,
+        _text(config, f"{path}:{CONFIG_FILE}") if config is not None else None,
         None,
+        data,
     )
 
 
@@ -168,28 +290,59 @@ def compare_numbers(stored: dict, fresh: dict, tolerance: Tolerance) -> list[str
     ]
 
 
+# ---------------------------------------------------------------- comparing files
+
+
+def folder_files(folder: Path) -> tuple[list[str], list[str]]:
+    """The regular files under ``folder`` (relative POSIX paths), and every other entry
+    (symbolic links, FIFOs...), neither followed."""
+    files, others = [], []
+    for root, dirs, names in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in sorted([*dirs, *names]):
+            path = Path(root) / name
+            relative = (base / name).as_posix()
+            if path.is_symlink():
+                others.append(relative)
+            elif path.is_file():
+                files.append(relative)
+            elif not path.is_dir():
+                others.append(relative)
+    return sorted(files), sorted(others)
+
+
 def compare_files(report: StoredReport) -> list[str]:
-    """Files whose sha256 differs from the manifest's, or that are missing or extra."""
+    """Files whose sha256 differs from the manifest's, or that are missing, extra, or not
+    regular files inside the folder."""
     if report.folder is None or report.manifest is None:
         return []
-    recorded: dict[str, str] = report.manifest.get("files", {})
+    recorded: dict[str, str] = report.manifest["files"]
     problems = []
     for name, digest in sorted(recorded.items()):
-        path = report.folder / name
-        if not path.is_file():
+        try:
+            data = read_inside(report.folder, name)
+        except NotInside as exc:
+            problems.append(f"{name}: {exc} (the manifest lists it)")
+            continue
+        except FileNotFoundError:
             problems.append(f"{name}: missing (the manifest lists it)")
-        elif sha256_file(path) != digest:
+            continue
+        except OSError as exc:
+            problems.append(f"{name}: unreadable ({exc.strerror})")
+            continue
+        if hashlib.sha256(data).hexdigest() != digest:
             problems.append(f"{name}: sha256 differs from the manifest's")
-    for path in sorted(report.folder.rglob("*")):
-        name = path.relative_to(report.folder).as_posix()
-        if path.is_file() and name != MANIFEST_FILE and name not in recorded:
-            problems.append(f"{name}: not in the manifest")
+    files, others = folder_files(report.folder)
+    problems += [f"{name}: not in the manifest" for name in files
+                 if name != MANIFEST_FILE and name not in recorded]
+    problems += [f"{name}: a symbolic link or special file (a report holds regular files only)"
+                 for name in others if name not in recorded]
     return problems
 
 
 def compare_config(report: StoredReport) -> list[str]:
     """The attached or written config.toml must be the config results.json records."""
-    if report.config_toml is None:
+    if report.config_toml is None or report.results is None:
         return []
     try:
         config = validate(tomllib.loads(report.config_toml), source="config.toml")
@@ -200,6 +353,96 @@ def compare_config(report: StoredReport) -> list[str]:
     return []
 
 
+def environment_changes(stored: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
+    """What differs between two manifest environments, packages by name."""
+    changes = []
+    for key in sorted(set(stored) | set(fresh)):
+        old, new = stored.get(key), fresh.get(key)
+        if old == new:
+            continue
+        if key == "packages" and isinstance(old, dict) and isinstance(new, dict):
+            changes += [f"{name} {old.get(name)} -> {new.get(name)}"
+                        for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
+        else:
+            changes.append(f"{key} {_short(old)} -> {_short(new)}")
+    return changes
+
+
+def _first_difference(a: bytes, b: bytes) -> str:
+    index = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                 min(len(a), len(b)))
+    return f"first difference at byte {index}; {len(a)} bytes stored, {len(b)} rebuilt"
+
+
+class Rebuild(NamedTuple):
+    """A byte-for-byte comparison with a rebuild: its differences, and what it compared or
+    why it compared nothing."""
+
+    problems: list[str]
+    compared: str | None
+    skipped: str | None = None
+
+
+def compare_rebuild(report: StoredReport, config: Config,
+                    computed: pipeline.Computed) -> Rebuild:
+    """Rebuild the report in memory from the recomputed results and compare every file.
+
+    Only where the manifest's environment is exactly this one (platform, versions, git
+    commit, device): elsewhere the bytes would differ for reasons that are not changes,
+    and ``skipped`` says so.
+    """
+    what = "the PDF's own bytes" if report.pdf is not None else "the files' bytes"
+    if report.manifest is None:
+        return Rebuild([], None, f"{what} were not compared with a rebuild: no manifest "
+                                 "records how the report was built")
+    listed = set(report.manifest["files"])
+    rendered = report.pdf is not None or bool({HTML_FILE, PDF_FILE} & listed)
+    if report.manifest.get(manifest_io.TEMPLATES) == manifest_io.CUSTOM_TEMPLATES:
+        return Rebuild([], None, f"{what} were not compared with a rebuild: the report was "
+                                 "made with custom templates (--templates), which it does "
+                                 "not carry")
+    render_env: dict[str, Any] | None = None
+    if rendered:
+        from reportgen.render.report import renderer_environment
+
+        render_env = renderer_environment()
+    changes = environment_changes(report.manifest["environment"],
+                                  environment(computed.environment, render_env))
+    if changes:
+        shown = "; ".join(changes[:4]) + ("; ..." if len(changes) > 4 else "")
+        return Rebuild([], None, f"{what} were not compared with a rebuild: it was built "
+                                 f"elsewhere ({shown})")
+
+    if report.pdf is not None:
+        rebuilt = pipeline.report_files(config, computed, ("pdf",))[PDF_FILE]
+        problems = [] if rebuilt == report.pdf else [
+            f"{PDF_FILE}: differs from the PDF rebuilt from its config "
+            f"({_first_difference(report.pdf, rebuilt)})"]
+        return Rebuild(problems, "the PDF's own bytes with a rebuild")
+
+    assert report.folder is not None
+    formats = tuple(fmt for fmt, name in (("html", HTML_FILE), ("pdf", PDF_FILE))
+                    if name in listed)
+    rebuilt_files = (pipeline.report_files(config, computed, formats) if rendered
+                     else pipeline.compute_files(config, computed))
+    problems = []  # files the rebuild does not make: compare_files names them
+    for name in sorted(rebuilt_files):
+        try:
+            data = read_inside(report.folder, name)
+        except (OSError, NotInside):
+            problems.append(f"{name}: missing, the rebuild makes it")
+            continue
+        if data != rebuilt_files[name]:
+            problems.append(f"{name}: differs from the rebuilt file "
+                            f"({_first_difference(data, rebuilt_files[name])})")
+    pages = " and ".join(name for name in (HTML_FILE, PDF_FILE) if name in rebuilt_files)
+    return Rebuild(problems, f"the bytes of every file ({len(rebuilt_files)}) with a rebuild"
+                             + (f" ({pages} included)" if pages else ""))
+
+
+# ---------------------------------------------------------------- the verdict
+
+
 @dataclass(frozen=True)
 class Verification:
     """The outcome of re-deriving a report.
@@ -208,7 +451,7 @@ class Verification:
       path: the report folder or PDF that was checked.
       ok: True when every compared number and file matches.
       differences: one readable line per difference (empty when ``ok``).
-      compared: what was compared, in words.
+      compared: what was compared, in words (and what was not, and why).
       tolerance: how closely numbers had to match, and why.
     """
 
@@ -222,7 +465,7 @@ class Verification:
         """The verdict in one line."""
         if self.ok:
             return f"reproduced: {self.compared}"
-        return f"NOT reproduced: {len(self.differences)} difference(s)"
+        return f"NOT reproduced: {len(self.differences)} difference(s); {self.compared}"
 
 
 def check(path: Path) -> Verification:
@@ -232,17 +475,46 @@ def check(path: Path) -> Verification:
       ConfigError: ``path`` is not a readable report.
     """
     report = read_report(path)
-    config = validate(report.results.get("config") or {}, source="results.json config")
+    config = stored_config(report)
     computed = pipeline.compute(config, use_cache=False)
     stored_env = (report.manifest or {}).get("environment")
     tolerance = tolerance_for(stored_env, environment(computed.environment))
     problems = compare_config(report) + compare_files(report)
-    problems += compare_numbers(report.results, computed.results, tolerance)
-    compared = "every number matches" + (
-        " and every file matches the manifest"
-        if report.folder is not None and report.manifest is not None else "")
-    return Verification(Path(path), not problems, tuple(problems), compared,
+    if report.results is not None:
+        problems += compare_numbers(report.results, computed.results, tolerance)
+    rebuild = compare_rebuild(report, config, computed)
+    problems += rebuild.problems
+    return Verification(Path(path), not problems, tuple(problems),
+                        _compared(report, rebuild),
                         f"config sha256 {config.digest()[:16]}, {tolerance.reason}")
+
+
+def stored_config(report: StoredReport) -> Config:
+    """The config a report was built from: results.json's, else its config.toml (a student
+    copy carries no results)."""
+    if report.results is not None:
+        return validate(report.results["config"], source="results.json config")
+    assert report.config_toml is not None
+    try:
+        raw = tomllib.loads(report.config_toml)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"verify: config.toml is not valid TOML ({exc})") from None
+    return validate(raw, source="config.toml")
+
+
+def _compared(report: StoredReport, rebuild: Rebuild) -> str:
+    """What ``check`` compared, as one sentence (and what it did not, and why)."""
+    attached = "the attached " if report.pdf is not None else ""
+    parts = ([f"every number of {attached}results.json with a recomputation"]
+             if report.results is not None else
+             ["no numbers (a student copy carries no results: its files say it all)"])
+    if report.folder is not None and report.manifest is not None:
+        parts.append("every file's sha256 with manifest.json")
+    if report.config_toml is not None:
+        parts.append(f"{attached}config.toml with results.json's config")
+    if rebuild.compared:
+        parts.append(rebuild.compared)
+    return "compared " + "; ".join(parts) + (f"; {rebuild.skipped}" if rebuild.skipped else "")
 
 
 BATCH_FILE = "batch.json"
@@ -272,6 +544,8 @@ def main(path: Path, quiet: bool = False) -> int:
 
     A batch folder is verified variant by variant (exit 0 only when all reproduce).
     """
+    if not os.path.lexists(path):
+        raise ConfigError(f"verify: no such report folder or PDF: {path}")
     variants = batch_variants(path)
     if variants is not None:
         failed = [variant.name for variant in variants if _main_one(variant, quiet) != 0]

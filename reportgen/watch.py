@@ -28,6 +28,8 @@ from reportgen.render.figures import MemoryCache
 
 #: Milliseconds watchfiles waits for a burst of writes (an editor's save) to settle.
 DEBOUNCE_MS = 50
+#: Milliseconds between checks of the inputs when no file-system event arrives.
+POLL_MS = 250
 RELOAD_PATH = "/__reportgen__/version"
 #: What the served page polls, every half second, to reload after a rebuild.
 RELOAD_SCRIPT = (
@@ -80,12 +82,20 @@ class Watcher:
             folders.append(self.templates_dir.resolve())
         return folders
 
-    def relevant(self, changed: Path) -> bool:
-        """Whether a changed path can change the handout."""
-        changed = changed.resolve()
-        if self.templates_dir is not None and changed.is_relative_to(self.templates_dir.resolve()):
-            return True
-        return changed == self.config_path or changed.suffix == ".csv"
+    def inputs(self) -> dict[str, tuple[int, int]]:
+        """(mtime, size) of every file a build reads: the config, rosters beside it, and
+        the templates; a rebuild is due whenever this changes."""
+        files = [self.config_path, *self.config_path.parent.glob("*.csv")]
+        if self.templates_dir is not None:
+            files += [p for p in self.templates_dir.rglob("*") if p.is_file()]
+        found = {}
+        for path in files:
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            found[str(path)] = (info.st_mtime_ns, info.st_size)
+        return found
 
     def build(self) -> Rebuild:
         """Rebuild now; a ConfigError (or any error) leaves the last good report in place."""
@@ -110,13 +120,22 @@ def watch(
     report: Callable[[Rebuild], None],
     stop: threading.Event | None = None,
 ) -> None:
-    """Build once, then after every relevant change, until ``stop`` is set (or Ctrl-C)."""
+    """Build once, then after every change to the build's inputs, until ``stop`` is set.
+
+    File-system events (watchfiles) wake the loop at once; it also wakes every
+    ``POLL_MS`` and compares the inputs' (mtime, size) with those of the last build, so an
+    edit saved during a build, or before the watcher started, is never missed.
+    """
     from watchfiles import watch as file_changes
 
+    seen = watcher.inputs()
     report(watcher.build())
-    for changes in file_changes(*watcher.watched(), debounce=DEBOUNCE_MS, step=25,
-                                stop_event=stop, raise_interrupt=False):
-        if any(watcher.relevant(Path(path)) for _change, path in changes):
+    for _changes in file_changes(*watcher.watched(), debounce=DEBOUNCE_MS, step=25,
+                                 stop_event=stop, raise_interrupt=False,
+                                 yield_on_timeout=True, rust_timeout=POLL_MS):
+        current = watcher.inputs()
+        if current != seen:
+            seen = current
             report(watcher.build())
 
 

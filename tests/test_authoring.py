@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
@@ -97,17 +99,28 @@ def test_init_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str
 # ---------------------------------------------------------------- watch
 
 
+_LINES: dict[int, queue.Queue[str]] = {}
+
+
 def _lines_until(process: subprocess.Popen[str], pattern: str, timeout: float = 120) -> str:
-    """Read the watcher's stderr until a line matches ``pattern``; returns that line."""
+    """The watcher's next stderr line matching ``pattern`` (read by a thread, so a silent
+    watcher fails the test after ``timeout`` instead of hanging it)."""
+    lines = _LINES.get(process.pid)
+    if lines is None:
+        lines = _LINES[process.pid] = queue.Queue()
+        stream = process.stderr
+        assert stream is not None
+        threading.Thread(target=lambda: [lines.put(line) for line in stream],  # type: ignore[func-returns-value]
+                         daemon=True).start()
     deadline = time.monotonic() + timeout
-    assert process.stderr is not None
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
         if re.search(pattern, line):
             return line
-        if not line and process.poll() is not None:
-            break
-    raise AssertionError(f"no line matching {pattern!r}")
+    raise AssertionError(f"no line matching {pattern!r} within {timeout} s")
 
 
 @pytest.fixture

@@ -360,3 +360,10 @@ def test_find_leaks_names_each_spelling_and_place() -> None:
     leaks = exercises.find_leaks(files, [answer])
     assert leaks == ["exercises[0] (a): its answer appears as 0.4841 in index.html",
                      "exercises[0] (a): its answer appears as 0.484110 in notes.txt"]
+
+
+def test_verify_rebuilds_student_copies_from_their_config(student_batch: Path) -> None:
+    done = reportgen("verify", str(student_batch))
+    assert "4 of 4 variants reproduced" in done.stdout
+    assert "no numbers (a student copy carries no results" in done.stdout
+    assert "with a rebuild (index.html and handout.pdf included)" in done.stdout

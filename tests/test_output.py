@@ -7,6 +7,7 @@ and receive SIGKILL at random moments, or at chosen points inside the write.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,11 +45,12 @@ def sha256_tree(folder: Path) -> dict[str, str]:
 
 def beside(target: Path) -> list[str]:
     """What lies next to the target, lock file aside."""
-    return sorted(p.name for p in target.parent.iterdir() if p.name != f".{target.name}.lock")
+    lock = output.lock_path(target).name
+    return sorted(p.name for p in target.parent.iterdir() if p.name != lock)
 
 
 def staging_leftovers(target: Path) -> list[str]:
-    return [name for name in beside(target) if name.startswith(f".{target.name}.")]
+    return [name for name in beside(target) if name.startswith(output.sidecar_stem(target))]
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +117,9 @@ def test_keyboard_interrupt_mid_write_keeps_the_previous_report(
 def test_leftover_staging_folders_are_cleaned_by_the_next_build(
     report: Path, configs: tuple[Path, Path]
 ) -> None:
-    for name in (".report.tmp-killed1", ".report.tmp-killed2", ".report.old-99999"):
+    names = [output.staging_name(report, "00000001"), output.staging_name(report, "0000000f"),
+             output.retired_name(report, "99999999")]
+    for name in names:
         (report.parent / name).mkdir()
         (report.parent / name / "results.json").write_text("{", encoding="utf-8")
     assert cli.main(["compute", str(configs[0]), "--out", str(report), "-q"]) == 0
@@ -149,15 +154,251 @@ def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
 def test_a_report_retired_by_a_killed_fallback_swap_is_put_back(report: Path) -> None:
     """Killed between the fallback's two renames: no target, the old one parked aside."""
     before = sha256_tree(report)
-    staged = report.with_name(".report.tmp-abc")
+    staged = report.with_name(output.staging_name(report, "00000abc"))
     staged.mkdir()
     (staged / "results.json").write_text("{}", encoding="utf-8")
-    report.rename(report.with_name(".report.old-4242"))
+    report.rename(report.with_name(output.retired_name(report, "00004242")))
 
-    output._clear_leftovers(report)
+    output.clear_leftovers(report)
 
     assert sha256_tree(report) == before
     assert beside(report) == ["report"]
+
+
+# ---------------------------------------------------------------- what --out may replace
+
+
+def refused(code: int, err: str, *phrases: str) -> None:
+    """Exit code 2 and one line naming --out, holding every phrase."""
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("reportgen: error: --out: "), err
+    for phrase in phrases:
+        assert phrase in lines[0], f"{phrase!r} not in {lines[0]!r}"
+
+
+def listing(folder: Path) -> list[str]:
+    """Every path under ``folder`` (symbolic links not followed), sorted."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def _users_files(target: Path, _config: Path) -> None:
+    target.mkdir()
+    (target / "thesis.tex").write_text("\\chapter{One}", encoding="utf-8")
+    (target / "data").mkdir()
+    (target / "data/points.csv").write_text("1,2\n", encoding="utf-8")
+
+
+def _foreign_manifest(target: Path, _config: Path) -> None:
+    target.mkdir()
+    (target / "manifest.json").write_text('{"schema": "other.tool/1", "files": {}}')
+    (target / "notes.txt").write_text("mine", encoding="utf-8")
+
+
+def _report_and(extra: str) -> Callable[[Path, Path], None]:
+    def make(target: Path, config: Path) -> None:
+        assert cli.main(["compute", str(config), "--out", str(target), "-q"]) == 0
+        if extra.endswith("/"):
+            (target / extra).mkdir()
+        elif extra == "link":
+            (target / "link").symlink_to(target.parent)
+        else:
+            (target / extra).write_text("mine", encoding="utf-8")
+    return make
+
+
+NOT_OURS = {  # a folder that is not (only) reportgen's -> what the one line says
+    "users-files": (_users_files, "is not empty and not a report",
+                    "it holds 'data' and no reportgen manifest.json"),
+    "foreign-manifest": (_foreign_manifest, "a manifest.json that is not reportgen's"),
+    "report-and-a-file": (_report_and("notes.txt"), "holds 'notes.txt', which is not part"),
+    "report-and-a-folder": (_report_and("drafts/"), "holds 'drafts/', which is not part"),
+    "report-and-a-link": (_report_and("link"), "holds 'link', which is not part"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_OURS))
+@pytest.mark.parametrize("command", ["compute", "build"])
+def test_a_folder_that_is_not_a_report_is_refused_and_kept(
+    kind: str, command: str, tmp_path: Path, configs: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9, item 1: --out over the user's files deleted them, exit 0."""
+    make, *phrases = NOT_OURS[kind]
+    target = tmp_path / "out" / "thesis"
+    target.parent.mkdir()
+    make(target, configs[0])
+    capsys.readouterr()
+    before, files_before = listing(target), sha256_tree(target)
+    lock_before = output.lock_path(target).exists()
+
+    code = cli.main([command, "--out", str(target), "-q"])
+
+    refused(code, capsys.readouterr().err, str(target), *phrases)
+    assert listing(target) == before and sha256_tree(target) == files_before
+    assert beside(target) == ["thesis"]
+    assert output.lock_path(target).exists() == lock_before  # a refusal creates nothing
+
+
+@pytest.mark.parametrize("out", [".", "{cwd}", ".."])
+@pytest.mark.parametrize("cwd", ["project", "empty"])
+def test_the_working_directory_is_refused(
+    out: str, cwd: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--out .` in a project folder deleted the whole project; an empty one vanished."""
+    here = tmp_path / "parent" / cwd
+    here.mkdir(parents=True)
+    if cwd == "project":
+        (here / "main.py").write_text("print('mine')\n", encoding="utf-8")
+    monkeypatch.chdir(here)
+    before = listing(tmp_path)
+
+    code = cli.main(["compute", "--out", out.format(cwd=here), "-q"])
+
+    refused(code, capsys.readouterr().err, "is the working directory or holds it")
+    assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("holding", ["nothing", ".DS_Store"])
+def test_an_empty_folder_is_replaced(
+    holding: str, tmp_path: Path, configs: tuple[Path, Path]
+) -> None:
+    """Empty, or holding only what a file manager drops there."""
+    target = tmp_path / "empty"
+    target.mkdir()
+    if holding != "nothing":
+        (target / holding).write_bytes(b"\0\0\0\1Bud1")
+    assert cli.main(["compute", str(configs[0]), "--out", str(target), "-q"]) == 0
+    assert sorted(sha256_tree(target)) == ["manifest.json", "results.json"]
+    (target / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # a report Finder has shown
+    assert cli.main(["compute", str(configs[1]), "--out", str(target), "-q"]) == 0
+
+
+def test_leftovers_are_matched_literally_never_as_a_pattern(
+    tmp_path: Path, configs: tuple[Path, Path]
+) -> None:
+    """Issue 9, item 2: `--out '/x/*'` deleted `.thesis.tmp-notes/` and `.photos.old-2023/`."""
+    folder = tmp_path / "x"
+    folder.mkdir()
+    for name in (".thesis.tmp-notes", ".photos.old-2023", ".star.tmp-abcdefgh"):
+        (folder / name).mkdir()
+        (folder / name / "keep.txt").write_text(name, encoding="utf-8")
+    before = listing(folder)
+
+    assert cli.main(["compute", str(configs[0]), "--out", str(folder / "*"), "-q"]) == 0
+    # a target named like the user's folder: theirs is neither removed nor put in its place
+    assert cli.main(["compute", str(configs[0]), "--out", str(folder / "photos"), "-q"]) == 0
+
+    after = listing(folder)
+    assert set(before) <= set(after)
+    assert all((folder / name / "keep.txt").read_text() == name
+               for name in (".thesis.tmp-notes", ".photos.old-2023", ".star.tmp-abcdefgh"))
+    assert sorted(sha256_tree(folder / "photos")) == ["manifest.json", "results.json"]
+    added = {name.split("/")[0] for name in set(after) - set(before)}
+    assert added == {"*", "photos", ".*.lock", ".photos.lock"}
+
+
+@pytest.mark.parametrize("points_to", ["a-report", "nowhere"])
+def test_a_symlink_as_out_is_refused_and_nothing_is_left(
+    points_to: str, tmp_path: Path, configs: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9, item 3: exit 2, yet the new report installed and `.link.tmp-*` left."""
+    real, link = tmp_path / "out" / "real", tmp_path / "out" / "link"
+    real.parent.mkdir()
+    if points_to == "a-report":
+        assert cli.main(["compute", str(configs[0]), "--out", str(real), "-q"]) == 0
+    link.symlink_to(real)
+    before = sha256_tree(real) if real.exists() else None
+    outside = sorted(p.name for p in real.parent.iterdir())
+
+    code = cli.main(["compute", str(configs[1]), "--out", str(link), "-q"])
+
+    refused(code, capsys.readouterr().err, f"{link} is a symbolic link (to {real})")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert (sha256_tree(real) if real.exists() else None) == before
+    assert sorted(p.name for p in real.parent.iterdir()) == outside
+
+
+def test_a_previous_report_that_cannot_be_removed_is_said_truthfully(
+    report: Path, configs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Should the swapped-out report resist removal, the one line says the new one is in."""
+    def refuse(path: Path) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    remove_tree = output.remove_tree
+    monkeypatch.setattr(output, "remove_tree", refuse)
+    code = cli.main(["compute", str(configs[1]), "--out", str(report), "-q"])
+    refused(code, capsys.readouterr().err, f"--out: the new report is in {report}, but the "
+            "previous one could not be removed from", "(Permission denied); the next build")
+    assert json.loads((report / "results.json").read_text())["config"]["seed"] == 2
+    assert len(staging_leftovers(report)) == 1
+    monkeypatch.setattr(output, "remove_tree", remove_tree)
+    assert cli.main(["compute", str(configs[1]), "--out", str(report), "-q"]) == 0
+    assert beside(report) == ["report"]
+
+
+def as_ordinary_user(command: list[str]) -> list[str]:
+    """``command`` run without root's right to ignore read-only folders."""
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv is needed to drop root")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+
+
+def test_a_read_only_report_is_refused_and_kept(configs: tuple[Path, Path]) -> None:
+    """Issue 9, item 3: exit 2 'Permission denied', yet the new one installed, old one left.
+
+    Refused before anything is computed or written: a report we could not remove.
+    """
+    base = Path(tempfile.mkdtemp(prefix="reportgen-read-only-"))  # reachable when not root
+    try:
+        target, cache = base / "rep", base / "cache"
+        cache.mkdir()
+        config = base / "next.toml"
+        shutil.copy(configs[1], config)
+        assert cli.main(["compute", str(configs[0]), "--out", str(target), "-q"]) == 0
+        if os.geteuid() == 0:
+            for path in [base, *base.rglob("*")]:
+                os.chown(path, 65534, 65534, follow_symlinks=False)
+        base.chmod(0o755)
+        before = sha256_tree(target)
+        for path in [target, *target.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+
+        done = subprocess.run(
+            as_ordinary_user(reportgen("compute", config, "--out", target, "-q")),
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}, timeout=300,
+        )
+
+        refused(done.returncode, done.stderr, f"--out: {target} cannot be replaced: "
+                "permission denied; make it writable or choose another folder")
+        assert sha256_tree(target) == before
+        assert beside(target) == ["cache", "next.toml", "rep"]
+    finally:
+        for path in [base, *base.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(0o700)
+        shutil.rmtree(base)
+
+
+@pytest.mark.parametrize("name", ["r" * 242, "r" * 255, "é" * 127], ids=["242", "255", "254-utf8"])
+def test_a_folder_name_of_any_legal_length(
+    name: str, tmp_path: Path, configs: tuple[Path, Path]
+) -> None:
+    """Issue 9, item 12: a 242-255 byte name failed: the lock and temp names overflowed."""
+    target = tmp_path / "out" / name
+    for config in (*configs, configs[0]):
+        assert cli.main(["compute", str(config), "--out", str(target), "-q"]) == 0
+    assert json.loads((target / "results.json").read_text())["config"]["seed"] == 1
+    assert beside(target) == [name]
+    assert len(os.fsencode(output.lock_path(target).name)) <= 255
 
 
 # ---------------------------------------------------------------- SIGKILL
@@ -287,24 +528,24 @@ KILL_AT = textwrap.dedent("""
             park()
         output.write_files = write
     elif point == "before-swap":
-        sync = output._sync_tree
-        output._sync_tree = lambda folder: (sync(folder), park())
+        sync = output.sync_tree
+        output.sync_tree = lambda folder: (sync(folder), park())
     elif point == "between-renames":
         output.exchange = lambda source, target: False
         rename = Path.rename
         def rename_then_park(self, target):
             moved = rename(self, target)
-            if ".old-" in str(target):
+            if "reportgen-old-" in str(target):
                 park()
             return moved
         Path.rename = rename_then_park
     elif point == "after-swap":
-        rmtree = output.shutil.rmtree
-        def park_first(path, *args, **kwargs):
-            if ".tmp-" in str(path):
+        remove = output.remove_tree
+        def park_first(path):
+            if "reportgen-tmp-" in str(path):
                 park()
-            return rmtree(path, *args, **kwargs)
-        output.shutil.rmtree = park_first
+            return remove(path)
+        output.remove_tree = park_first
     sys.exit(cli.main(sys.argv[3:]))
 """)
 
@@ -339,10 +580,108 @@ def test_killed_at_a_chosen_point_of_the_write(
     assert staging_leftovers(report)
 
     # ...and the next build puts things right before it writes anything
-    output._clear_leftovers(report)
+    output.clear_leftovers(report)
     assert beside(report) == ["report"]
     if point != "after-swap":
         assert sha256_tree(report) == before
+
+
+# ---------------------------------------------------------------- signals
+
+
+#: Runs ``reportgen`` and waits at a point of the build (compute, render or write) for a
+#: signal; "swallowed" waits inside a garbage-collection callback, where Python prints
+#: and drops any exception, as it does for JAX's _xla_gc_callback.
+SIGNAL_AT = textwrap.dedent("""
+    import gc, sys, time
+    from pathlib import Path
+    from reportgen import cli
+    from reportgen.numerics import experiment
+    from reportgen.render import report
+    from reportgen.store import output
+
+    point, how, ready = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+
+    def park():
+        if how == "swallowed":
+            def callback(phase, info):
+                if phase == "start":
+                    ready.write_text(point)
+                    time.sleep(60)
+            gc.callbacks.append(callback)
+            gc.collect()
+            gc.callbacks.remove(callback)
+        else:
+            ready.write_text(point)
+            time.sleep(60)
+
+    def parked(function):
+        def wrapper(*args, **kwargs):
+            park()
+            return function(*args, **kwargs)
+        return wrapper
+
+    if point == "compute":
+        experiment.compute_many = parked(experiment.compute_many)
+    elif point == "render":
+        report.render_report = parked(report.render_report)
+    elif point == "write":
+        write = output.write_files
+        def write_half(folder, files):
+            (folder / "results.json").write_bytes(files["results.json"][:1000])
+            park()
+            write(folder, files)
+        output.write_files = write_half
+    sys.exit(cli.main(sys.argv[4:]))
+""")
+
+SIGNAL_CASES = [
+    ("compute", "swallowed", signal.SIGINT),
+    ("compute", "plain", signal.SIGTERM),
+    ("render", "plain", signal.SIGHUP),
+    ("render", "swallowed", signal.SIGINT),
+    ("write", "swallowed", signal.SIGTERM),
+    ("write", "plain", signal.SIGINT),
+    ("write", "swallowed", signal.SIGHUP),
+]
+
+
+@pytest.mark.parametrize(("point", "how", "signum"), SIGNAL_CASES,
+                         ids=[f"{p}-{h}-{s.name}" for p, h, s in SIGNAL_CASES])
+def test_a_signal_stops_the_build_and_keeps_the_report(
+    point: str, how: str, signum: signal.Signals, report: Path, configs: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    """Issue 9, item 4: a Ctrl-C swallowed by JAX's GC hook let the build replace the report.
+
+    Exit 128 + the signal (130, 143, 129), the report untouched, no staging folder left.
+    """
+    before = sha256_tree(report)
+    ready = tmp_path / "ready"
+    command = (["build", str(configs[1]), "--format", "html"] if point == "render"
+               else ["compute", str(configs[1])])
+    process = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_AT, point, how, str(ready), *command,
+         "--out", str(report), "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=fresh_cache(),
+    )
+    deadline = time.monotonic() + 180
+    while not ready.exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=180)
+
+    assert process.returncode == 128 + signum, err
+    assert err.strip().splitlines()[-1] == (
+        f"reportgen: interrupted ({signum.name}); the previous report is untouched")
+    if how == "swallowed":
+        assert "Exception ignored" in err  # the signal's exception really was dropped
+    else:
+        assert "Traceback" not in err
+    assert sha256_tree(report) == before
+    assert beside(report) == ["report"]
 
 
 # ---------------------------------------------------------------- concurrent builds
@@ -424,5 +763,5 @@ def test_concurrent_builds_to_one_folder_never_mix(
     winners = {seed for seed, code in zip(seeds, codes, strict=True) if code == 0}
     data = json.loads((report / "results.json").read_text())
     assert data["config"]["seed"] in winners
-    assert sorted(sha256_tree(report)) == ["results.json", "surface.npy"]
+    assert sorted(sha256_tree(report)) == ["manifest.json", "results.json", "surface.npy"]
     assert beside(report) == ["report"]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
+import zlib
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -93,3 +98,217 @@ def test_bad_paths_are_bad_input(tmp_path: Path, make: str, capsys) -> None:
     assert cli.main(["verify", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("reportgen: error: verify:") and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- hostile folders (issue 9)
+
+
+def _copy(report: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(report, copy, symlinks=True)
+    return copy
+
+
+def _edit_json(path: Path, edit: Callable[[dict], None]) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(json.dumps(data, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+
+
+def _list_in_manifest(copy: Path, name: str, data: bytes) -> None:
+    def add(manifest: dict) -> None:
+        manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    _edit_json(copy / "manifest.json", add)
+
+
+@pytest.mark.parametrize("escape", ["linked-file", "linked-folder", "dot-dot", "absolute"])
+def test_only_regular_files_inside_the_folder_count(
+    report: Path, tmp_path: Path, escape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9, item 5: a symlinked figure listed with its target's hash, or a manifest
+    entry out of the folder, was hashed where it pointed and gave "reproduced"."""
+    copy = _copy(report, tmp_path)
+    outside = tmp_path / "outside.svg"
+    outside.write_bytes(b"<svg/>")
+    figure = sorted((copy / "figures").iterdir())[0].name
+    if escape == "linked-file":
+        name, says = "figures/ext.svg", "a symbolic link, not a file in the report folder"
+        (copy / name).symlink_to(outside)
+    elif escape == "linked-folder":
+        name, says = f"figures/{figure}", "its folder 'figures' is a symbolic link"
+        shutil.copytree(copy / "figures", tmp_path / "elsewhere")
+        shutil.rmtree(copy / "figures")
+        (copy / "figures").symlink_to(tmp_path / "elsewhere")
+    else:
+        name = "../outside.svg" if escape == "dot-dot" else str(outside)
+        says = "not a path inside the report folder"
+    if escape != "linked-folder":
+        _list_in_manifest(copy, name, outside.read_bytes())
+
+    assert cli.main(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "NOT reproduced" in out
+    assert f"  {name}: {says} (the manifest lists it)\n" in out
+
+
+def test_a_results_json_linked_from_elsewhere_is_bad_input(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(report, tmp_path)
+    (copy / "results.json").rename(tmp_path / "results.json")
+    (copy / "results.json").symlink_to(tmp_path / "results.json")
+    assert cli.main(["verify", str(copy)]) == 2
+    assert capsys.readouterr().err == (
+        f"reportgen: error: verify: {copy}/results.json is a symbolic link, not a file in "
+        "the report folder\n")
+
+
+def bomb_pdf(path: Path, inflated: int = 100 << 20) -> None:
+    """A one-page PDF whose results.json attachment inflates to ``inflated`` zero bytes
+    (from ~100 KB: beyond pypdf's decompression limit)."""
+    packer = zlib.compressobj(9)
+    stream = b"".join(packer.compress(bytes(1 << 20)) for _ in range(inflated >> 20))
+    stream += packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R "
+        b"/Names << /EmbeddedFiles << /Names [(results.json) 4 0 R] >> >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>",
+        b"<< /Type /Filespec /F (results.json) /UF (results.json) /EF << /F 5 0 R >> >>",
+        b"<< /Type /EmbeddedFile /Filter /FlateDecode /Length %d >>\nstream\n" % len(stream)
+        + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+
+
+def _malformed(report: Path, tmp_path: Path, kind: str) -> Path:
+    """A copy of the report with one malformation (or a PDF, for 'pdf-bomb')."""
+    if kind == "pdf-bomb":
+        bomb_pdf(tmp_path / "bomb.pdf")
+        return tmp_path / "bomb.pdf"
+    copy = _copy(report, tmp_path)
+    if kind == "manifest-files-list":
+        _edit_json(copy / "manifest.json", lambda m: m.update(files=sorted(m["files"])))
+    elif kind == "manifest-environment-string":
+        _edit_json(copy / "manifest.json", lambda m: m.update(environment="Linux"))
+    elif kind == "results-config-list":
+        _edit_json(copy / "results.json", lambda r: r.update(config=[]))
+    elif kind == "config-not-utf8":
+        (copy / "config.toml").write_bytes(b'title = "\xff"\n')
+    return copy
+
+
+MALFORMED = {  # kind -> what the one line says
+    "manifest-files-list": "manifest.json: files is not a table of file names and sha256",
+    "manifest-environment-string": 'manifest.json: environment is not a table (it is "Linux")',
+    "results-config-list": "results.json records no config table (config is [])",
+    "config-not-utf8": "config.toml is not UTF-8 text (invalid start byte at byte 9)",
+    "pdf-bomb": "bomb.pdf is not a readable PDF (LimitReachedError: Limit reached while "
+                "decompressing",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+def test_a_malformed_report_is_one_line_of_bad_input(
+    report: Path, tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9, item 11: each of these was a traceback."""
+    path = _malformed(report, tmp_path, kind)
+    assert cli.main(["verify", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("reportgen: error: verify: "), err
+    assert MALFORMED[kind] in err
+
+
+# ---------------------------------------------------------------- the PDF's own bytes
+
+
+def _flip_a_byte_of_the_first_page(pdf: Path) -> None:
+    """Change one byte inside the first page's content stream (the file stays readable)."""
+    from pypdf import PdfReader
+
+    contents = PdfReader(pdf).pages[0].raw_get("/Contents")
+    number = (contents[0] if isinstance(contents, list) else contents).idnum
+    data = bytearray(pdf.read_bytes())
+    header = re.search(rb"(?<![0-9])%d 0 obj" % number, data)
+    assert header is not None
+    start = data.index(b"stream", header.end()) + len(b"stream\n") + 16
+    data[start] ^= 0x01
+    pdf.write_bytes(bytes(data))
+
+
+def test_a_changed_page_of_a_pdf_alone_is_found(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9, item 7: a byte flipped in a page's content stream still gave "reproduced"."""
+    alone = tmp_path / "handout.pdf"
+    shutil.copy(report / "handout.pdf", alone)
+    _flip_a_byte_of_the_first_page(alone)
+    assert cli.main(["verify", str(alone)]) == 1
+    out = capsys.readouterr().out
+    assert "  handout.pdf: differs from the PDF rebuilt from its config (first difference " in out
+
+
+def test_a_changed_page_is_found_even_with_the_manifest_updated(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(report, tmp_path)
+    _flip_a_byte_of_the_first_page(copy / "handout.pdf")
+    _list_in_manifest(copy, "handout.pdf", (copy / "handout.pdf").read_bytes())
+    assert cli.main(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "  handout.pdf: differs from the rebuilt file (first difference at byte " in out
+    assert "handout.pdf: sha256 differs" not in out
+
+
+def test_the_output_says_what_was_compared(report: Path, capsys) -> None:
+    files = sum(path.is_file() for path in report.rglob("*"))
+    assert cli.main(["verify", str(report)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "reproduced: compared every number of results.json with a recomputation; every "
+        "file's sha256 with manifest.json; config.toml with results.json's config; the bytes "
+        f"of every file ({files}) with a rebuild (index.html and handout.pdf included)")
+    assert cli.main(["verify", str(report / "handout.pdf")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "reproduced: compared every number of the attached results.json with a recomputation; "
+        "the attached config.toml with results.json's config; the PDF's own bytes with a "
+        "rebuild")
+
+
+def test_a_report_built_elsewhere_is_not_rebuilt_and_says_so(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(report, tmp_path)
+    _edit_json(copy / "manifest.json",
+               lambda m: m["environment"]["packages"].update(weasyprint="61.0"))
+    assert cli.main(["verify", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "float64 tolerance" in out and "(differs: packages)" in out
+    assert out.splitlines()[-1].endswith(
+        "; the files' bytes were not compared with a rebuild: it was built elsewhere "
+        f"(weasyprint 61.0 -> {metadata.version('weasyprint')})")
+
+
+def test_a_report_made_with_custom_templates_says_it_was_not_rebuilt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    templates = tmp_path / "templates"
+    (templates / "partials").mkdir(parents=True)
+    (templates / "partials/provenance.html").write_text("<footer>ours</footer>\n")
+    folder = tmp_path / "custom"
+    assert cli.main(["build", "--templates", str(templates), "--format", "html",
+                     "--out", str(folder), "-q"]) == 0
+    assert cli.main(["verify", str(folder)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(
+        "the files' bytes were not compared with a rebuild: the report was made with custom "
+        "templates (--templates), which it does not carry")

@@ -7,7 +7,9 @@ XLA_FLAGS, and the precision. A hit returns results.json's text, the large array
 the compute environment without importing JAX at all.
 
 Every entry carries the sha256 of its files; an entry that does not match them (edited,
-truncated, half-written) is a miss, and the recomputed entry replaces it.
+truncated, half-written), or whose files are not what reportgen writes (results.json that
+is not reportgen's results object, a file name with a folder in it), is a miss, and the
+recomputed entry replaces it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from reportgen import xla
 from reportgen._version import __version__
 from reportgen.config import Config
 from reportgen.store import sources
+from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 KEY_PACKAGES = ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin", "optax", "numpy")
 ENTRY_FILE = "entry.json"
@@ -97,22 +100,39 @@ def _array_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _is_entry_file(name: object) -> bool:
+    """results.json or a plain ``NAME.npy``: never a path into another folder."""
+    if not isinstance(name, str):
+        return False
+    plain = bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
+    return name == RESULTS_FILE or (plain and name.endswith(".npy"))
+
+
 def load(cache_dir: Path, config: Config) -> Entry | None:
-    """The cached computation of ``config``, or None (also when the entry fails its digests)."""
+    """The cached computation of ``config``, or None: also for an entry that fails its
+    digests or does not hold what reportgen writes (then ``store`` replaces it)."""
     folder = cache_dir / "results" / key(config)
     try:
         record = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
         files: Mapping[str, str] = record["files"]
+        environment = record["environment"]
+        if not (isinstance(files, dict) and isinstance(environment, dict)
+                and RESULTS_FILE in files and all(map(_is_entry_file, files))):
+            return None
         blobs = {name: (folder / name).read_bytes() for name in files}
         if any(_sha256(blobs[name]) != digest for name, digest in files.items()):
+            return None
+        results_text = blobs[RESULTS_FILE].decode("utf-8")
+        results = json.loads(results_text)
+        if not isinstance(results, dict) or results.get("schema") != RESULTS_SCHEMA:
             return None
         arrays = {
             name: np.load(io.BytesIO(data), allow_pickle=False)
             for name, data in blobs.items() if name.endswith(".npy")
         }
-        return Entry(blobs[RESULTS_FILE].decode("utf-8"), arrays, dict(record["environment"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-        return None
+        return Entry(results_text, arrays, dict(environment))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # UnicodeDecodeError and JSONDecodeError are ValueErrors
 
 
 def store(cache_dir: Path, config: Config, entry: Entry) -> None:

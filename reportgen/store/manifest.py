@@ -20,6 +20,9 @@ from reportgen._version import __version__
 
 MANIFEST_FILE = "manifest.json"
 SCHEMA = "reportgen.manifest/1"
+#: Recorded (as ``"templates": "custom"``) only when a build used --templates: verify
+#: cannot rebuild such a report's HTML and PDF, and says so.
+TEMPLATES, CUSTOM_TEMPLATES = "templates", "custom"
 PACKAGES = (
     "jax", "jaxlib", "numpy", "optax", "matplotlib", "jinja2", "weasyprint", "fonttools",
     "pydantic", "pydyf",
