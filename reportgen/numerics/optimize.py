@@ -25,9 +25,8 @@ from reportgen.optimizers import HYPERPARAMETERS
 #: (a stable full-batch GD run never rises above its start at all).
 DIVERGENCE_FACTOR = 10.0
 
-__all__ = ["HYPERPARAMETERS", "Hyper", "Trajectory", "full_batch_run", "full_batch_runs",
-           "make_optimizer", "mini_batch_run", "mini_batch_runs", "sweep", "sweep_single",
-           "sweeps"]
+__all__ = ["HYPERPARAMETERS", "Hyper", "Trajectory", "full_batch_run", "make_optimizer",
+           "mini_batch_run", "sweep", "sweep_single"]
 
 
 class Hyper(NamedTuple):
@@ -135,23 +134,6 @@ mini_batch_run = jax.jit(_mini_batch, static_argnames=("name",))
 mini_batch_run.__doc__ = """Mini-batch run; step t uses ``x[indices[t]]`` where ``mask[t]``."""
 
 
-@partial(jax.jit, static_argnames=("name", "steps"))
-def full_batch_runs(
-    name: str, hyper: Hyper, theta_init: Array, x: Array, y: Array, steps: int
-) -> Trajectory:
-    """``full_batch_run`` of many variants at once: every argument but the name and the step
-    count has a leading variant axis (one compiled program for a whole batch)."""
-    return jax.vmap(partial(_full_batch, name, steps=steps))(hyper, theta_init, x, y)
-
-
-@partial(jax.jit, static_argnames=("name",))
-def mini_batch_runs(
-    name: str, hyper: Hyper, theta_init: Array, x: Array, y: Array, indices: Array, mask: Array
-) -> Trajectory:
-    """``mini_batch_run`` of many variants at once (a leading variant axis everywhere)."""
-    return jax.vmap(partial(_mini_batch, name))(hyper, theta_init, x, y, indices, mask)
-
-
 def _sweep_one(lr: Array, theta_init: Array, stats: Array, steps: int) -> tuple[Array, Array]:
     """Final loss and divergence step of one GD run, as ``first_divergence`` of its record.
 
@@ -194,9 +176,3 @@ def sweep(rates: Array, theta_init: Array, x: Array, y: Array, steps: int):
     """
     stats = statistics(x, y).astype(x.dtype)
     return jax.vmap(lambda lr: _sweep_one(lr, theta_init, stats, steps))(rates)
-
-
-@partial(jax.jit, static_argnames=("steps",))
-def sweeps(rates: Array, theta_init: Array, x: Array, y: Array, steps: int):
-    """``sweep`` of many variants at once (a leading variant axis everywhere)."""
-    return jax.vmap(partial(sweep, steps=steps))(rates, theta_init, x, y)

@@ -102,17 +102,6 @@ def exact_grid(theta0: Array, theta1: Array, x: Array, y: Array, batch: int) -> 
 
 
 @partial(jax.jit, static_argnames=("batch",))
-def exact_grids(theta0: Array, theta1: Array, x: Array, y: Array, batch: int) -> Array:
-    """``exact_grid`` of many variants at once: axes and data have a leading variant axis."""
-    return jax.vmap(partial(row_losses, batch=batch))(theta0, theta1, x, y)
-
-
-def batchable(x: Array, method: Method) -> bool:
-    """Whether variants' grids can be computed by ``exact_grids`` (exact, on one device)."""
-    return method == "exact" and len(sharding.devices_like(x)) == 1
-
-
-@partial(jax.jit, static_argnames=("batch",))
 def direct_grid(theta0: Array, theta1: Array, x: Array, y: Array, batch: int) -> Array:
     """``mse_loss`` at every grid point, ``batch`` points per chunk: O(G^2 n), the reference."""
     t0, t1 = jnp.meshgrid(theta0, theta1)
