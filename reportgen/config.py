@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 from pydantic import (
     BaseModel,
@@ -145,6 +145,18 @@ class SweepConfig(_Strict):
         return [10 ** (low + i * step) for i in range(self.num)]
 
 
+#: The PDF standards a handout may claim (WeasyPrint's ``pdf_variant``); every one is tagged.
+PdfStandard = Literal["pdf/ua-1", "pdf/a-3a", "pdf/a-3b", "pdf/a-3u"]
+PDF_STANDARDS: tuple[str, ...] = get_args(PdfStandard)
+
+
+class PdfConfig(_Strict):
+    """How the PDF is written: always tagged; PDF/UA-1 (accessible) or PDF/A-3 (archival,
+    which allows the attached config and results)."""
+
+    standard: PdfStandard = "pdf/ua-1"
+
+
 class Config(_Strict):
     """A whole handout: data, surface grid, optimizer runs and presentation."""
 
@@ -157,6 +169,7 @@ class Config(_Strict):
     precision: Literal["float64", "float32"] = "float64"
     device: Literal["auto", "cpu", "gpu"] = "auto"
     paper: Literal["a4", "letter"] = "a4"
+    pdf: PdfConfig = PdfConfig()
     data: DataConfig = DataConfig()
     surface: SurfaceConfig = SurfaceConfig()
     runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1)

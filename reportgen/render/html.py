@@ -23,6 +23,8 @@ from reportgen.render.format import FILTERS
 from reportgen.store.paths import templates_dir as shipped_templates_dir
 
 ENTRY_TEMPLATE = "handout.html"
+#: The print stylesheet: given to WeasyPrint only, so the HTML holds no paged-media CSS.
+PRINT_STYLESHEET = "handout-print.css"
 
 
 def environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
@@ -70,6 +72,17 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
         raise RenderError(f"template error: {exc}") from exc
     check_self_contained(html)
     return html
+
+
+def print_stylesheet(templates_dir: Path | None = None) -> str:
+    """The print stylesheet's text (a user's ``--templates`` may override it by name)."""
+    env = environment(templates_dir)
+    assert env.loader is not None
+    try:
+        source, _, _ = env.loader.get_source(env, PRINT_STYLESHEET)
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found: {exc.name}") from exc
+    return source
 
 
 # What a browser fetches by itself: src/srcset/poster/data attributes, <link href>, CSS

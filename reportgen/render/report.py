@@ -17,8 +17,8 @@ import numpy as np
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import make_figures
-from reportgen.render.html import render_html
-from reportgen.render.pdf import render_pdf
+from reportgen.render.html import print_stylesheet, render_html
+from reportgen.render.pdf import DEFAULT_STANDARD, render_pdf
 
 HTML_FILE = "index.html"
 PDF_FILE = "handout.pdf"
@@ -75,6 +75,9 @@ def render_report(
     if "pdf" in formats:
         say("pdf")
         config = results["config"]
+        standard = (config.get("pdf") or {}).get("standard", DEFAULT_STANDARD)
         files[PDF_FILE] = render_pdf(html, config.get("paper", "a4"),
-                                     dt.date.fromisoformat(str(config["date"])), attachments)
+                                     dt.date.fromisoformat(str(config["date"])), attachments,
+                                     print_css=print_stylesheet(templates_dir),
+                                     standard=standard)
     return files
