@@ -81,7 +81,7 @@ def _panel_steps(steps: int, count: int = MAX_SMALL_MULTIPLES) -> list[int]:
     """Which steps the panels show: every one while they fit, else a geometric choice."""
     if steps + 1 <= count:
         return list(range(steps + 1))
-    picks = np.unique(np.round(np.geomspace(1, steps + 1, count - 1)).astype(int) - 1)
+    picks = np.unique(np.round(np.geomspace(1, steps + 1, count)).astype(int) - 1)
     return sorted({0, *picks.tolist(), steps})[-count:]
 
 
@@ -165,7 +165,7 @@ def draw_fits(results: dict[str, Any], index: int, ncols: int = 4) -> Drawn:
     return Drawn(fig, alt, caption)
 
 
-def draw_fits_grid(results: dict[str, Any], ncols: int = 6) -> Drawn:
+def draw_fits_grid(results: dict[str, Any], ncols: int = 5) -> Drawn:
     """Every run's fitted line at the same steps: one row per run, one column per step."""
     runs = results["runs"]
     longest = max(int(r["steps"]) for r in runs)
