@@ -97,11 +97,12 @@ def draw_rates(results: dict[str, Any]) -> Drawn:
     for r in sorted({r for _, r, _ in marks}):  # one label per rate, clear of its neighbours
         c = min(c for _, other, c in marks if other == r)
         near = 0.12 * right
-        crowded = r > near and (any(0 < other - r < near for _, other, _ in marks)
-                                or abs(bound - r) < near)
-        ax.annotate(f"η = {fmt_rate(r)}", (r, c), textcoords="offset points",
-                    xytext=(-6, -12) if crowded else (5, -12), ha="right" if crowded else "left",
-                    fontsize=MIN_FONT_PT)
+        crowded = near < r < bound and (any(0 < other - r < near for _, other, _ in marks)
+                                        or bound - r < near)
+        # below the curve: left of a crowded mark, right of the others
+        offset = (-6, -12) if crowded else (7, -12)
+        ax.annotate(f"η = {fmt_rate(r)}", (r, c), textcoords="offset points", xytext=offset,
+                    ha="right" if crowded else "left", fontsize=MIN_FONT_PT)
     ax.set_xlim(0, right)
     ax.set_ylim(0, 2.0)
     ax.set_xlabel("learning rate η")
