@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 from pydantic import (
     BaseModel,
@@ -195,6 +195,16 @@ class StudentsConfig(_Strict):
     salt: str = Field(min_length=1, max_length=1000)
     ranges: dict[str, Pair | list[Pair]] = Field(default_factory=dict)
     constraints: ConstraintsConfig = ConstraintsConfig()
+#: The PDF standards a handout may claim (WeasyPrint's ``pdf_variant``); every one is tagged.
+PdfStandard = Literal["pdf/ua-1", "pdf/a-3a", "pdf/a-3b", "pdf/a-3u"]
+PDF_STANDARDS: tuple[str, ...] = get_args(PdfStandard)
+
+
+class PdfConfig(_Strict):
+    """How the PDF is written: always tagged; PDF/UA-1 (accessible) or PDF/A-3 (archival,
+    which allows the attached config and results)."""
+
+    standard: PdfStandard = "pdf/ua-1"
 
 
 class Config(_Strict):
@@ -209,6 +219,7 @@ class Config(_Strict):
     precision: Literal["float64", "float32"] = "float64"
     device: Literal["auto", "cpu", "gpu"] = "auto"
     paper: Literal["a4", "letter"] = "a4"
+    pdf: PdfConfig = PdfConfig()
     data: DataConfig = DataConfig()
     surface: SurfaceConfig = SurfaceConfig()
     runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1)

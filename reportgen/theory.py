@@ -15,6 +15,10 @@ from numpy.typing import ArrayLike
 
 from reportgen.optimizers import OPTIMIZERS
 
+#: A run has diverged when it ends non-finite or above this many times its initial loss
+#: (a stable full-batch GD run never rises above its start at all).
+DIVERGENCE_FACTOR = 10.0
+
 
 def gd_factor(lr: ArrayLike, eigenvalue: float) -> np.ndarray:
     """|1 - lr * l|: how much one full-batch GD step scales the error along eigenvalue l."""
@@ -69,3 +73,96 @@ def balanced_factor(condition_number: float) -> float:
     if not math.isfinite(condition_number):
         return 1.0
     return (condition_number - 1.0) / (condition_number + 1.0)
+
+
+def geometric_rate(start: float, end: float, steps: int) -> float | None:
+    """(end / start)^(1/steps): the average per-step factor of a quantity over a run.
+
+    The distance to theta* of a full-batch GD run falls by this factor on average; it is
+    not |1 - lr * l_min| (the slow component's factor), which it approaches only once the
+    fast component has died out.
+    """
+    if steps < 1 or not start > 0 or not math.isfinite(end) or end < 0:
+        return None
+    return float((end / start) ** (1.0 / steps))
+
+
+def excess_loss_factor(error_factor: float) -> float:
+    """The per-step factor of the excess loss L - L* when the error shrinks by ``error_factor``.
+
+    L - L* = 1/2 e^T H e is quadratic in the error e, so on a log axis its slope is the
+    square of the error's factor.
+    """
+    return error_factor * error_factor
+
+
+def steps_to_fraction(factor: float, fraction: float = 0.01) -> int | None:
+    """How many steps at a per-step ``factor`` shrink an error to ``fraction`` of itself."""
+    if factor <= 0.0:
+        return 1
+    if factor >= 1.0 or not 0.0 < fraction < 1.0:
+        return None
+    return max(1, math.ceil(math.log(fraction) / math.log(factor)))
+
+
+def condition_number(eigenvalues: ArrayLike) -> float:
+    """l_max / l_min of a symmetric positive semi-definite matrix (inf when singular)."""
+    values = np.asarray(eigenvalues, dtype=np.float64)
+    low, high = float(np.min(values)), float(np.max(values))
+    return high / low if low > 0 else math.inf
+
+
+def feature_hessian(x_mean: float, x_std: float) -> np.ndarray:
+    """The MSE's Hessian 2/n X^T X for X = [1, x], from the mean and (population) std of x.
+
+    2/n X^T X = 2 [[1, mean], [mean, mean^2 + std^2]]: centring x (mean 0) makes it
+    diagonal, standardising (mean 0, std 1) makes it 2 I.
+    """
+    return 2.0 * np.array([[1.0, x_mean], [x_mean, x_mean * x_mean + x_std * x_std]])
+
+
+def scaled_features(x_mean: float, x_std: float) -> list[dict[str, float | int | str | None]]:
+    """What feature scaling does to the valley: raw, centred and standardised x.
+
+    For each: the Hessian's eigenvalues, the condition number, the optimal rate, the
+    per-step factor there and the steps to 1%.
+    """
+    rows: list[dict[str, float | int | str | None]] = []
+    for name, mean, std in (("raw", x_mean, x_std), ("centred", 0.0, x_std),
+                            ("standardised", 0.0, 1.0 if x_std > 0 else 0.0)):
+        low, high = (float(v) for v in np.linalg.eigvalsh(feature_hessian(mean, std)))
+        kappa = high / low if low > 0 else math.inf
+        factor = balanced_factor(kappa)
+        rows.append({"features": name, "l_min": low, "l_max": high, "condition_number": kappa,
+                     "optimal_lr": optimal_lr(low, high), "factor": factor,
+                     "steps_to_1pct": steps_to_fraction(factor)})
+    return rows
+
+
+def heavy_ball_optimal(l_min: float, l_max: float) -> tuple[float, float, float]:
+    """Polyak's tuned heavy ball for a quadratic: (lr, momentum, per-step factor).
+
+    lr = 4 / (sqrt(L) + sqrt(l_min))^2, momentum = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2,
+    factor = (sqrt(kappa) - 1) / (sqrt(kappa) + 1), for optax's trace (theta' = theta -
+    lr (g + momentum v)).
+    """
+    root_low, root_high = math.sqrt(max(l_min, 0.0)), math.sqrt(max(l_max, 0.0))
+    factor = (root_high - root_low) / (root_high + root_low)
+    return 4.0 / (root_high + root_low) ** 2, factor * factor, factor
+
+
+def momentum_factors(lrs: ArrayLike, momentum: float, eigenvalues: ArrayLike,
+                     nesterov: bool) -> np.ndarray:
+    """``heavy_ball_rate`` at every rate of ``lrs`` (a curve to draw)."""
+    return np.array([heavy_ball_rate(float(lr), momentum, eigenvalues, nesterov)
+                     for lr in np.asarray(lrs, dtype=np.float64).ravel()])
+
+
+def column_cosine(x_mean: float, x_std: float) -> float:
+    """The cosine of the angle between X's columns, the ones and x: mean / sqrt(mean^2 + std^2).
+
+    Near 1 the columns are nearly parallel and the valley is long; 0 (centred x) makes
+    the Hessian diagonal.
+    """
+    norm = math.hypot(x_mean, x_std)
+    return abs(x_mean) / norm if norm > 0 else 1.0

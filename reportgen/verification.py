@@ -228,9 +228,16 @@ def read_report(path: Path) -> StoredReport:
 
 
 def walk(stored: Any, fresh: Any, where: str = "") -> Iterator[tuple[str, Any, Any]]:
-    """Pairs of leaves at the same path; a structural difference is yielded as a leaf."""
+    """Pairs of leaves at the same path; a structural difference is yielded as a leaf.
+
+    The schema only ever grows: a key that the stored report lacks but a newer reportgen
+    computes (such as a mini-batch run's ``shuffles``) is not a difference; every key the
+    report has is compared (and results.json's own hash is checked against the manifest).
+    """
     if isinstance(stored, dict) and isinstance(fresh, dict):
         for key in sorted(set(stored) | set(fresh)):
+            if key not in stored:
+                continue
             path = f"{where}.{key}" if where else key
             yield from walk(stored.get(key, "<missing>"), fresh.get(key, "<missing>"), path)
     elif isinstance(stored, list) and isinstance(fresh, list) and len(stored) == len(fresh):
@@ -348,7 +355,10 @@ def compare_config(report: StoredReport) -> list[str]:
         config = validate(tomllib.loads(report.config_toml), source="config.toml")
     except (tomllib.TOMLDecodeError, ConfigError) as exc:
         return [f"config.toml: unreadable ({exc})"]
-    if config.normalised() != report.results.get("config"):
+    recorded = report.results.get("config") or {}
+    # sections added since the report was made (``pdf``) are compared only when recorded
+    normalised = {k: v for k, v in config.normalised().items() if k in recorded}
+    if normalised != recorded:
         return ["config.toml: differs from the config recorded in results.json"]
     return []
 

@@ -112,3 +112,18 @@ def built_handout() -> Path:
         logger.removeHandler(collect)
     BUILD_WARNINGS.extend(collect.messages)
     return folder
+
+
+@functools.cache
+def built_shipped(name: str) -> Path:
+    """A shipped handout (``reports/<name>.toml``) built once per test process; its folder.
+
+    Computed on the CPU whatever the config says, so the suite runs the same everywhere.
+    """
+    from reportgen.store.output import write_files
+
+    config = reportgen.load_config(name, overrides={"device": "cpu"})
+    computed = pipeline.compute(config)
+    folder = Path(tempfile.mkdtemp(prefix=f"reportgen-{name}-"))
+    write_files(folder, pipeline.report_files(config, computed, ("html", "pdf")))
+    return folder

@@ -132,6 +132,7 @@ def test_malformed_overrides_are_config_errors(text: str) -> None:
     ("seed=-1", "seed"),
     ('precision="float16"', "precision"),
     ("colour=1", "colour"),
+    ('pdf.standard="pdf/a-1b"', "pdf.standard"),
 ])
 def test_bad_values_are_one_line_naming_the_field(override: str, field: str) -> None:
     with pytest.raises(config.ConfigError) as caught:
@@ -139,6 +140,14 @@ def test_bad_values_are_one_line_naming_the_field(override: str, field: str) -> 
     message = str(caught.value)
     assert f"{field}:" in message
     assert "\n" not in message and "Traceback" not in message
+
+
+@pytest.mark.parametrize("standard", config.PDF_STANDARDS)
+def test_pdf_standard_is_optional_and_checked(standard: str) -> None:
+    assert config.load().pdf.standard == "pdf/ua-1"  # accessible by default
+    chosen = config.load(overrides=[f'pdf.standard="{standard}"'])
+    assert chosen.normalised()["pdf"] == {"standard": standard}
+    assert chosen.digest() != config.load().digest() or standard == "pdf/ua-1"
 
 
 def test_unknown_key_suggests_the_close_one() -> None:

@@ -77,3 +77,45 @@ def test_a_batch_computes_each_variant_exactly_as_alone() -> None:
         alone, alone_arrays = experiment.compute(cfg)
         assert results == alone
         assert arrays.keys() == alone_arrays.keys()
+def test_normal_equations_match_the_hessian(default_results: dict) -> None:
+    ols, n = default_results["ols"], default_results["data"]["n"]
+    xtx, xty = np.asarray(ols["xtx"]), np.asarray(ols["xty"])
+    np.testing.assert_allclose(2.0 / n * xtx, default_results["diagnostics"]["hessian"],
+                               rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.solve(xtx, xty), ols["theta"], rtol=1e-10)
+
+
+def test_only_minibatch_runs_get_shuffles_and_a_twin(default_results: dict) -> None:
+    batch, minibatch = default_results["runs"]
+    assert batch["shuffles"] is None and batch["full_batch_twin"] is None
+    shuffles = minibatch["shuffles"]
+    assert shuffles["repeats"] == experiment.SHUFFLE_REPEATS
+    losses = np.asarray(shuffles["final_losses"])
+    assert len(losses) == len(shuffles["final_thetas"]) == experiment.SHUFFLE_REPEATS
+    assert np.all(losses > default_results["ols"]["loss"])
+    assert len(set(losses.tolist())) == len(losses)  # every repeat shuffles differently
+    np.testing.assert_allclose(
+        shuffles["final_distances"],
+        np.linalg.norm(np.asarray(shuffles["final_thetas"]) - default_results["ols"]["theta"],
+                       axis=1))
+
+
+def test_the_twin_is_full_batch_gd_from_the_same_start(default_results: dict) -> None:
+    minibatch = default_results["runs"][1]
+    twin = minibatch["full_batch_twin"]
+    data = default_results["data"]
+    design = np.c_[np.ones(data["n"]), np.asarray(data["x"])]
+    theta = np.asarray(minibatch["theta_init"])
+    for _ in range(twin["steps"]):
+        theta = theta - 0.1 * (-2 / data["n"] * design.T @ (data["y"] - design @ theta))
+    np.testing.assert_allclose(twin["final_theta"], theta, rtol=1e-12)
+    assert twin["thetas"][0] == minibatch["theta_init"] and twin["steps"] == minibatch["steps"]
+    assert twin["loss_after_epochs"] == twin["losses"][minibatch["epochs"]]
+
+
+def test_shuffle_repeats_leave_the_notebook_stream_alone() -> None:
+    """The repeats draw from their own generator: the handout's runs are unchanged."""
+    first = experiment.shuffle_permutations(config.load(), 1, 0, 2)
+    assert first.shape == (2, 100) and sorted(first[0].tolist()) == list(range(100))
+    np.testing.assert_array_equal(first, experiment.shuffle_permutations(config.load(), 1, 0, 2))
+    assert not np.array_equal(first, experiment.shuffle_permutations(config.load(), 1, 1, 2))

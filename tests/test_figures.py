@@ -87,9 +87,9 @@ def test_divergent_and_overflowing_runs_draw_no_nan(tmp_path: Path) -> None:
     assert overflowed["diverged"] and overflowed["final_theta"] is None
     assert any(v is None for v in overflowed["losses"])  # the fixture really overflows
     drawn = make_figures(results)
-    assert "sweep" in drawn and "fits-5" in drawn
+    assert "sweep" in drawn and "fits" in drawn  # five runs: one grid of small multiples
     for fig in drawn.values():
-        for value in _path_data(fig.svg):
+        for value in _path_data(fig.svg) + _path_data(fig.narrow_svg or ""):
             assert not NON_FINITE.search(value), f"{fig.name}: {value[:120]}"
         numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?",
                                                 " ".join(_path_data(fig.svg)))]
@@ -130,3 +130,45 @@ def test_large_data_without_points(tmp_path: Path) -> None:
     results["data"]["x"] = results["data"]["y"] = None
     results["data"]["n"] = 1_000_000
     assert "too many to draw" in draw_data(results).caption
+
+
+def test_raster_parts_are_at_print_resolution(default_figures: dict) -> None:
+    """Rasterized artists (surfaces, filled contours, dense scatters) at >= 200 ppi."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    for fig in default_figures.values():
+        for width, data in re.findall(r'<image[^>]*?width="([\d.]+)"[^>]*?'
+                                      r'xlink:href="data:image/png;base64,([^"]+)"', fig.svg):
+            pixels = Image.open(io.BytesIO(base64.b64decode(data))).size[0]
+            assert pixels / (float(width) / 72) >= 199, fig.name
+
+
+def test_small_multiples_have_a_narrow_variant_for_phones(default_figures: dict) -> None:
+    assert default_figures["fits-1"].narrow_svg and default_figures["fits-2"].narrow_svg
+    assert default_figures["contour"].narrow_svg is None
+    assert default_figures["fits-1"].narrow_data_uri.startswith("data:image/svg+xml;base64,")
+
+
+def test_figures_say_eta_and_plot_only_what_their_curves_describe() -> None:
+    from results_fixture import optimizer_results
+
+    drawn = make_figures(optimizer_results())
+    rates = drawn["learning-rates"].svg
+    assert "η = 0.1" in rates and "lr " not in rates
+    assert rates.count("own factor") == 2  # momentum and Nesterov on their own curves
+    assert "Adam run has no such factor" in drawn["learning-rates"].caption  # its name
+    assert "Excess loss above the floor" in drawn["loss"].svg
+
+
+def test_divergence_is_marked_where_it_began_and_off_chart_lines_say_so() -> None:
+    drawn = make_figures(make_results(LEARNING_RATE_RUNS, sweep=True))
+    assert "divergence begins" in drawn["loss"].svg
+    assert "last finite value" not in drawn["loss"].svg
+    assert "line off the chart" in drawn["fits"].svg
+    assert "leaves this window at step" in drawn["trajectories-3d"].svg
+    assert "descends towards" not in drawn["trajectories-3d"].alt
+    assert "diverged (final loss off the scale)" in drawn["sweep"].svg
+    assert "logarithmic axes" in drawn["sweep"].alt

@@ -96,8 +96,8 @@ def test_fonts_are_embedded(pdf: Path) -> None:
 @needs_qpdf
 def test_bookmarks_come_from_headings(pdf: Path) -> None:
     outline = _run("qpdf", "--json", "--json-key=outlines", str(pdf))
-    for title in ("1. The problem", "2. Loss and gradient", "4. Batch gradient descent",
-                  "8. Summary"):
+    for title in ("1. The problem", "2. Loss, gradient and the closed form",
+                  "4. Batch gradient descent", "9. Summary", "References"):
         assert title in outline, title
 
 
@@ -158,3 +158,37 @@ def test_fetcher_serves_data_uris() -> None:
     pdf = render_pdf('<p>x</p><img src="data:image/svg+xml;utf8,' + svg.replace('"', "'") + '">',
                      "a4", DATE)
     assert pdf.startswith(b"%PDF")
+
+
+# --- tagged and standard PDFs ------------------------------------------------------------
+
+SMALL = ('<html lang="en"><head><title>T</title></head><body><h1>T</h1><p>x</p>'
+         '<img alt="a black square" src="data:image/svg+xml;utf8,'
+         "<svg xmlns='http://www.w3.org/2000/svg' width='20' height='20'><rect width='20' "
+         "height='20'/></svg>\"></body></html>")
+
+
+@needs_poppler
+@pytest.mark.parametrize(("standard", "claim"), [
+    ("pdf/ua-1", 'pdfuaid:part="1"'),
+    ("pdf/a-3b", 'pdfaid:part="3" pdfaid:conformance="B"'),
+    ("pdf/a-3a", 'pdfaid:part="3" pdfaid:conformance="A"'),
+])
+def test_standard_pdfs_are_tagged_and_keep_their_attachments(tmp_path: Path, standard: str,
+                                                              claim: str) -> None:
+    pdf = tmp_path / "x.pdf"
+    pdf.write_bytes(render_pdf(SMALL, "a4", DATE, {"results.json": b"{}"}, standard=standard))
+    assert "Tagged:          yes" in _run("pdfinfo", str(pdf))
+    assert claim in _run("pdfinfo", "-meta", str(pdf))
+    assert "1 embedded files" in _run("pdfdetach", "-list", str(pdf))
+
+
+def test_print_css_joins_the_page_styles_for_weasyprint_only() -> None:
+    from reportgen.render.pdf import with_print_css
+
+    html = "<html><head><title>t</title></head><body><p>x</p></body></html>"
+    printed = with_print_css(html, "@page { margin: 1cm }")
+    assert printed.index("@page") < printed.index("</head>")
+    assert with_print_css(html, "") == html
+    handout = (built_handout() / "index.html").read_text(encoding="utf-8")
+    assert "@page" not in handout and "string-set" not in handout  # the HTML stays plain CSS

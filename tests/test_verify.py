@@ -312,3 +312,27 @@ def test_a_report_made_with_custom_templates_says_it_was_not_rebuilt(
     assert capsys.readouterr().out.splitlines()[-1].endswith(
         "the files' bytes were not compared with a rebuild: the report was made with custom "
         "templates (--templates), which it does not carry")
+def test_a_report_made_before_the_schema_grew_still_reproduces(report: Path, tmp_path: Path,
+                                                                capsys) -> None:
+    """results.json only ever gains keys: a report without the newer ones is not wrong."""
+    import hashlib
+    import re
+
+    copy = tmp_path / "older"
+    shutil.copytree(report, copy)
+    results = json.loads((copy / "results.json").read_text())
+    for run in results["runs"]:
+        del run["shuffles"], run["full_batch_twin"]
+    del results["ols"]["xtx"], results["ols"]["xty"], results["config"]["pdf"]
+    (copy / "results.json").write_text(json.dumps(results, sort_keys=True, indent=1))
+    toml = re.sub(r"\n\[pdf\]\nstandard = \"[^\"]*\"\n", "\n", (copy / "config.toml").read_text())
+    (copy / "config.toml").write_text(toml)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["environment"]["git_commit"] = "0" * 40  # built by the older code
+    for name in ("results.json", "config.toml"):
+        manifest["files"][name] = hashlib.sha256((copy / name).read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1))
+    assert cli.main(["verify", str(copy)]) == 0, capsys.readouterr().out
+    results["runs"][0]["final_loss"] = _scaled(results["runs"][0]["final_loss"])
+    (copy / "results.json").write_text(json.dumps(results, sort_keys=True, indent=1))
+    assert cli.main(["verify", str(copy)]) == 1  # what it does record is still compared

@@ -27,7 +27,7 @@ GRADES_FILE = "grades.csv"
 CONFIG_ATTACHMENT = "config.toml"
 #: Signs a student may put before a number ("≈ 0.48"): ignored.
 APPROXIMATELY = ("≈", "~", "≃", "=", "about", "approx.", "approx")
-_TIMES_TEN = re.compile(r"\s*[x×*·]\s*10\s*\^\s*\(?\s*([+\-−]?\d+)\s*\)?$")  # noqa: RUF001
+_TIMES_TEN = re.compile(r"\s*[x×*·]\s*10\s*\^\s*\(?\s*([+\-−]?\d+)\s*\)?$")
 
 
 def parse_answer(text: str) -> float | None:

@@ -25,6 +25,12 @@ from reportgen.store.results import SCHEMA, finite_or_none, to_plain
 INLINE_DATA_LIMIT = 10_000
 #: Grids up to this resolution are written into results.json; larger go to surface.npy.
 INLINE_SURFACE_LIMIT = 256
+#: A mini-batch run is repeated with this many other shufflings (same start, same rate).
+SHUFFLE_REPEATS = 20
+#: ... when the repeats take at most this many update steps in all (a cheap extra).
+SHUFFLE_STEP_BUDGET = 2_000_000
+#: A full-batch twin keeps its whole path up to this many steps (its final numbers always).
+TWIN_PATH_LIMIT = 10_000
 
 Progress = Callable[[str], None]
 
@@ -49,6 +55,89 @@ def trajectory(
     return optimize.mini_batch_run(
         run.optimizer, hyper, theta_init, x, y, jnp.asarray(indices), jnp.asarray(mask)
     )
+
+
+def shuffle_permutations(config: Config, run_index: int, repeat: int, epochs: int) -> np.ndarray:
+    """Batch orders for the ``repeat``-th other shuffling of a mini-batch run.
+
+    Drawn from numpy's PCG64 seeded by (seed, run index, repeat): independent of the
+    stream the handout's own runs consume, so adding repeats changes none of their numbers.
+    """
+    stream = np.random.default_rng([config.seed, run_index, repeat])
+    return np.stack([stream.permutation(config.data.n) for _ in range(epochs)])
+
+
+def shuffle_record(
+    config: Config, run_index: int, draws: RunDraws, x: jax.Array, y: jax.Array,
+    optimum: np.ndarray,
+) -> dict[str, Any] | None:
+    """A mini-batch run repeated with other shufflings: its final losses and thetas.
+
+    What the run's single result is worth: the spread over shufflings from the same start.
+    """
+    run = config.runs[run_index]
+    batch_size = config.batch_size(run)
+    if draws.permutations is None:
+        return None
+    steps = run.epochs * -(-config.data.n // batch_size)
+    if SHUFFLE_REPEATS * steps > SHUFFLE_STEP_BUDGET:
+        return None
+    dtype = x.dtype
+    hyper = optimize.Hyper(*(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS))
+    theta_init = jnp.asarray(draws.theta_init, dtype)
+    schedules = [batch_schedule(shuffle_permutations(config, run_index, k, run.epochs), batch_size)
+                 for k in range(SHUFFLE_REPEATS)]
+    indices = jnp.asarray(np.stack([s[0] for s in schedules]))
+    masks = jnp.asarray(np.stack([s[1] for s in schedules]))
+    finals, losses = optimize.mini_batch_finals(run.optimizer, hyper, theta_init, x, y,
+                                                indices, masks)
+    finals = np.asarray(finals, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged repeat: inf, then null
+        distances = np.linalg.norm(finals - optimum, axis=1)
+    return {
+        "repeats": SHUFFLE_REPEATS,
+        "generator": "numpy PCG64 seeded by (seed, run index, repeat)",
+        "final_thetas": finals,
+        "final_losses": np.asarray(losses, dtype=np.float64),
+        "final_distances": distances,
+    }
+
+
+def twin_record(
+    config: Config, run: RunConfig, draws: RunDraws, x: jax.Array, y: jax.Array, steps: int
+) -> dict[str, Any] | None:
+    """A mini-batch run's full-batch twin: the same rule, rate and start, ``steps`` updates.
+
+    The fair comparison for a mini-batch run: the same start and the same number of
+    updates, each on all the data (its loss after ``epochs`` steps has read the data as
+    often as the mini-batch run did).
+    """
+    if draws.permutations is None:
+        return None
+    dtype = x.dtype
+    hyper = optimize.Hyper(*(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS))
+    record = optimize.full_batch_run(run.optimizer, hyper, jnp.asarray(draws.theta_init, dtype),
+                                     x, y, steps=steps)
+    thetas = np.asarray(record.thetas, dtype=np.float64)
+    losses = np.asarray(record.losses, dtype=np.float64)
+    keep = steps <= TWIN_PATH_LIMIT
+    return {
+        "steps": steps,
+        "thetas": thetas if keep else None,
+        "losses": losses if keep else None,
+        "final_theta": thetas[-1] if np.all(np.isfinite(thetas[-1])) else None,
+        "final_loss": finite_or_none(losses[-1]),
+        "loss_after_epochs": finite_or_none(losses[min(run.epochs, steps)]),
+    }
+
+
+def normal_equations(data: Dataset) -> dict[str, Any]:
+    """X^T X and X^T y of the design matrix [1, x], in float64: the closed form's inputs."""
+    x = np.asarray(data.x, dtype=np.float64)
+    y = np.asarray(data.y, dtype=np.float64)
+    sx, sxx = float(np.sum(x)), float(np.sum(x * x))
+    return {"xtx": [[float(len(x)), sx], [sx, sxx]],
+            "xty": [float(np.sum(y)), float(np.sum(x * y))]}
 
 
 def run_record(
@@ -171,13 +260,20 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str,
         y = jnp.asarray(draws.data.y, dtype)
         say("closed form")
         theta_ols, loss_ols, hessian = model.closed_form(x, y)
-        ols = {"theta": np.asarray(theta_ols, np.float64), "loss": float(loss_ols)}
+        ols = {"theta": np.asarray(theta_ols, np.float64), "loss": float(loss_ols),
+               **normal_equations(draws.data)}
         curvature = diagnostics.curvature(np.asarray(hessian))
         say("optimizer runs")
         runs = [
             run_record(config, run, trajectory(config, run, run_draws, x, y), curvature, ols)
             for run, run_draws in zip(config.runs, draws.runs, strict=True)
         ]
+        say("mini-batch repeats")
+        for index, (run, run_draws) in enumerate(zip(config.runs, draws.runs, strict=True)):
+            runs[index]["shuffles"] = shuffle_record(config, index, run_draws, x, y,
+                                                     np.asarray(ols["theta"]))
+            runs[index]["full_batch_twin"] = twin_record(config, run, run_draws, x, y,
+                                                         runs[index]["steps"])
         say("loss surface")
         settings = config.surface
         theta0, theta1 = surface.axes(settings.theta0, settings.theta1, settings.resolution)

@@ -20,13 +20,10 @@ from jax.typing import ArrayLike
 
 from reportgen.numerics.model import masked_mse_loss, mse_loss, statistics, stats_loss
 from reportgen.optimizers import HYPERPARAMETERS
+from reportgen.theory import DIVERGENCE_FACTOR
 
-#: A run has diverged when it ends non-finite or above this many times its initial loss
-#: (a stable full-batch GD run never rises above its start at all).
-DIVERGENCE_FACTOR = 10.0
-
-__all__ = ["HYPERPARAMETERS", "Hyper", "Trajectory", "full_batch_run", "make_optimizer",
-           "mini_batch_run", "sweep", "sweep_single"]
+__all__ = ["DIVERGENCE_FACTOR", "HYPERPARAMETERS", "Hyper", "Trajectory", "full_batch_run",
+           "make_optimizer", "mini_batch_finals", "mini_batch_run", "sweep", "sweep_single"]
 
 
 class Hyper(NamedTuple):
@@ -132,6 +129,20 @@ full_batch_run.__doc__ = """Full-batch run of ``steps`` updates on all of (x, y)
 
 mini_batch_run = jax.jit(_mini_batch, static_argnames=("name",))
 mini_batch_run.__doc__ = """Mini-batch run; step t uses ``x[indices[t]]`` where ``mask[t]``."""
+
+
+@partial(jax.jit, static_argnames=("name",))
+def mini_batch_finals(
+    name: str, hyper: Hyper, theta_init: Array, x: Array, y: Array, indices: Array, mask: Array
+) -> tuple[Array, Array]:
+    """One mini-batch run per schedule (``indices[r]``, ``mask[r]``), vmapped: the final
+    thetas and full-data losses of every repeat."""
+
+    def final(index: Array, valid: Array) -> tuple[Array, Array]:
+        record = _mini_batch(name, hyper, theta_init, x, y, index, valid)
+        return record.thetas[-1], record.losses[-1]
+
+    return jax.vmap(final)(indices, mask)
 
 
 def _sweep_one(lr: Array, theta_init: Array, stats: Array, steps: int) -> tuple[Array, Array]:

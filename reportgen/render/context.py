@@ -2,6 +2,7 @@
 
 Everything a template may use is built here from the plain results (and the manifest);
 formulas come from ``reportgen.theory``, optimizer names from ``reportgen.optimizers``.
+Templates never compute a number themselves: each sentence's numbers are fields here.
 """
 
 from __future__ import annotations
@@ -9,15 +10,23 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import statistics
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup
 
 from reportgen import theory
 from reportgen.optimizers import title as optimizer_title
 from reportgen.render import mathtex
+from reportgen.render.algorithms import ALGORITHMS, rule_of
 from reportgen.render.figures import FigureInfo, run_style
+
+#: A rate within this relative distance of the optimal rate is called optimal (rounded).
+NEAR_OPTIMAL = 0.01
+#: A run whose error along the shallow direction is above this share has not converged.
+CONVERGED_SHARE = 0.01
 
 
 def _distance(a: Iterable[Any] | None, b: Iterable[float]) -> float | None:
@@ -37,11 +46,60 @@ def _power(base: float, exponent: int) -> float:
         return math.inf
 
 
+def _shuffle_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
+    """The spread of a mini-batch run's final loss over other shufflings of its batches."""
+    shuffles = run.get("shuffles")
+    if not shuffles:
+        return None
+    gaps = sorted(float(v) / floor - 1.0 for v in shuffles["final_losses"] if v is not None)
+    if not gaps:
+        return None
+    own = run["gap_to_ols"]
+    return {
+        "repeats": int(shuffles["repeats"]),
+        "min": gaps[0],
+        "median": statistics.median(gaps),
+        "max": gaps[-1],
+        "lower": None if own is None else sum(1 for g in gaps if g < own),
+    }
+
+
+def _twin_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
+    """The mini-batch run against full-batch GD from its own start (same rule and rate)."""
+    twin = run.get("full_batch_twin")
+    if not twin or twin.get("final_loss") is None:
+        return None
+    offset = None
+    if twin.get("thetas") is not None:
+        mine = np.array([[np.nan if v is None else v for v in row] for row in run["thetas"]],
+                        dtype=float)
+        theirs = np.array([[np.nan if v is None else v for v in row] for row in twin["thetas"]],
+                          dtype=float)
+        if mine.shape == theirs.shape and np.all(np.isfinite(mine)) and np.all(
+                np.isfinite(theirs)):
+            offset = float(np.max(np.linalg.norm(mine - theirs, axis=1)))
+    after_epochs = twin.get("loss_after_epochs")
+    return {
+        "steps": int(twin["steps"]),
+        "gap": float(twin["final_loss"]) / floor - 1.0,
+        "gap_after_epochs": None if after_epochs is None else float(after_epochs) / floor - 1.0,
+        "max_offset": offset,
+    }
+
+
+def _lagging(slow: float, fast: float) -> dict[str, Any]:
+    """The direction whose error shrinks slowest at a rate (the one that sets the pace)."""
+    factor, direction = (slow, "shallow") if slow >= fast else (fast, "steep")
+    return {"factor": factor, "direction": direction,
+            "steps_to_1pct": theory.steps_to_fraction(factor, CONVERGED_SHARE)}
+
+
 def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     diag = results["diagnostics"]
     lmin, lmax = (float(v) for v in diag["hessian_eigenvalues"])
     lr = float(run["learning_rate"])
     star = [float(v) for v in results["ols"]["theta"]]
+    floor = float(results["ols"]["loss"])
     steps = int(run["steps"])
     slow = float(theory.gd_factor(lr, lmin))
     fast = float(theory.gd_factor(lr, lmax))
@@ -54,14 +112,16 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
     n = int(results["data"]["n"])
     batch = int(run["batch_size"])
     is_gd = run["optimizer"] == "gd"
+    config_run = results["config"]["runs"][index]
     return {
         **run,
         "index": index,
         "number": index + 1,
         "anchor": f"run-{index + 1}",
-        "figure": f"fits-{index + 1}",
         "style": run_style(index),
         "optimizer_name": optimizer_title(run["optimizer"]),
+        "settings": config_run,
+        "rule": rule_of(run["optimizer"], batch < n),
         "is_gd": is_gd,
         "is_minibatch": batch < n,
         "is_sgd": batch == 1,
@@ -72,15 +132,24 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
         "loss_rises": rises,
         "slow_factor": slow,
         "fast_factor": fast,
+        "loss_factor": theory.excess_loss_factor(slow),
         "slow_left": _power(slow, steps),
         "fast_left": _power(fast, steps),
         "above_bound": lr >= float(diag["max_stable_lr"]),
+        "near_optimal": abs(lr / float(diag["optimal_lr"]) - 1.0) < NEAR_OPTIMAL,
+        "optimal_offset": lr / float(diag["optimal_lr"]) - 1.0,
         "fast_steps_to_double": (math.log(2) / math.log(fast)) if fast > 1 else None,
         "init_distance": d0,
         "final_distance": d1,
-        "distance_left": (d1 / d0) if d0 and d1 is not None else None,
-        "steps_to_1pct": (math.ceil(math.log(0.01) / math.log(slow)) if 0 < slow < 1 else None),
-        "converged_loss": run["gap_to_ols"] is not None and run["gap_to_ols"] < 1e-3,
+        "distance_ratio": (d1 / d0) if d0 and d1 is not None else None,
+        "distance_rate": (theory.geometric_rate(d0, d1, steps)
+                          if d0 and d1 is not None else None),
+        "lag": _lagging(slow, fast),
+        "converged": _power(max(slow, fast), steps) <= CONVERGED_SHARE,
+        "batch_share": batch / n,
+        "momentum_gain": 1.0 / (1.0 - float(config_run.get("momentum", 0.0))),
+        "shuffle": _shuffle_view(run, floor),
+        "twin": _twin_view(run, floor),
     }
 
 
@@ -123,8 +192,39 @@ def _sweep_summary(sweep: dict[str, Any] | None) -> dict[str, Any]:
     return summary
 
 
-def _equations(names: Iterable[str]) -> dict[str, mathtex.Equation]:
-    return {name: mathtex.equation(name) for name in names}
+def _closed_form(ols: dict[str, Any]) -> dict[str, Any] | None:
+    """The normal equations with the handout's numbers: X^T X, X^T y, the inverse, theta*."""
+    if ols.get("xtx") is None or ols.get("xty") is None:
+        return None
+    xtx = np.asarray(ols["xtx"], dtype=float)
+    xty = np.asarray(ols["xty"], dtype=float)
+    det = float(np.linalg.det(xtx))
+    if not det > 0:
+        return None
+    inverse = np.linalg.inv(xtx)
+    return {"xtx": xtx.tolist(), "xty": xty.tolist(), "det": det,
+            "adjugate": [[xtx[1, 1], -xtx[0, 1]], [-xtx[1, 0], xtx[0, 0]]],
+            "inverse": inverse.tolist(), "theta": ols["theta"]}
+
+
+def _sections(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The numbered sections in order (the contents list and every heading read these)."""
+    names = [("problem", "The problem"), ("loss", "Loss, gradient and the closed form"),
+             ("surface", "The loss surface"),
+             *((run["anchor"], run["name"]) for run in runs),
+             ("paths", "The paths compared"), ("rates", "Choosing the learning rate"),
+             ("scaling", "Feature scaling: straightening the valley"), ("summary", "Summary")]
+    return [{"anchor": anchor, "title": title, "number": number}
+            for number, (anchor, title) in enumerate(names, start=1)]
+
+
+def _rules(runs: list[dict[str, Any]]) -> None:
+    """Mark the first run of each update rule (it shows the rule; later ones refer to it)."""
+    first: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        earlier = first.setdefault(run["rule"], run)
+        run["rule_first"] = earlier is run
+        run["rule_anchor"] = earlier["anchor"]
 
 
 def build_context(results: dict[str, Any], manifest: dict[str, Any] | None,
@@ -132,21 +232,35 @@ def build_context(results: dict[str, Any], manifest: dict[str, Any] | None,
     """Everything the templates may read: the results as-is plus derived numbers."""
     config = results["config"]
     runs = [_run_view(i, r, results) for i, r in enumerate(results["runs"])]
+    _rules(runs)
+    sections = _sections(runs)
+    numbers = {s["anchor"]: s["number"] for s in sections}
+    for run in runs:
+        run["section"] = numbers[run["anchor"]]
+        run["rule_section"] = numbers[run["rule_anchor"]]
+        run["figure"] = f"fits-{run['number']}" if f"fits-{run['number']}" in figures else None
     used = sorted({r["optimizer"] for r in runs})
+    rules = sorted({r["rule"] for r in runs})
     diag = results["diagnostics"]
     lmin, lmax = (float(v) for v in diag["hessian_eigenvalues"])
     bound = float(diag["max_stable_lr"])
     gd_full = [r for r in runs if r["is_gd"] and r["full_batch"]]
-    eq_names = ["model", "loss", "gradient", "hessian", "gd", "minibatch", "bound",
-                "contraction", *(o for o in used if o != "gd")]
+    eq_names = ["model", "loss", "gradient", "normal", "hessian", "bound", "contraction",
+                *rules, *(["adam-step"] if "adam" in rules else [])]
     kappa = float(diag["condition_number"] if diag["condition_number"] is not None else "inf")
-    example_rate = round(bound * 1.05, 2 if bound * 1.05 >= 0.1 else 3)
+    above = [r for r in gd_full if r["above_bound"]]
+    example_rate = (float(above[0]["learning_rate"]) if above
+                    else round(bound * 1.05, 2 if bound * 1.05 >= 0.1 else 3))
     example_factor = float(theory.gd_factor(example_rate, lmax))
     rate_rows = []
     for rate in sorted({float(r["learning_rate"]) for r in gd_full}):
         slow, fast = float(theory.gd_factor(rate, lmin)), float(theory.gd_factor(rate, lmax))
         rate_rows.append({"rate": rate, "slow": slow, "fast": fast, "factor": max(slow, fast)})
     finished = [r for r in runs if r["gap_to_ols"] is not None and not r["diverged"]]
+    starts = {tuple(r["theta_init"]) for r in runs}
+    summary = results["data"]["summary"]
+    balanced = theory.balanced_factor(kappa)
+    tuned_lr, tuned_beta, tuned_factor = theory.heavy_ball_optimal(lmin, lmax)
     return {
         "results": results,
         "config": config,
@@ -157,27 +271,46 @@ def build_context(results: dict[str, Any], manifest: dict[str, Any] | None,
         "paper": config.get("paper", "a4"),
         "data": results["data"],
         "ols": results["ols"],
+        "closed_form": _closed_form(results["ols"]),
         "diag": diag,
         "lmin": lmin,
         "lmax": lmax,
         "surface": results["surface"],
         "sweep": results.get("sweep") or None,
         "runs": runs,
+        "sections": sections,
+        "section": numbers,
         "gd_full_runs": gd_full,
         "unstable_runs": [r for r in runs if r["diverged"] or (r["is_gd"] and r["above_bound"])],
+        "momentum_runs": [r for r in runs if r["optimizer"] in ("momentum", "nesterov")],
+        "heavy_ball": next((r for r in runs if r["optimizer"] == "momentum"), None),
+        "divergence_factor": theory.DIVERGENCE_FACTOR,
+        "adaptive_runs": [r for r in runs if r["optimizer"] in ("adam", "rmsprop")],
+        "same_start": len(starts) == 1,
         "rates": sorted({float(r["learning_rate"]) for r in runs}),
         "example_unstable_rate": example_rate,
         "example_unstable_factor": example_factor,
-        "balanced_factor": theory.balanced_factor(kappa),
+        "balanced_factor": balanced,
+        "balanced_loss_factor": theory.excess_loss_factor(balanced),
+        "balanced_steps": theory.steps_to_fraction(balanced, CONVERGED_SHARE),
+        "tuned_momentum": {"lr": tuned_lr, "momentum": tuned_beta, "factor": tuned_factor,
+                           "steps": theory.steps_to_fraction(tuned_factor, CONVERGED_SHARE)},
+        "scaling": theory.scaled_features(float(summary["x_mean"]), float(summary["x_std"])),
+        "column_cosine": theory.column_cosine(float(summary["x_mean"]), float(summary["x_std"])),
         "rate_rows": rate_rows,
         "best_run": min(finished, key=lambda r: r["gap_to_ols"]) if finished else None,
         "sweep_summary": _sweep_summary(results.get("sweep")),
         "optimizers": used,
         "figures": figures,
         "eq": _equations(eq_names),
+        "code": {rule: ALGORITHMS[rule] for rule in rules},
         "provenance": _provenance(manifest, config),
         "manifest_json": _script_json(manifest),
     }
+
+
+def _equations(names: Iterable[str]) -> dict[str, mathtex.Equation]:
+    return {name: mathtex.equation(name) for name in names}
 
 
 def _script_json(value: Any) -> Markup:

@@ -24,6 +24,8 @@ from reportgen.store.paths import templates_dir as shipped_templates_dir
 from reportgen.store.results import resolve
 
 ENTRY_TEMPLATE = "handout.html"
+#: The print stylesheet: given to WeasyPrint only, so the HTML holds no paged-media CSS.
+PRINT_STYLESHEET = "handout-print.css"
 
 
 def environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
@@ -114,6 +116,17 @@ def _render_text(env: jinja2.Environment, text: str, context: dict[str, Any],
         return env.from_string(text).render(context)
     except jinja2.TemplateError as exc:
         raise RenderError(f"{where}: {exc}") from exc
+
+
+def print_stylesheet(templates_dir: Path | None = None) -> str:
+    """The print stylesheet's text (a user's ``--templates`` may override it by name)."""
+    env = environment(templates_dir)
+    assert env.loader is not None
+    try:
+        source, _, _ = env.loader.get_source(env, PRINT_STYLESHEET)
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(f"template not found: {exc.name}") from exc
+    return source
 
 
 # What a browser fetches by itself: src/srcset/poster/data attributes, <link href>, CSS

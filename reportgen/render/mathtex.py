@@ -53,14 +53,25 @@ EQUATIONS: dict[str, tuple[str, str]] = {
     "nesterov": (r"$v_{k+1} = \beta v_k + \nabla L(\theta_k), \qquad \theta_{k+1} = \theta_k"
                  r" - \eta\,\left(\beta v_{k+1} + \nabla L(\theta_k)\right)$",
                  "Nesterov momentum: the step looks ahead along the velocity"),
-    "adam": (r"$m_{k+1} = \beta_1 m_k + (1-\beta_1) g_k,\quad s_{k+1} = \beta_2 s_k + "
-             r"(1-\beta_2) g_k^2,\quad \theta_{k+1} = \theta_k - \eta\,"
-             r"\frac{\hat{m}_{k+1}}{\sqrt{\hat{s}_{k+1}} + \epsilon}$",
-             "Adam: running means of the gradient and of its square, bias-corrected, "
-             "give a per-coordinate step"),
+    "adam": (r"$m_{k+1} = \beta_1 m_k + (1-\beta_1)\, g_k, \qquad "
+             r"v_{k+1} = \beta_2 v_k + (1-\beta_2)\, g_k^2$",
+             "Adam's running means: m of the gradient g, v of its square, with decay rates "
+             "beta-one and beta-two"),
+    "adam-step": (r"$\hat{m} = \frac{m_{k+1}}{1-\beta_1^{k+1}},\quad "
+                  r"\hat{v} = \frac{v_{k+1}}{1-\beta_2^{k+1}},\quad "
+                  r"\theta_{k+1} = \theta_k - \eta\,\frac{\hat{m}}{\sqrt{\hat{v}} + \epsilon}$",
+                  "the bias-corrected means m-hat and v-hat; each coordinate steps by eta times "
+                  "m-hat over the square root of v-hat plus epsilon"),
     "rmsprop": (r"$s_{k+1} = \rho\, s_k + (1-\rho)\, g_k^2, \qquad \theta_{k+1} = \theta_k"
-                r" - \eta\,\frac{g_k}{\sqrt{s_{k+1}} + \epsilon}$",
-                "RMSProp: the step divides the gradient by a running root mean square"),
+                r" - \eta\,\frac{g_k}{\sqrt{s_{k+1} + \epsilon}}$",
+                "RMSProp: the step divides the gradient by the root of a running mean of its "
+                "square"),
+    "normal": (r"$\nabla L(\theta^*) = 0 \quad\Longleftrightarrow\quad X^{\top}X\,\theta^*"
+               r" = X^{\top}y \quad\Longleftrightarrow\quad "
+               r"\theta^* = (X^{\top}X)^{-1}X^{\top}y$",
+               "the gradient vanishes at theta-star exactly when X transpose X theta-star equals "
+               "X transpose y, so theta-star equals the inverse of X transpose X times X "
+               "transpose y"),
 }
 
 

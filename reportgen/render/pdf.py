@@ -3,6 +3,10 @@
 The URL fetcher serves only ``data:`` URIs, so a template cannot read
 ``file:///etc/passwd`` or reach the network. Dates in the PDF come
 from the config, never the clock.
+
+The PDF is tagged (a structure tree with the figures' and equations' alt text, the
+document's language and title) and claims PDF/UA-1, or PDF/A-3 where the config asks
+for an archival file; figures float (``pagination``) so that pages stay full.
 """
 
 from __future__ import annotations
@@ -10,13 +14,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from reportgen.render import pagination
 from reportgen.render.errors import RenderError
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+#: WeasyPrint's pdf_variant for a handout unless the config names another (``[pdf]``).
+DEFAULT_STANDARD = "pdf/ua-1"
 
 
 #: Relative URLs in a handout resolve against this base (and are then refused).
@@ -78,9 +86,26 @@ def pdf_attachments(files: Mapping[str, bytes], date: dt.date) -> list[Any]:
     ]
 
 
+def with_print_css(html: str, css: str) -> str:
+    """The document with ``css`` as its last author stylesheet, for WeasyPrint's eyes only.
+
+    WeasyPrint's ``stylesheets`` argument adds *user* stylesheets, which lose to the
+    page's own rules; the print rules must win over them, so they join the page's styles.
+    """
+    if not css:
+        return html
+    style = f"<style>\n{css}\n</style>\n"
+    match = re.search(r"</head\s*>", html, flags=re.IGNORECASE)
+    if match is None:
+        return style + html
+    return html[:match.start()] + style + html[match.start():]
+
+
 def render_pdf(html: str, paper: str, date: dt.date,
-               attachments: Mapping[str, bytes] | None = None, forms: bool = False) -> bytes:
-    """Typeset ``html`` into PDF bytes with WeasyPrint, fetching nothing from outside.
+               attachments: Mapping[str, bytes] | None = None, *,
+               print_css: str = "", standard: str = DEFAULT_STANDARD,
+               float_figures: bool = True, forms: bool = False) -> bytes:
+    """Typeset ``html`` into a tagged PDF with WeasyPrint, fetching nothing from outside.
 
     Args:
       html: the handout, with every resource embedded as a ``data:`` URI.
@@ -88,6 +113,9 @@ def render_pdf(html: str, paper: str, date: dt.date,
       date: the build date: attachments and font subsets are stamped with it, never
         with the clock.
       attachments: files to attach to the PDF, by name.
+      print_css: the print stylesheet (pages, running heads), which the HTML does not load.
+      standard: WeasyPrint's ``pdf_variant``: ``pdf/ua-1`` (accessible) or a PDF/A-3 level.
+      float_figures: move figures that would leave a page under-filled (``pagination``).
       forms: turn each ``<input name="X">`` into a fillable PDF field named X.
 
     Raises:
@@ -97,12 +125,22 @@ def render_pdf(html: str, paper: str, date: dt.date,
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = _closed_fetcher()
-    page_css = weasyprint.CSS(string=_pdf_metadata_css(paper), url_fetcher=fetcher)
+    html = with_print_css(html, print_css)
+    stylesheets = [weasyprint.CSS(string=_pdf_metadata_css(paper), url_fetcher=fetcher)]
+    images: dict[str, Any] = {}  # parsed once, shared by every layout
+
+    def layout(text: str) -> Any:
+        document = weasyprint.HTML(string=text, base_url=BASE_URL, url_fetcher=fetcher)
+        return document.render(stylesheets=stylesheets, cache=images)
+
     try:
         with source_date_epoch(_epoch(date)):
-            document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
-            pdf = document.write_pdf(stylesheets=[page_css], pdf_forms=forms,
-                                     attachments=pdf_attachments(attachments or {}, date))
+            if float_figures:
+                document, _ = pagination.fill_pages(html, layout)
+            else:
+                document = layout(html)
+            pdf = document.write_pdf(attachments=pdf_attachments(attachments or {}, date),
+                                     pdf_tags=True, pdf_variant=standard, pdf_forms=forms)
     except FatalURLFetchingError as exc:
         cause = exc.__cause__
         if isinstance(cause, RenderError):

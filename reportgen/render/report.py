@@ -18,8 +18,8 @@ from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureCache, make_figures
 from reportgen.render.format import withholding
-from reportgen.render.html import render_html
-from reportgen.render.pdf import render_pdf
+from reportgen.render.html import print_stylesheet, render_html
+from reportgen.render.pdf import DEFAULT_STANDARD, render_pdf
 from reportgen.store.results import resolve
 
 HTML_FILE = "index.html"
@@ -81,9 +81,11 @@ def render_report(
             files[HTML_FILE] = html.encode("utf-8")
         if "pdf" in formats:
             say("pdf")
+            standard = (config.get("pdf") or {}).get("standard", DEFAULT_STANDARD)
             files[PDF_FILE] = render_pdf(html, config.get("paper", "a4"),
                                          dt.date.fromisoformat(str(config["date"])), attachments,
-                                         forms=student_copy)
+                                         print_css=print_stylesheet(templates_dir),
+                                         standard=standard, forms=student_copy)
     return files
 
 

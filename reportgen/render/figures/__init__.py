@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import matplotlib as mpl
 import numpy as np
 
-from reportgen.render.figures.data import draw_data, draw_fits
+from reportgen.render.figures.data import draw_data, draw_fits, draw_fits_grid
 from reportgen.render.figures.loss import draw_loss
 from reportgen.render.figures.rates import draw_rates, draw_sweep
 from reportgen.render.figures.style import STYLE, Drawn, run_style, svg_text
@@ -30,6 +30,8 @@ __all__ = ["FIGURES_DIR", "FigureCache", "FigureInfo", "MemoryCache", "make_figu
            "run_style"]
 
 FIGURES_DIR = "figures"
+#: Up to this many runs each gets its own small multiples; more share one grid (a row each).
+MAX_RUNS_FOR_OWN_FITS = 2
 
 Arrays = Mapping[str, np.ndarray]
 
@@ -46,11 +48,17 @@ class FigureInfo:
     caption: str
     width_pt: float
     height_pt: float
+    narrow_svg: str | None = None  # the same figure laid out for a phone's width
 
     @property
     def data_uri(self) -> str:
         """The SVG as a ``data:`` URI, for a self-contained HTML file."""
         return svg_data_uri(self.svg)
+
+    @property
+    def narrow_data_uri(self) -> str | None:
+        """The narrow variant as a ``data:`` URI, if the figure has one."""
+        return None if self.narrow_svg is None else svg_data_uri(self.narrow_svg)
 
 
 def plan(results: dict[str, Any], arrays: Arrays) -> list[tuple[str, Callable[[], Drawn]]]:
@@ -59,8 +67,11 @@ def plan(results: dict[str, Any], arrays: Arrays) -> list[tuple[str, Callable[[]
         ("data", lambda: draw_data(results)),
         ("surface", lambda: draw_surface(results, arrays)),
     ]
-    for index in range(len(results["runs"])):
-        planned.append((f"fits-{index + 1}", lambda i=index: draw_fits(results, i)))  # type: ignore[misc]
+    if len(results["runs"]) <= MAX_RUNS_FOR_OWN_FITS:
+        for index in range(len(results["runs"])):
+            planned.append((f"fits-{index + 1}", lambda i=index: draw_fits(results, i)))  # type: ignore[misc]
+    else:
+        planned.append(("fits", lambda: draw_fits_grid(results)))
     planned += [
         ("contour", lambda: draw_contour(results, arrays)),
         ("trajectories-3d", lambda: draw_trajectories_3d(results)),
@@ -124,6 +135,15 @@ def inputs_digest(results: dict[str, Any], arrays: Arrays) -> str:
     return digest.hexdigest()
 
 
+def narrow_variant(results: dict[str, Any], name: str) -> Drawn | None:
+    """The figure laid out for a phone (fewer columns), where one helps: small multiples."""
+    if name == "fits":
+        return draw_fits_grid(results, ncols=3)
+    if name.startswith("fits-"):
+        return draw_fits(results, int(name.removeprefix("fits-")) - 1, ncols=2)
+    return None
+
+
 def make_figures(
     results: dict[str, Any], arrays: Arrays | None = None, cache: FigureCache | None = None
 ) -> dict[str, FigureInfo]:
@@ -157,6 +177,9 @@ def draw_figures(results: dict[str, Any], arrays: Arrays) -> dict[str, FigureInf
             drawn = draw()
             svg = svg_text(drawn.figure, name)
             width, height = (float(v) * 72 for v in drawn.figure.get_size_inches())
-            figures[name] = FigureInfo(name, number, f"{FIGURES_DIR}/{name}.svg", svg,
-                                       drawn.alt, drawn.caption, round(width, 2), round(height, 2))
+            narrow = narrow_variant(results, name)
+            figures[name] = FigureInfo(
+                name, number, f"{FIGURES_DIR}/{name}.svg", svg, drawn.alt, drawn.caption,
+                round(width, 2), round(height, 2),
+                None if narrow is None else svg_text(narrow.figure, f"{name}-narrow"))
     return figures

@@ -14,13 +14,15 @@ from reportgen.render.figures.reading import fit_limits, short_theta, thetas_of,
 from reportgen.render.figures.style import (
     DATA_COLOUR,
     MAX_SMALL_MULTIPLES,
+    MIN_FONT_PT,
     OLS_COLOUR,
     TEXT_WIDTH_IN,
     TRUE_COLOUR,
     Drawn,
-    num,
+    run_label,
     run_style,
 )
+from reportgen.render.format import fmt_num, fmt_rate
 
 
 def scatter_data(ax: Axes, results: dict[str, Any], size: float = 9, raster: bool = False) -> bool:
@@ -36,40 +38,51 @@ def scatter_data(ax: Axes, results: dict[str, Any], size: float = 9, raster: boo
     return True
 
 
+def line_text(intercept: float, slope: float, digits: int = 3) -> str:
+    """'y = 4.222 + 2.968x', with a true minus for a negative slope."""
+    sign = "−" if slope < 0 else "+"
+    return f"y = {fmt_num(intercept, digits)} {sign} {fmt_num(abs(slope), digits)}x"
+
+
 def draw_data(results: dict[str, Any]) -> Drawn:
     """The data with the true line and the OLS fit."""
-    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.72, 2.9))
+    fig = Figure(figsize=(TEXT_WIDTH_IN * 0.7, 2.6))
     ax = fig.add_subplot()
     has_points = scatter_data(ax, results)
     xs = x_span(results)
     true = results["config"]["data"]["theta"]
     ols = results["ols"]["theta"]
+    true_line = f"y = {fmt_rate(true[0])} {'−' if true[1] < 0 else '+'} {fmt_rate(abs(true[1]))}x"
+    ols_line = line_text(ols[0], ols[1])
     ax.plot(xs, true[0] + true[1] * xs, color=TRUE_COLOUR, linestyle="--", linewidth=2,
-            label=f"true line  y = {num(true[0], 'g')} + {num(true[1], 'g')} x")
+            label=f"true line  {true_line}")
     ax.plot(xs, ols[0] + ols[1] * xs, color=OLS_COLOUR, linestyle="-",
-            label=f"OLS fit  y = {num(ols[0], '.3f')} + {num(ols[1], '.3f')} x")
+            label=f"OLS fit  {ols_line}")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.legend(loc="upper left")
     n = results["data"]["n"]
     points = (f"{n} data points" if has_points
               else f"the lines only ({n} points are too many to draw)")
-    alt = (f"Scatter plot of {n} points (x, y) rising from left to right, with the true line "
-           f"y = {num(true[0], 'g')} + {num(true[1], 'g')} x dashed and the least-squares line "
-           f"y = {num(ols[0], '.3f')} + {num(ols[1], '.3f')} x solid; the two lines nearly "
-           f"coincide.")
+    low, high = y_limits(results)
+    apart = float(np.max(np.abs((true[0] - ols[0]) + (true[1] - ols[1]) * xs)))
+    closeness = ("the two lines nearly coincide" if apart < 0.05 * (high - low)
+                 else "the two lines differ visibly")
+    alt = (f"Scatter plot of {n} points (x, y), with the true line {true_line} dashed and the "
+           f"least-squares line {ols_line} solid; {closeness}.")
     caption = (f"The data: {points}, the line they were drawn from (dashed) and the "
-               f"ordinary-least-squares fit (solid), intercept {num(ols[0], '.3f')} and slope "
-               f"{num(ols[1], '.3f')}.")
+               f"ordinary-least-squares fit (solid), intercept {fmt_num(ols[0])} and slope "
+               f"{fmt_num(ols[1])}.")
     fig.tight_layout()
     return Drawn(fig, alt, caption)
 
 
-def _panel_steps(steps: int) -> list[int]:
-    if steps + 1 <= MAX_SMALL_MULTIPLES:
+def _panel_steps(steps: int, count: int = MAX_SMALL_MULTIPLES) -> list[int]:
+    """Which steps the panels show: every one while they fit, else a geometric choice."""
+    if steps + 1 <= count:
         return list(range(steps + 1))
-    picks = np.unique(np.round(np.geomspace(1, steps + 1, MAX_SMALL_MULTIPLES - 1)).astype(int) - 1)
-    return sorted({0, *picks.tolist(), steps})[-MAX_SMALL_MULTIPLES:]
+    picks = np.unique(np.round(np.geomspace(1, steps + 1, count)).astype(int) - 1)
+    return sorted({0, *picks.tolist(), steps})[-count:]
 
 
 def _step_title(run: dict[str, Any], k: int) -> str:
@@ -81,47 +94,65 @@ def _step_title(run: dict[str, Any], k: int) -> str:
     return f"step {k} (epoch {(k - 1) // per + 1}, batch {(k - 1) % per + 1})"
 
 
-def draw_fits(results: dict[str, Any], index: int) -> Drawn:
-    """Small multiples of run ``index``'s fitted line at chosen steps."""
+def _fit_panel(ax: Axes, results: dict[str, Any], theta: np.ndarray, previous: np.ndarray | None,
+               colour: str, ylim: tuple[float, float], title: str) -> None:
+    """One small multiple: the data, the OLS line, the fitted line (or where it went)."""
+    xs = x_span(results)
+    ols = results["ols"]["theta"]
+    scatter_data(ax, results, size=3, raster=True)
+    ax.plot(xs, ols[0] + ols[1] * xs, color=OLS_COLOUR, linewidth=0.8, linestyle=":")
+    if previous is not None and np.all(np.isfinite(previous)):
+        ax.plot(xs, previous[0] + previous[1] * xs, color=colour, linewidth=0.9, alpha=0.35)
+    if np.all(np.isfinite(theta)):
+        ends = theta[0] + theta[1] * xs
+        ax.plot(xs, ends, color=colour, linewidth=1.8)
+        digits = 1 if np.max(np.abs(theta)) >= 10 else 2
+        label = f"θ = {short_theta(theta, digits)}"
+        if np.all(ends > ylim[1]) or np.all(ends < ylim[0]):
+            label += "\nline off the chart"
+    else:
+        label = "overflowed"
+    if title:
+        ax.set_title(title, fontsize=MIN_FONT_PT, pad=2)
+    ax.text(0.03, 0.96, label, transform=ax.transAxes, fontsize=MIN_FONT_PT, va="top",
+            linespacing=1.1)
+    ax.set_ylim(*ylim)
+    ax.tick_params(labelsize=MIN_FONT_PT, length=2, pad=1.5)
+    ax.xaxis.set_major_locator(MaxNLocator(3, steps=[1, 2, 5, 10]))  # few ticks: faster
+    ax.yaxis.set_major_locator(MaxNLocator(3))
+    ax.grid(False)
+
+
+def _grid_figure(nrows: int, ncols: int, width: float, row_height: float,
+                 gap: float = 0.32, top: float = 0.22) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(width, row_height * nrows + 0.2 + top))
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+    height = fig.get_figheight()
+    # fixed margins (in inches) instead of tight_layout: one draw fewer per figure
+    fig.subplots_adjust(left=0.55 / width, right=0.99, bottom=0.45 / height,
+                        top=1 - top / height, wspace=0.08, hspace=gap)
+    fig.supxlabel("x", fontsize=8, y=0.03 / height)
+    fig.supylabel("y", fontsize=8, x=0.08 / width)
+    return fig, axes
+
+
+def draw_fits(results: dict[str, Any], index: int, ncols: int = 4) -> Drawn:
+    """Small multiples of run ``index``'s fitted line at chosen steps (``ncols`` across)."""
     run = results["runs"][index]
     style = run_style(index)
     path = thetas_of(run)
     picks = _panel_steps(int(run["steps"]))
-    ncols = 4
     nrows = math.ceil(len(picks) / ncols)
-    fig = Figure(figsize=(TEXT_WIDTH_IN, 1.45 * nrows + 0.35))
-    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
-    xs = x_span(results)
-    ols = results["ols"]["theta"]
-    ylim = fit_limits(y_limits(results), [path[k] for k in picks], xs)
+    width = TEXT_WIDTH_IN if ncols >= 4 else TEXT_WIDTH_IN * 0.62
+    fig, axes = _grid_figure(nrows, ncols, width, 1.45)
+    ylim = fit_limits(y_limits(results), [path[k] for k in picks], x_span(results))
     for slot, ax in enumerate(axes.flat):
         if slot >= len(picks):
             ax.set_axis_off()
             continue
         k = picks[slot]
-        scatter_data(ax, results, size=3, raster=True)
-        ax.plot(xs, ols[0] + ols[1] * xs, color=OLS_COLOUR, linewidth=0.8, linestyle=":")
-        if slot > 0 and np.all(np.isfinite(path[picks[slot - 1]])):
-            prev = path[picks[slot - 1]]
-            ax.plot(xs, prev[0] + prev[1] * xs, color=style["color"], linewidth=0.9, alpha=0.35)
-        if np.all(np.isfinite(path[k])):
-            ax.plot(xs, path[k][0] + path[k][1] * xs, color=style["color"], linewidth=1.8)
-            label = f"θ = ({num(path[k][0], '.2f')}, {num(path[k][1], '.2f')})"
-        else:
-            label = "overflowed"
-        ax.set_title(_step_title(run, k), fontsize=7, pad=2)
-        ax.text(0.03, 0.95, label, transform=ax.transAxes, fontsize=6.3, va="top")
-        ax.set_ylim(*ylim)
-        ax.tick_params(labelsize=6.5, length=2, pad=1.5)
-        ax.xaxis.set_major_locator(MaxNLocator(3, steps=[1, 2, 5, 10]))  # few ticks: faster
-        ax.yaxis.set_major_locator(MaxNLocator(3))
-        ax.grid(False)
-    height = fig.get_figheight()
-    # fixed margins (in inches) instead of tight_layout: one draw fewer per figure
-    fig.subplots_adjust(left=0.6 / TEXT_WIDTH_IN, right=0.99, bottom=0.45 / height,
-                        top=1 - 0.2 / height, wspace=0.08, hspace=0.3)
-    fig.supxlabel("x", fontsize=7.5, y=0.02 / height)
-    fig.supylabel("y", fontsize=7.5, x=0.1 / TEXT_WIDTH_IN)
+        previous = path[picks[slot - 1]] if slot > 0 else None
+        _fit_panel(ax, results, path[k], previous, style["color"], ylim, _step_title(run, k))
     shown = ("every step" if len(picks) == int(run["steps"]) + 1
              else f"{len(picks)} of its {run['steps']} steps")
     final = short_theta(run.get("final_theta"))
@@ -129,6 +160,39 @@ def draw_fits(results: dict[str, Any], index: int) -> Drawn:
            f"{run['name']}; in each the current fitted line is drawn over the points, starting "
            f"at θ = {short_theta(run.get('theta_init'))} and ending at θ = {final}, "
            f"beside the dotted OLS line.")
-    caption = (f"{run['name']} at learning rate {num(run['learning_rate'], 'g')}: the fitted "
-               f"line at {shown} (faint: the previous panel's line; dotted: the OLS line).")
+    caption = (f"{run['name']} at η = {fmt_rate(run['learning_rate'])}: the fitted line at "
+               f"{shown} (faint: the previous panel’s line; dotted: the OLS line).")
+    return Drawn(fig, alt, caption)
+
+
+def draw_fits_grid(results: dict[str, Any], ncols: int = 5) -> Drawn:
+    """Every run's fitted line at the same steps: one row per run, one column per step."""
+    runs = results["runs"]
+    longest = max(int(r["steps"]) for r in runs)
+    picks = _panel_steps(longest, ncols)
+    width = TEXT_WIDTH_IN if len(picks) > 3 else TEXT_WIDTH_IN * 0.62
+    fig, axes = _grid_figure(len(runs), len(picks), width, 1.1, gap=0.45, top=0.42)
+    paths = [thetas_of(run) for run in runs]
+    shown = [p[k] for p in paths for k in picks if k < len(p)]
+    ylim = fit_limits(y_limits(results), shown, x_span(results))
+    for row, (run, path) in enumerate(zip(runs, paths, strict=True)):
+        colour = run_style(row)["color"]
+        for col, k in enumerate(picks):
+            ax = axes[row, col]
+            if k >= len(path):
+                ax.set_axis_off()
+                continue
+            previous = path[picks[col - 1]] if col > 0 else None
+            title = "start" if k == 0 else f"step {k}"
+            _fit_panel(ax, results, path[k], previous, colour, ylim, title if row == 0 else "")
+        # the run's name heads its row, above the panels
+        axes[row, 0].annotate(run_label(run), (0, 1), xycoords="axes fraction",
+                              xytext=(0, 14 if row == 0 else 3), textcoords="offset points",
+                              fontsize=7.5, fontweight="bold", color=colour, va="bottom")
+    steps = ", ".join(str(k) for k in picks)
+    alt = (f"A grid of small scatter plots of the data, one row per run ({len(runs)} rows) and "
+           f"one column per step ({steps}); in each the run's fitted line at that step is drawn "
+           f"over the points beside the dotted OLS line.")
+    caption = (f"Every run’s fitted line at steps {steps}, one row per run (faint: the previous "
+               f"panel’s line; dotted: the OLS line).")
     return Drawn(fig, alt, caption)

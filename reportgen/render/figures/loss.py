@@ -8,17 +8,19 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator
 
+from reportgen import theory
 from reportgen.render.figures.reading import last_finite, losses_of
 from reportgen.render.figures.style import (
     OLS_COLOUR,
     TEXT_WIDTH_IN,
     Drawn,
-    num,
+    plain_log_axis,
     run_label,
     run_style,
 )
+from reportgen.render.format import fmt_num
 
 
 def _loss_ceiling(results: dict[str, Any]) -> float:
@@ -54,6 +56,7 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
         ax2.plot(steps, gap, color=style["color"], linestyle=style["linestyle"],
                  marker=style["marker"], markevery=every, markersize=3.2)
         if run.get("diverged"):
+            # where the final climb began: from this step on the loss stays out of bounds
             k = run.get("diverged_step")
             k = len(losses) - 1 if k is None else int(k)
             last = last_finite(shown[: k + 1].reshape(-1, 1))
@@ -63,34 +66,41 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
                         a.plot([last], [val], marker="x", color=style["color"], markersize=8,
                                markeredgewidth=2, linestyle="none", zorder=5)
     ax.axhline(floor, color=OLS_COLOUR, linewidth=1, linestyle=(0, (1, 1)),
-               label=f"OLS minimum {num(floor, '.3f')}")
+               label=f"OLS minimum L* = {fmt_num(floor)}")
     for a in (ax, ax2):
         a.set_yscale("log")
-        a.yaxis.set_minor_locator(NullLocator())  # minor log ticks cost more than they tell
+        plain_log_axis(a.yaxis)  # plain labels: no exponents smaller than the tick labels
         a.xaxis.set_major_locator(MaxNLocator(6, integer=True))
     ax.set_xlabel("update step")
     ax2.set_xlabel("update step")
     ax.set_ylabel("loss L(θ) (full data)")
-    ax2.set_ylabel("excess loss L(θ) − L*")  # noqa: RUF001
+    ax2.set_ylabel("excess loss L(θ) − L*")
     ax.set_title("Loss, with the OLS floor")
-    ax2.set_title("Distance to the floor")
+    ax2.set_title("Excess loss above the floor")
     if np.isfinite(lowest_gap):
         ax2.set_ylim(bottom=max(lowest_gap / 3, 1e-16))
     handles, labels = ax.get_legend_handles_labels()
     if any(r.get("diverged") for r in results["runs"]):
         handles.append(Line2D([], [], marker="x", color="#444", linestyle="none", markersize=7,
                               markeredgewidth=2))
-        labels.append("diverged (last finite value)")
+        labels.append("divergence begins (loss leaves the bounds for good)")
     ncol = 2 if len(labels) > 3 else len(labels)
     fig.legend(handles, labels, loc="lower center", ncol=ncol, bbox_to_anchor=(0.5, 0.0))
     rows = math.ceil(len(labels) / ncol)
     fig.tight_layout(rect=(0, 0.07 * rows + 0.02, 1, 1))
     fig.set_figheight(2.7 + 0.2 * rows)
     names = ", ".join(r["name"] for r in results["runs"])
+    diverged = [r["name"] for r in results["runs"] if r.get("diverged")]
+    falling = "falling towards" if not diverged else "of each run against"
     alt = (f"Two line charts of the full-data loss against the update step on a logarithmic "
-           f"axis for {names}; the left one shows the loss falling towards the dotted OLS "
-           f"minimum {num(floor, '.3f')}, the right one the excess over it.")
+           f"axis for {names}; the left one shows the loss {falling} the dotted OLS minimum "
+           f"{fmt_num(floor)}, the right one the excess over it."
+           + (f" {' and '.join(diverged)} climbs away instead; a cross marks where its "
+              f"divergence began." if diverged else ""))
     caption = (f"Loss per update step of every run, on a logarithmic axis. Left: the loss and "
-               f"its floor, the OLS minimum L* = {num(floor, '.3f')}. Right: the excess L − L*, in "  # noqa: RUF001
-               f"which steady (linear) convergence shows as a straight line.")
+               f"its floor, the OLS minimum L* = {fmt_num(floor)}. Right: the excess L − L*, in "
+               f"which steady (linear) convergence shows as a straight line"
+               + (f"; a cross marks the step from which a run’s loss stayed above "
+                  f"{theory.DIVERGENCE_FACTOR:g} times its start (where divergence began)."
+                  if diverged else "."))
     return Drawn(fig, alt, caption)

@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.render.figures.style import num
-
 
 def as_array(values: Sequence[Any] | None) -> np.ndarray:
     """A float array with ``None`` (non-finite in the results) as NaN."""
@@ -160,7 +158,8 @@ def fit_limits(data_limits: tuple[float, float], thetas: Sequence[np.ndarray],
     return lo, hi
 
 
-def short_theta(theta: Sequence[float | None] | None) -> str:
-    if theta is None or any(v is None for v in theta):
-        return "n/a (overflowed)"
-    return f"({num(theta[0], '.3f')}, {num(theta[1], '.3f')})"
+def short_theta(theta: Sequence[float | None] | np.ndarray | None, digits: int = 3) -> str:
+    """A parameter pair for captions and labels, with true minus signs."""
+    from reportgen.render.format import fmt_theta
+
+    return fmt_theta(theta, digits)

@@ -15,8 +15,6 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from reportgen.render.format import WITHHELD, is_withheld
-
 # Okabe-Ito, ordered so neighbours differ in lightness too (grayscale printing).
 RUN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 RUN_LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), "-")
@@ -27,7 +25,9 @@ OLS_COLOUR = "#000000"
 CMAP = "viridis"
 
 TEXT_WIDTH_IN = 6.5  # A4 and letter both leave about 6.5 in between the margins
-RASTER_DPI = 150
+#: Figures are printed at their own size (never scaled down), so sizes here are print sizes.
+MIN_FONT_PT = 7.0  # nothing smaller is legible on a printed handout
+RASTER_DPI = 200  # the rasterized parts (surfaces, filled contours) at print resolution
 MAX_SMALL_MULTIPLES = 12
 MAX_3D_GRID = 60
 MAX_CONTOUR_GRID = 300
@@ -40,6 +40,7 @@ STYLE: Any = {  # matplotlib rcParams (Any: rc_context types its keys as literal
     "legend.fontsize": 7.5,
     "xtick.labelsize": 7.5,
     "ytick.labelsize": 7.5,
+    "axes.unicode_minus": True,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -71,14 +72,35 @@ def run_style(index: int) -> dict[str, Any]:
     return {"color": RUN_COLOURS[k], "linestyle": RUN_LINESTYLES[k], "marker": RUN_MARKERS[k]}
 
 
-def num(value: Any, spec: str) -> str:
-    """``format(value, spec)``, or the withheld mark where the copy must not show it."""
-    return WITHHELD if is_withheld(value) else format(value, spec)
-
-
 def run_label(run: dict[str, Any]) -> str:
-    """A run's name and rate, as legends show it."""
-    return f"{run['name']} (lr {num(run['learning_rate'], 'g')})"
+    """A run's name and rate, as legends show it (the rate once, if the name has it)."""
+    rate = f"{run['learning_rate']:g}"
+    if rate in run["name"]:
+        return str(run["name"])
+    return f"{run['name']} (η = {rate})"
+
+
+def plain_log_axis(axis: Any) -> None:
+    """Label a log axis with plain numbers (0.01, 1, 100): no small raised exponents."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    low, high = sorted(axis.get_view_interval())
+    narrow = low > 0 and high / low < 300  # under 2.5 decades: label 1, 2, 5 as well
+    axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0) if narrow else (1.0,),
+                                      numticks=12))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(_plain_power))
+
+
+def _plain_power(value: float, _position: int) -> str:
+    if value <= 0:
+        return ""
+    exponent = int(np.floor(np.log10(value) + 1e-9))
+    if abs(exponent) > 3:
+        from reportgen.render.format import superscript
+
+        return f"10{superscript(exponent)}"
+    return f"{value:.{max(0, -exponent)}f}"
 
 
 def log_levels(low: float, high: float, count: int = 14) -> np.ndarray:

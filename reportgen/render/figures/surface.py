@@ -28,14 +28,15 @@ from reportgen.render.figures.style import (
     CMAP,
     MAX_3D_GRID,
     MAX_CONTOUR_GRID,
+    MIN_FONT_PT,
     OLS_COLOUR,
     TEXT_WIDTH_IN,
     Drawn,
     log_levels,
-    num,
     run_label,
     run_style,
 )
+from reportgen.render.format import fmt_num, fmt_rate
 
 
 def mark_ols(ax: Axes, results: dict[str, Any], *, label: bool = True) -> None:
@@ -61,19 +62,18 @@ def draw_surface(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     ax.set_xlabel("θ₀ (intercept)", labelpad=1)
     ax.set_ylabel("θ₁ (slope)", labelpad=1)
     ax.set_zlabel("loss", labelpad=1)
-    ax.tick_params(labelsize=6.5, pad=0)
+    ax.tick_params(labelsize=MIN_FONT_PT, pad=0)
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-        axis.set_major_locator(MaxNLocator(5))
+        axis.set_major_locator(MaxNLocator(4))
     ax.view_init(elev=28, azim=-60)
     ax.set_box_aspect(None, zoom=0.86)  # keeps the axis labels inside the figure
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1)
     r0, r1 = results["config"]["surface"]["theta0"], results["config"]["surface"]["theta1"]
-    alt = (f"A 3D view of the loss over θ₀ from {num(r0[0], 'g')} to {num(r0[1], 'g')} and "
-           f"θ₁ from {num(r1[0], 'g')} to {num(r1[1], 'g')}: a long, curved valley (a bowl "
-           f"stretched along one diagonal) whose lowest point, marked with a star, is the OLS "
-           f"solution.")
+    alt = (f"A 3D view of the loss over θ₀ from {fmt_rate(r0[0])} to {fmt_rate(r0[1])} and θ₁ "
+           f"from {fmt_rate(r1[0])} to {fmt_rate(r1[1])}: a bowl stretched along one diagonal "
+           f"into a long valley, whose lowest point, marked with a star, is the OLS solution.")
     caption = (f"The loss surface L(θ₀, θ₁) over the grid (minimum on the grid "
-               f"{num(results['surface']['min_loss'], '.3f')}); the star marks the OLS solution "
+               f"{fmt_num(results['surface']['min_loss'])}); the star marks the OLS solution "
                f"{short_theta(star)}.")
     return Drawn(fig, alt, caption)
 
@@ -164,9 +164,10 @@ def draw_contour(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
 def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
     """Each run's path over a window of the loss surface, one 3D panel per run."""
     runs = results["runs"]
-    ncols = min(len(runs), 2)
+    ncols = min(len(runs), 2 if len(runs) <= 2 else 3)
     nrows = math.ceil(len(runs) / ncols)
-    fig = Figure(figsize=(TEXT_WIDTH_IN, 3.0 * nrows))
+    row_height = 3.0 if ncols <= 2 else 2.25
+    fig = Figure(figsize=(TEXT_WIDTH_IN, row_height * nrows))
     box = zoom_box(results, pad=0.2)
     z0 = np.linspace(box[0], box[1], 40)
     z1 = np.linspace(box[2], box[3], 40)
@@ -174,6 +175,7 @@ def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
     loss = quadratic_loss(results)
     grid = loss(m0, m1)
     top = float(grid.max())
+    leaving: list[str] = []
     for i, run in enumerate(runs):
         style = run_style(i)
         ax = fig.add_subplot(nrows, ncols, i + 1, projection="3d")
@@ -183,30 +185,49 @@ def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
         path = finite_path(run, box)
         inside = ((path[:, 0] >= box[0]) & (path[:, 0] <= box[1])
                   & (path[:, 1] >= box[2]) & (path[:, 1] <= box[3]))
-        path[~inside] = np.nan
         losses = losses_of(run)
-        losses = np.where(np.isfinite(losses) & (losses <= top) & inside, losses, np.nan)
-        ax.plot(path[:, 0], path[:, 1], losses, color=style["color"], marker=style["marker"],
-                markersize=3, linewidth=1.4, zorder=10)
+        shown = np.isfinite(losses) & (losses <= top) & inside
+        exit_step = _first_exit(shown)
+        if exit_step is not None:  # the rest of the path is outside the window
+            shown[exit_step:] = False
+            leaving.append(f"{run['name']} leaves it at step {exit_step}")
+        xs = np.where(shown, path[:, 0], np.nan)
+        ys = np.where(shown, path[:, 1], np.nan)
+        ax.plot(xs, ys, np.where(shown, losses, np.nan), color=style["color"],
+                marker=style["marker"], markersize=3, linewidth=1.4, zorder=10)
         star = results["ols"]["theta"]
         ax.plot([star[0]], [star[1]], [results["ols"]["loss"]], marker="*", markersize=9,
                 color=OLS_COLOUR, markeredgecolor="white", linestyle="none", zorder=11)
         ax.set_xlim(box[0], box[1])
         ax.set_ylim(box[2], box[3])
         ax.set_zlim(float(results["ols"]["loss"]), top)
-        ax.set_title(run_label(run), fontsize=7.5, pad=0)
-        ax.set_xlabel("θ₀", labelpad=-4)
-        ax.set_ylabel("θ₁", labelpad=-4)
-        ax.set_zlabel("loss", labelpad=-4)
-        ax.tick_params(labelsize=6, pad=-2)
+        title = run_label(run)
+        if exit_step is not None:
+            title += f"\nleaves this window at step {exit_step}"
+        ax.set_title(title, fontsize=7.5, pad=0)
+        ax.set_xlabel("θ₀", labelpad=-5)
+        ax.set_ylabel("θ₁", labelpad=-5)
+        ax.set_zlabel("loss", labelpad=-5)
+        ax.tick_params(labelsize=MIN_FONT_PT, pad=-2)
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-            axis.set_major_locator(MaxNLocator(5))
+            axis.set_major_locator(MaxNLocator(3))
         ax.view_init(elev=38, azim=-58)
-        ax.set_box_aspect(None, zoom=0.88)  # room for the z label inside the panel
-    fig.subplots_adjust(left=0.0, right=0.97, bottom=0.02, top=0.95, wspace=0.05, hspace=0.12)
+        ax.set_box_aspect(None, zoom=0.82)  # room for the z label inside the panel
+    fig.subplots_adjust(left=0.0, right=0.97, bottom=0.02, top=0.93, wspace=0.08, hspace=0.15)
+    away = ("; " + "; ".join(leaving) + " (it diverges)") if leaving else ""
     alt = ("One 3D plot per run: a bowl-shaped piece of the loss surface around the minimum, "
-           "with the run's sequence of (θ₀, θ₁, loss) points drawn as a connected line that "
-           "descends towards the starred OLS minimum.")
-    caption = ("Each run's path over the loss surface (the notebook's view), drawn in the "
-               "window of the zoomed contour map; the star is the OLS minimum.")
+           "with the run's sequence of (θ₀, θ₁, loss) points drawn as a connected line from "
+           f"its start towards the starred OLS minimum{away}.")
+    caption = ("Each run’s path over the loss surface (the notebook’s view), drawn in the "
+               "window of the zoomed contour map; the star is the OLS minimum."
+               + (" A path that leaves the window is drawn up to where it leaves."
+                  if leaving else ""))
     return Drawn(fig, alt, caption)
+
+
+def _first_exit(shown: np.ndarray) -> int | None:
+    """The step after which a path never comes back into the window, if it leaves for good."""
+    if shown.all() or not shown.any():
+        return None if shown.all() else 0
+    last_in = int(np.nonzero(shown)[0][-1])
+    return last_in + 1 if last_in + 1 < len(shown) else None
