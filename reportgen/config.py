@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +41,14 @@ DEFAULT_DATE = dt.date(2026, 1, 1)
 #: The most memory a loss-surface grid may take, as a share of physical memory.
 SURFACE_MEMORY_SHARE = 0.25
 
+# ---------------------------------------------------------------- limits (README "Limits")
+
+#: The largest config file read (the shipped ones are about 2 KB).
+MAX_CONFIG_BYTES = 1 << 20
+#: Arrays and inline tables nested in each other, and parts of one dotted key: a handout
+#: needs 3 of each; tomllib recurses per level and re-checks every prefix of a key.
+MAX_TOML_NESTING = 16
+MAX_KEY_PARTS = 16
 
 class ConfigError(ValueError):
     """A bad config, override or path; the message is what the user sees."""
@@ -413,16 +422,34 @@ def _source_of(line: str, source: str, overrides: Sequence[Override]) -> str:
 
 # ---------------------------------------------------------------- loading
 
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_a_file(spec: object, mode: int) -> ConfigError:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return ConfigError(f"config: '{spec}' is {kind}, not a file; expected a TOML file")
+
 
 def resolve_path(spec: str | os.PathLike[str] | None) -> Path:
     """A config path from a path or the name of a shipped handout (default: source-notebook)."""
     if spec is None:
         spec = DEFAULT_HANDOUT
     path = Path(spec)
-    if path.is_dir():
+    try:
+        mode: int | None = path.stat().st_mode
+    except (OSError, ValueError):
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
         raise ConfigError(f"config: '{spec}' is a directory; expected a TOML file")
-    if path.is_file():
+    if mode is not None and stat.S_ISREG(mode):
         return path
+    if mode is not None:  # a FIFO or a device: never opened (a FIFO would block)
+        raise _not_a_file(spec, mode)
     shipped = reports_dir() / f"{spec}.toml"
     if "/" not in str(spec) and shipped.is_file():
         return shipped
@@ -430,18 +457,118 @@ def resolve_path(spec: str | os.PathLike[str] | None) -> Path:
     raise ConfigError(f"config: no such file or shipped handout '{spec}' (shipped: {names})")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; syntax errors name the file, line and column."""
+def read_text(path: Path) -> str:
+    """A config file's text: a regular file of at most ``MAX_CONFIG_BYTES`` of UTF-8.
+
+    The file is opened without blocking and checked to be a regular file before anything
+    is read, so a FIFO or a device (``/dev/zero``) is named rather than read; a leading
+    byte-order mark (as Windows editors write) is dropped.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: expected UTF-8 text") from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as stream:
+        mode = os.fstat(stream.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_a_file(path, mode)
+        try:
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path.name}: expected a config of at most {MAX_CONFIG_BYTES:,} "
+                          f"bytes, got {_size(path, len(data))}")
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: expected UTF-8 text") from None
+
+
+def _size(path: Path, read: int) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return f"{size:,}" if size >= read else f"more than {read - 1:,}"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; syntax errors name the file, line and column."""
+    return parse_toml(read_text(path), path.name)
+
+
+def parse_toml(text: str, source: str = "config") -> dict[str, Any]:
+    """Parse TOML text after a linear check of its shape, so that a hostile nesting is
+    refused rather than recursed into. Errors are ``ConfigError`` lines naming ``source``."""
+    too_deep = toml_shape_error(text)
+    if too_deep is not None:
+        raise ConfigError(f"{source}: {too_deep}")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: {_toml_syntax(exc)}") from None
+        raise ConfigError(f"{source}: {_toml_syntax(exc)}") from None
+    except RecursionError:  # the scan above makes this unreachable; a backstop
+        raise ConfigError(f"{source}: invalid TOML: nested too deeply") from None
+
+
+# Strings and comments (skipped whole, so that brackets and dots inside them do not
+# count), and the punctuation that nests or splits keys. An unterminated string matches
+# nothing here; tomllib then reports it.
+_TOML_TOKEN = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"{3,5}'
+    r"|'''(?:[^']|'(?!''))*'{3,5}"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'[^'\n]*'"
+    r"|#[^\n]*"
+    r"|[\[\]{},.=\n]",
+    re.S,
+)
+
+
+def toml_shape_error(text: str) -> str | None:
+    """Why ``text`` nests too deeply to be parsed safely, or None; one linear scan.
+
+    Counts the arrays and inline tables open at once (at most ``MAX_TOML_NESTING``) and
+    the parts of each dotted key and table header (at most ``MAX_KEY_PARTS``).
+    """
+    stack: list[str] = []
+    line = 1
+    at_key, header, dots = True, False, 0
+    for match in _TOML_TOKEN.finditer(text):
+        token = match.group()
+        if token == "\n":
+            line += 1
+            if not stack:
+                at_key, header, dots = True, False, 0
+        elif token[0] in "\"'":
+            line += token.count("\n")
+        elif token[0] == "#":
+            continue
+        elif token == "[" and not stack and at_key and dots == 0:
+            header = True  # [table] or [[array of tables]]
+        elif token == "]" and header:
+            header = at_key = False
+        elif token == ".":
+            if at_key:
+                dots += 1
+                if dots >= MAX_KEY_PARTS:
+                    return f"line {line}: expected a dotted key of at most {MAX_KEY_PARTS} parts"
+        elif token == "=":
+            at_key, dots = False, 0
+        elif token in "[{":
+            stack.append(token)
+            if len(stack) > MAX_TOML_NESTING:
+                return (f"line {line}: expected arrays and inline tables nested at most "
+                        f"{MAX_TOML_NESTING} deep")
+            at_key, dots = token == "{", 0
+        elif token in "]}":
+            if stack:
+                stack.pop()
+            at_key = False
+        elif token == ",":
+            at_key, dots = bool(stack) and stack[-1] == "{", 0
+    return None
 
 
 def _toml_syntax(exc: tomllib.TOMLDecodeError) -> str:

@@ -169,6 +169,25 @@ CASES = [
          args=("--set", "runs=[]")),
     case("set-run-scalar", None, "runs[0]: expected a [[runs]] table, got 3",
          args=("--set", "runs.0=3")),
+    # TOML that would recurse or crawl in tomllib: refused by a linear scan first
+    case("toml-deep-array", "a = " + "[" * 100_000 + "]" * 100_000 + "\n",
+         "config.toml: line 1: expected arrays and inline tables nested at most 16 deep"),
+    case("toml-deep-inline", "a = " + "{b = " * 5_000 + "1" + "}" * 5_000 + "\n",
+         "config.toml: line 1: expected arrays and inline tables nested at most 16 deep"),
+    case("toml-deep-table", "[" + ".".join(["t"] * 5_000) + "]\n",
+         "config.toml: line 1: expected a dotted key of at most 16 parts"),
+    case("toml-long-dotted-key", "\n" + ".".join(["a"] * 50_000) + " = 1\n",
+         "config.toml: line 2: expected a dotted key of at most 16 parts"),
+    case("toml-deep-in-run", "[[runs]]\ninit = " + "[" * 17 + "]" * 17 + "\n",
+         "config.toml: line 2: expected arrays and inline tables nested at most 16 deep"),
+    # size limits (item 9)
+    case("config-too-large", 'title = "' + "x" * (1 << 20) + '"\n',
+         "config.toml: expected a config of at most 1,048,576 bytes, got 1,048,587"),
+    # what the config is (item 12): never opened when it is not a regular file
+    case("config-fifo", None, "config: '{tmp}/fifo' is a named pipe (FIFO), not a file",
+         args=("CONFIG={tmp}/fifo",)),
+    case("config-dev-zero", None, "config: '/dev/zero' is a character device, not a file",
+         args=("CONFIG=/dev/zero",)),
     # the output folder
     case("out-under-file", None, "--out:", "is a file, not a folder",
          args=("--out", "{tmp}/config.toml/report")),
@@ -197,6 +216,8 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 def argv_for(row: Case, tmp: Path) -> list[str]:
     config = tmp / "config.toml"
+    if any("{tmp}/fifo" in arg for arg in row.args):
+        os.mkfifo(tmp / "fifo")
     if isinstance(row.toml, bytes):
         config.write_bytes(row.toml)
     else:
@@ -222,7 +243,9 @@ def test_bad_input_is_one_clear_message(
     assert "Traceback" not in err
     assert 1 <= len(lines) <= (5 if "usage:" in err else 3), err
     assert all(line.startswith(("reportgen", "usage:", " ")) for line in lines), err
+    assert all(len(line) < 400 for line in lines), err
     for phrase in row.expect:
+        phrase = phrase.replace("{tmp}", str(tmp_path))
         assert phrase in err, f"{phrase!r} not in {err!r}"
     assert not (tmp_path / "out").exists()
 

@@ -17,7 +17,8 @@ from reportgen.optimizers import NAMES
 
 
 def roundtrip(cfg: config.Config) -> config.Config:
-    return config.validate(tomllib.loads(config.dump_toml(cfg)))
+    """Through config.toml and back, by the reader users' files go through."""
+    return config.validate(config.parse_toml(config.dump_toml(cfg)))
 
 
 # ---------------------------------------------------------------- loading and defaults
@@ -240,8 +241,62 @@ def test_any_valid_config_round_trips_through_dump_toml(raw: dict) -> None:
     """dump_toml writes the normalised config; reading it back gives the same Config."""
     cfg = config.validate(raw)
     text = config.dump_toml(cfg)
+    assert config.parse_toml(text) == tomllib.loads(text)  # the shape scan refuses nothing
     again = config.validate(tomllib.loads(text))
     assert roundtrip(again) == again
     assert again.normalised() == cfg.normalised()
     assert again.digest() == cfg.digest()
     assert config.dump_toml(again) == text  # a fixed point
+
+
+# ---------------------------------------------------------------- hostile and unusual input
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    """Windows editors start UTF-8 files with U+FEFF; the config reads the same without."""
+    text = config.resolve_path(None).read_text(encoding="utf-8")
+    marked = tmp_path / "marked.toml"
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert config.load(marked) == config.load()
+
+
+SHALLOW = '''\
+# brackets, braces and dots in strings and comments are not structure: [[[[ {{{{ a.b.c.d
+title = "x [[[[[[[[[[[[[[[[[[[[ a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r"
+author = 'y {{{{{{{{{{{{{{{{{{{{{{ \\'
+note = """
+[[[[[[[[[[[[[[[[[[[[ \\""" a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t
+"""
+more = \'\'\'[[[[[[[[[[[[[[[[[[[[[[ ""\'\' \'\'\'
+when = 1979-05-27T07:32:00.999999-07:00
+rates = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8]
+a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p = 1
+t = { a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p = 1.5, x = [[[[[[[[[[[[[[[1.5]]]]]]]]]]]]]]] }
+[[z.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p]]
+"q.r.s" = 2
+'''
+
+
+def test_the_shape_scan_reads_strings_comments_and_values_as_toml_does() -> None:
+    """16 parts and 16 levels pass; the strings, comments and floats count for nothing."""
+    assert config.toml_shape_error(SHALLOW) is None
+    parsed = config.parse_toml(SHALLOW)
+    assert parsed["more"] == '[[[[[[[[[[[[[[[[[[[[[[ ""\'\' '
+    deeper = SHALLOW.replace("[1.5]", "[[1.5]]")
+    assert config.toml_shape_error(deeper) == (
+        "line 11: expected arrays and inline tables nested at most 16 deep")
+    longer = SHALLOW.replace("o.p]]", "o.p.q]]")
+    assert config.toml_shape_error(longer) == (
+        "line 12: expected a dotted key of at most 16 parts")
+
+
+@pytest.mark.parametrize("document", [
+    "a = " + "[" * 100_000 + "]" * 100_000,
+    "a = " + "{b=" * 5_000 + "1" + "}" * 5_000,
+    "[" + ".".join(["t"] * 5_000) + "]",
+    ".".join(["a"] * 50_000) + " = 1",
+])
+def test_hostile_nesting_is_refused_without_parsing(document: str) -> None:
+    with pytest.raises(config.ConfigError, match=r"^x\.toml: line 1: expected"):
+        config.parse_toml(document, "x.toml")
+
