@@ -49,6 +49,8 @@ MAX_CONFIG_BYTES = 1 << 20
 #: needs 3 of each; tomllib recurses per level and re-checks every prefix of a key.
 MAX_TOML_NESTING = 16
 MAX_KEY_PARTS = 16
+#: Characters of a ``--set`` key.
+MAX_KEY_CHARS = 256
 
 class ConfigError(ValueError):
     """A bad config, override or path; the message is what the user sees."""
@@ -178,6 +180,7 @@ class Config(_Strict):
                 raise _FieldError(
                     f"runs[{index}].batch_size",
                     f"expected 1..{self.data.n} (data.n), got {run.batch_size}",
+                    related=("data.n",),
                 )
         return self
 
@@ -221,10 +224,11 @@ class Config(_Strict):
 class _FieldError(ValueError):
     """Raised inside validators to name a field deeper than the one validated."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, related: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.related = tuple(related)  # other fields the error follows from (data.n)
 
 
 # ---------------------------------------------------------------- memory
@@ -246,13 +250,21 @@ def physical_memory_bytes() -> int:
 # ---------------------------------------------------------------- errors
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key_part(part: str) -> str:
+    """A key part as TOML writes it: bare when it can be, else quoted (``"x.y"``)."""
+    return part if _BARE_KEY.fullmatch(part) else _toml_string(part)
+
+
 def _dotted(location: Sequence[int | str]) -> str:
     path = ""
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            path += f".{_key_part(part)}" if path else _key_part(str(part))
     return path or "config"
 
 
@@ -386,11 +398,19 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"float", "str", "int"})
 
 
-def _one_per_field(lines: Iterable[str]) -> list[str]:
+def _related(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """Fields other than the one named that an error follows from (``data.n``)."""
+    inner = error.get("ctx", {}).get("error")
+    return inner.related if isinstance(inner, _FieldError) else ()
+
+
+def _one_per_field(
+    described: Iterable[tuple[str, tuple[str, ...]]],
+) -> list[tuple[str, tuple[str, ...]]]:
     """The first line for each field (a union field fails once per branch)."""
-    seen: dict[str, str] = {}
-    for line in lines:
-        seen.setdefault(line.partition(": ")[0], line)
+    seen: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for line, related in described:
+        seen.setdefault(line.partition(": ")[0], (line, related))
     return list(seen.values())
 
 
@@ -399,24 +419,26 @@ def validate(
 ) -> Config:
     """Validate plain data into a ``Config``; a ``ConfigError`` lists each bad field.
 
-    A field set by an override is blamed on that ``--set`` rather than on ``source``.
+    A field set by an override, or an error that follows from one (a batch size larger
+    than an overridden ``data.n``), is blamed on that ``--set`` rather than on ``source``.
     """
     try:
         return Config.model_validate(dict(raw))
     except ValidationError as exc:
-        lines = _one_per_field(_describe(error) for error in exc.errors())
-        shown = [f"{_source_of(line, source, overrides)}: {line}" for line in lines[:5]]
+        described = _one_per_field((_describe(error), _related(error)) for error in exc.errors())
+        shown = [f"{_source_of((line.partition(': ')[0], *related), source, overrides)}: {line}"
+                 for line, related in described[:5]]
         raise ConfigError("\n".join(shown)) from None
 
 
-def _source_of(line: str, source: str, overrides: Sequence[Override]) -> str:
-    field = line.partition(": ")[0]
+def _source_of(fields: Sequence[str], source: str, overrides: Sequence[Override]) -> str:
     for override in reversed(overrides):  # the last override of a key wins
         key = _dotted([int(k) if k.isdigit() else k for k in override.keys])
-        if field == key or field.startswith((key + ".", key + "[")) or key.startswith(
-            (field + ".", field + "[")
-        ):
-            return override.label
+        for field in fields:
+            if field == key or field.startswith((key + ".", key + "[")) or key.startswith(
+                (field + ".", field + "[")
+            ):
+                return override.label
     return source
 
 
@@ -589,26 +611,76 @@ class Override(NamedTuple):
     label: str  # "--set runs.0.learning_rate=0.3", or "overrides['runs.0.learning_rate']"
 
 
-def parse_override(text: str) -> Override:
-    """Split ``dotted.key=value``; the value is read as TOML, else kept as a string."""
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(
-            f"--set {text}: expected KEY=VALUE with a dotted key (e.g. runs.0.learning_rate=0.3)"
-        )
+def _label(text: str) -> str:
+    """``--set TEXT`` for messages, shortened when TEXT is long."""
+    return f"--set {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def parse_key(text: str, label: str) -> tuple[str, ...]:
+    """A dotted key read with TOML's grammar: ``data."x.y"`` is ``("data", "x.y")``."""
+    bad = ConfigError(f"{label}: expected KEY=VALUE with a dotted key "
+                      f"(e.g. runs.0.learning_rate=0.3)")
+    key = text.strip()
+    if not key or "\n" in key:
+        raise bad
+    if len(key) > MAX_KEY_CHARS:
+        raise ConfigError(f"{label}: expected a key of at most {MAX_KEY_CHARS} characters, "
+                          f"got {len(key)}")
+    if toml_shape_error(key) is not None:
+        raise ConfigError(f"{label}: expected a dotted key of at most {MAX_KEY_PARTS} parts")
     try:
-        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+        table: Any = tomllib.loads(f"{key} = 0")
     except tomllib.TOMLDecodeError:
-        parsed = value.strip()
-    return Override(tuple(key.split(".")), parsed, f"--set {text}")
+        raise bad from None
+    parts: list[str] = []
+    while isinstance(table, dict) and len(table) == 1:
+        part, table = next(iter(table.items()))
+        parts.append(part)
+    if isinstance(table, bool) or table != 0:
+        raise bad
+    return tuple(parts)
+
+
+def _split_override(text: str) -> tuple[str, str] | None:
+    """``(key, value)`` split at the first ``=`` outside quotes, or None."""
+    for match in _TOML_TOKEN.finditer(text):
+        if match.group() == "=":
+            return text[: match.start()], text[match.end():]
+    return None
+
+
+def parse_override(text: str) -> Override:
+    """Split ``dotted.key=value``; the value is read as TOML, else kept as a string.
+
+    The key follows TOML's grammar (``data."x.y"=1`` sets the key ``x.y``); the value's
+    nesting is checked before it is parsed.
+    """
+    label = _label(text)
+    split = _split_override(text)
+    if split is None:
+        raise ConfigError(f"{label}: expected KEY=VALUE with a dotted key "
+                          f"(e.g. runs.0.learning_rate=0.3)")
+    key, value = split
+    keys = parse_key(key, label)
+    value = value.strip()
+    too_deep = toml_shape_error(f"v = {value}")
+    if too_deep is not None:
+        raise ConfigError(f"{label}: {too_deep.partition(': ')[2]}")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return Override(keys, parsed, label)
 
 
 def overrides_from(values: Sequence[str] | Mapping[str, Any]) -> list[Override]:
     """``--set`` texts, or a mapping of dotted keys to values (the Python API's form)."""
     if isinstance(values, Mapping):
-        return [Override(tuple(str(key).split(".")), value, f"overrides[{str(key)!r}]")
-                for key, value in values.items()]
+        overrides = []
+        for key, value in values.items():
+            label = f"overrides[{str(key)!r}]"
+            overrides.append(Override(parse_key(str(key), label), value, label))
+        return overrides
     return [parse_override(text) for text in values]
 
 
@@ -617,11 +689,11 @@ def apply_override(raw: dict[str, Any], keys: Sequence[str], value: Any) -> None
     where: Any = raw
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
-        parent = ".".join(keys[:depth])
+        parent = _dotted(keys[:depth])
         if isinstance(where, list):
             if not key.isdigit() or int(key) >= len(where):
                 raise ConfigError(
-                    f"--set {'.'.join(keys)}: {parent} has {len(where)} "
+                    f"--set {_dotted(keys)}: {parent} has {len(where)} "
                     f"{'entry' if len(where) == 1 else 'entries'}; expected an "
                     f"index 0..{len(where) - 1}, got {key!r}"
                 )
@@ -638,7 +710,7 @@ def apply_override(raw: dict[str, Any], keys: Sequence[str], value: Any) -> None
                 where = where.setdefault(key, {})
         else:
             raise ConfigError(
-                f"--set {'.'.join(keys)}: {parent} is {_show(where)}, not a table to set "
+                f"--set {_dotted(keys)}: {parent} is {_show(where)}, not a table to set "
                 f"{key!r} in"
             )
 

@@ -260,6 +260,41 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert config.load(marked) == config.load()
 
 
+@pytest.mark.parametrize(("text", "keys", "value"), [
+    ('data."x.y"=1', ("data", "x.y"), 1),
+    ("runs.0.learning_rate = 0.3", ("runs", "0", "learning_rate"), 0.3),
+    ('title="a = b"', ("title",), "a = b"),
+    ('"a=b".c=1', ("a=b", "c"), 1),
+    ("precision=float32", ("precision",), "float32"),
+    ("data = {n = 5}", ("data",), {"n": 5}),
+])
+def test_set_keys_follow_toml_grammar(text: str, keys: tuple[str, ...], value: object) -> None:
+    override = config.parse_override(text)
+    assert (override.keys, override.value) == (keys, value)
+
+
+def test_quoted_keys_stay_whole_in_messages() -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(overrides=['data."x.y"=1'])
+    assert str(caught.value) == (
+        '--set data."x.y"=1: data."x.y": unknown key; expected one of n, theta, x_range, '
+        "noise, rng")
+
+
+@pytest.mark.parametrize("override", ["data={n=5}", "data.n=5"])
+def test_an_error_a_set_causes_is_blamed_on_it(override: str) -> None:
+    """The default handout's batch of 20 is fine until --set shrinks the data below it."""
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(overrides=[override])
+    assert str(caught.value) == (
+        f"--set {override}: runs[1].batch_size: expected 1..5 (data.n), got 20")
+
+
+def test_mapping_overrides_use_the_same_keys() -> None:
+    cfg = config.load(overrides={"runs.0.learning_rate": 0.3, '"seed"': 4})
+    assert cfg.runs[0].learning_rate == 0.3 and cfg.seed == 4
+
+
 SHALLOW = '''\
 # brackets, braces and dots in strings and comments are not structure: [[[[ {{{{ a.b.c.d
 title = "x [[[[[[[[[[[[[[[[[[[[ a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r"
