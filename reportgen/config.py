@@ -15,11 +15,13 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -51,6 +53,26 @@ MAX_TOML_NESTING = 16
 MAX_KEY_PARTS = 16
 #: Characters of a ``--set`` key.
 MAX_KEY_CHARS = 256
+#: Characters of the title and author, and of a run's name (legends and headings).
+MAX_TITLE_CHARS = 200
+MAX_NAME_CHARS = 100
+#: Runs in one handout: each gets a section, a figure and a 3D panel.
+MAX_RUNS = 12
+#: Update steps of all runs together: results.json keeps every step (~90 bytes each).
+MAX_STEPS = 1_000_000
+#: Learning rates x epochs of the sweep (one vectorised call; only final losses are kept).
+MAX_SWEEP_STEPS = 10_000_000
+#: (update steps + sweep steps) x data.n: the compute work (each step reads every sample).
+MAX_SAMPLE_STEPS = 10**10
+#: epochs x data.n of the mini-batch runs: the shuffled index schedule held in memory.
+MAX_SHUFFLED = 10_000_000
+#: |theta|, |x|, noise and the surface and init coordinates: y stays below ~1e14 and every
+#: loss sum over up to 1e8 samples below ~1e37, finite in float32 as well as float64.
+MAX_MAGNITUDE = 1e7
+#: A range [low, high] must be at least this wide relative to max(1, |low|, |high|): the
+#: Hessian's smallest eigenvalue (~ width^2 / 6) then stands well above float64 rounding.
+MIN_RELATIVE_WIDTH = 1e-6
+
 
 class ConfigError(ValueError):
     """A bad config, override or path; the message is what the user sees."""
@@ -64,20 +86,58 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def _check_magnitude(value: Pair) -> Pair:
+    if any(abs(v) > MAX_MAGNITUDE for v in value):
+        raise ValueError(f"expected numbers between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, "
+                         f"got {_show(list(value))}")
+    return value
+
+
 def _check_range(value: Pair, what: str = "range") -> Pair:
-    low, high = value
+    low, high = _check_magnitude(value)
     if not low < high:
         raise ValueError(f"expected an increasing {what} [low, high] with low < high")
+    least = MIN_RELATIVE_WIDTH * max(1.0, abs(low), abs(high))
+    if high - low < least:
+        raise ValueError(f"expected a {what} at least {least:g} wide ({MIN_RELATIVE_WIDTH:g} of "
+                         f"its largest end, or of 1), got {_show(list(value))}")
     return value
+
+
+#: A pair of coordinates on the scale of the data (a true theta, a start).
+BoundedPair = Annotated[Pair, AfterValidator(_check_magnitude)]
+
+
+def _check_text(limit: int) -> AfterValidator:
+    """A validator of user text: at most ``limit`` characters, no control characters.
+
+    Control characters (NUL, escape, newline, ...) are refused rather than stripped: a
+    title is recorded as given in config.toml and results.json, and none of them belongs
+    in one; C1 controls and lone surrogates likewise.
+    """
+    def check(text: str) -> str:
+        if len(text) > limit:
+            raise ValueError(f"expected at most {limit} characters, got {len(text)}")
+        for index, char in enumerate(text):
+            if unicodedata.category(char) in ("Cc", "Cs"):
+                raise ValueError(f"expected text without control characters, got "
+                                 f"U+{ord(char):04X} at character {index + 1}")
+        return text
+
+    return AfterValidator(check)
+
+
+Title = Annotated[str, _check_text(MAX_TITLE_CHARS)]
+Name = Annotated[str, _check_text(MAX_NAME_CHARS)]
 
 
 class DataConfig(_Strict):
     """How the synthetic data are made: y = theta0 + theta1 * x + noise * N(0, 1)."""
 
     n: StrictInt = Field(100, ge=2, le=100_000_000)  # a line needs two points
-    theta: Pair = (4.0, 3.0)
+    theta: BoundedPair = (4.0, 3.0)
     x_range: Pair = (0.0, 2.0)
-    noise: Finite = Field(1.0, ge=0.0)
+    noise: Finite = Field(1.0, ge=0.0, le=MAX_MAGNITUDE)
     rng: Literal["numpy-legacy", "jax"] = "numpy-legacy"
 
     _x_range_increasing = field_validator("x_range")(_check_range)
@@ -110,12 +170,12 @@ class SurfaceConfig(_Strict):
 class RunConfig(_Strict):
     """One optimizer run; settings follow optax's names and defaults."""
 
-    name: str = "Batch gradient descent"
+    name: Name = "Batch gradient descent"
     optimizer: OptimizerName = "gd"
     learning_rate: Finite = Field(0.1, gt=0.0)
     epochs: StrictInt = Field(10, ge=1, le=1_000_000)
     batch_size: StrictInt | None = Field(None, ge=1)
-    init: Literal["random"] | Pair = "random"
+    init: Literal["random"] | BoundedPair = "random"
     momentum: Finite = Field(0.9, ge=0.0, lt=1.0)
     b1: Finite = Field(0.9, ge=0.0, lt=1.0)
     b2: Finite = Field(0.999, ge=0.0, lt=1.0)
@@ -126,12 +186,12 @@ class RunConfig(_Strict):
 class SweepConfig(_Strict):
     """Full-batch runs at many learning rates, computed in one vectorised call."""
 
-    rates: list[Finite] | None = None
+    rates: list[Finite] | None = Field(None, max_length=100_000)
     min_rate: Finite | None = Field(None, gt=0.0)
     max_rate: Finite | None = Field(None, gt=0.0)
     num: StrictInt = Field(64, ge=2, le=100_000)
     epochs: StrictInt = Field(100, ge=1, le=1_000_000)
-    init: Pair = (0.0, 0.0)
+    init: BoundedPair = (0.0, 0.0)
 
     @model_validator(mode="after")
     def _rates_given_once(self) -> SweepConfig:
@@ -161,8 +221,8 @@ class Config(_Strict):
 
     _name: str = PrivateAttr(DEFAULT_NAME)
 
-    title: str = "Gradient descent for linear regression"
-    author: str = ""
+    title: Title = "Gradient descent for linear regression"
+    author: Title = ""
     date: dt.date = DEFAULT_DATE
     seed: StrictInt = Field(0, ge=0, le=2**32 - 1)
     precision: Literal["float64", "float32"] = "float64"
@@ -170,7 +230,8 @@ class Config(_Strict):
     paper: Literal["a4", "letter"] = "a4"
     data: DataConfig = DataConfig()
     surface: SurfaceConfig = SurfaceConfig()
-    runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1)
+    runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1,
+                                  max_length=MAX_RUNS)
     sweep: SweepConfig | None = None
 
     @model_validator(mode="after")
@@ -182,6 +243,42 @@ class Config(_Strict):
                     f"expected 1..{self.data.n} (data.n), got {run.batch_size}",
                     related=("data.n",),
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _work_is_bounded(self) -> Config:
+        """Steps, shuffles, the sweep and the compute work stay within the limits."""
+        n = self.data.n
+        steps = [run.epochs * -(-n // self.batch_size(run)) for run in self.runs]
+        for index, (run, count) in enumerate(zip(self.runs, steps, strict=True)):
+            per_epoch = count // run.epochs
+            if count > MAX_STEPS:
+                raise _FieldError(
+                    f"runs[{index}].epochs",
+                    f"expected at most {MAX_STEPS} update steps (epochs x {per_epoch} "
+                    f"batch{'es' if per_epoch != 1 else ''} per epoch), got {count}",
+                    related=("data.n", f"runs[{index}].batch_size"),
+                )
+        if sum(steps) > MAX_STEPS:
+            raise _FieldError("runs", f"expected at most {MAX_STEPS} update steps in all runs "
+                              f"together (results.json keeps each), got {sum(steps)}")
+        shuffled = sum(run.epochs * n for run in self.runs if self.batch_size(run) < n)
+        if shuffled > MAX_SHUFFLED:
+            raise _FieldError("runs", f"expected epochs x data.n of the mini-batch runs at most "
+                              f"{MAX_SHUFFLED:.0e} (each epoch shuffles all points), got "
+                              f"{shuffled:.2e}", related=("data.n",))
+        sweep = 0
+        if self.sweep is not None:
+            rates = self.sweep.rates
+            sweep = (len(rates) if rates is not None else self.sweep.num) * self.sweep.epochs
+            if sweep > MAX_SWEEP_STEPS:
+                raise _FieldError("sweep", f"expected learning rates x epochs at most "
+                                  f"{MAX_SWEEP_STEPS:.0e}, got {sweep:.2e}")
+        work = (sum(steps) + sweep) * n
+        if work > MAX_SAMPLE_STEPS:
+            field = "sweep" if sweep > sum(steps) else "runs"
+            raise _FieldError(field, f"expected (update steps + sweep steps) x data.n at most "
+                              f"{MAX_SAMPLE_STEPS:.0e}, got {work:.2e}", related=("data.n",))
         return self
 
     def __eq__(self, other: object) -> bool:
@@ -299,12 +396,12 @@ def _describe(error: Mapping[str, Any]) -> str:
     location = tuple(p for p in error["loc"] if not _is_union_tag(p))
     kind = error["type"]
     given = error.get("input")
-    if "init" in location:
+    if "init" in location and location[0] == "runs":
         # Both union branches fail; validate() keeps the first line per field, which
         # shows the whole value rather than one element of it.
         field = _dotted(location[: location.index("init") + 1])
-        return (f"{field}: expected \"random\" or a pair of finite numbers [theta0, theta1], "
-                f"got {_show(given)}")
+        return (f"{field}: expected \"random\" or a pair of finite numbers [theta0, theta1] "
+                f"between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {_show(given)}")
     if kind == "extra_forbidden":
         key = str(location[-1])
         model = _model_at(location)
@@ -336,6 +433,11 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{_dotted(location)}: expected {_expected_type(kind, location)}, got {_show(given)}"
     if kind == "too_short" and location == ("runs",):
         return "runs: expected at least one [[runs]] table, got none"
+    if kind == "too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        count = len(given) if isinstance(given, list | tuple) else "more"
+        what = "[[runs]] tables" if location == ("runs",) else "entries"
+        return f"{_dotted(location)}: expected at most {limit} {what}, got {count}"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return f"{_dotted(location)}: expected a value {_bound(error)}, got {_show(given)}"
@@ -369,7 +471,8 @@ def _expected_type(kind: str, location: Sequence[int | str]) -> str:
 def _bound(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx", {})
     symbols = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-    return " and ".join(f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
+    return " and ".join(f"{symbols[k]} {v:g}" if isinstance(v, float) and abs(v) >= 1e6
+                        else f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
 
 
 def _show(value: Any) -> str:

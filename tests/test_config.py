@@ -4,6 +4,7 @@ normalised config's round trip through dump_toml."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from pathlib import Path
 
@@ -187,13 +188,18 @@ def test_digest_follows_the_numbers() -> None:
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 positive = st.floats(1e-6, 1e3, allow_nan=False, allow_infinity=False)
 fraction = st.floats(0.0, 0.999, allow_nan=False)
+#: Text a title or name may hold: anything printable (control characters are refused).
+text = functools.partial(st.text, st.characters(exclude_categories=("Cc", "Cs")))
 
 
 @st.composite
 def pairs(draw: st.DrawFn, increasing: bool = False) -> list[float]:
     low = draw(finite)
     if increasing:
-        return [low, low + draw(st.floats(1e-3, 1e6, allow_nan=False))]
+        width = draw(st.floats(1e-3, 1e6, allow_nan=False))
+        # at least MIN_RELATIVE_WIDTH of the larger end (with room for rounding)
+        width = max(width, 2 * config.MIN_RELATIVE_WIDTH * (abs(low) + width))
+        return [low, low + width]
     return [low, draw(finite)]
 
 
@@ -203,21 +209,23 @@ def raw_configs(draw: st.DrawFn) -> dict:
     runs = []
     for _ in range(draw(st.integers(1, 4))):
         run = {
-            "name": draw(st.text(max_size=30)),
+            "name": draw(text(max_size=30)),
             "optimizer": draw(st.sampled_from(NAMES)),
             "learning_rate": draw(positive),
             "epochs": draw(st.integers(1, 1000)),
             "momentum": draw(fraction), "b1": draw(fraction), "b2": draw(fraction),
             "decay": draw(fraction), "eps": draw(positive),
         }
-        if draw(st.booleans()):
-            run["batch_size"] = draw(st.integers(1, n))
+        if draw(st.booleans()):  # mini-batch, within the step and shuffle limits
+            run["epochs"] = min(run["epochs"], config.MAX_SHUFFLED // (4 * n))
+            fewest = -(-n * run["epochs"] // (config.MAX_STEPS // 8))
+            run["batch_size"] = draw(st.integers(min(fewest, n), n))
         if draw(st.booleans()):
             run["init"] = draw(pairs())
         runs.append(run)
     raw = {
-        "title": draw(st.text(max_size=60)),
-        "author": draw(st.text(max_size=30)),
+        "title": draw(text(max_size=60)),
+        "author": draw(text(max_size=30)),
         "date": draw(st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1))),
         "seed": draw(st.integers(0, 2**32 - 1)),
         "precision": draw(st.sampled_from(["float64", "float32"])),
@@ -335,3 +343,16 @@ def test_hostile_nesting_is_refused_without_parsing(document: str) -> None:
     with pytest.raises(config.ConfigError, match=r"^x\.toml: line 1: expected"):
         config.parse_toml(document, "x.toml")
 
+
+def test_values_at_the_limits_are_accepted() -> None:
+    edge = config.MAX_MAGNITUDE
+    cfg = config.validate({
+        "title": "t" * config.MAX_TITLE_CHARS, "author": "a" * config.MAX_TITLE_CHARS,
+        "data": {"theta": [edge, -edge], "x_range": [-edge, edge], "noise": edge},
+        "surface": {"theta0": [-edge, edge], "theta1": [edge - 10.0, edge]},
+        "runs": [{"name": "n" * config.MAX_NAME_CHARS, "epochs": config.MAX_STEPS,
+                  "init": [edge, edge]}],
+    })
+    assert cfg.data.theta == (edge, -edge)
+    many = config.validate({"runs": [{"epochs": 1}] * config.MAX_RUNS})
+    assert len(many.runs) == config.MAX_RUNS
