@@ -70,8 +70,9 @@ def draw_surface(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     alt = (f"A 3D view of the loss over θ₀ from {r0[0]:g} to {r0[1]:g} and θ₁ from {r1[0]:g} "
            f"to {r1[1]:g}: a long, curved valley (a bowl stretched along one diagonal) whose "
            f"lowest point, marked with a star, is the OLS solution.")
+    lowest = results["surface"]["min_loss"]
     caption = (f"The loss surface L(θ₀, θ₁) over the grid (minimum on the grid "
-               f"{results['surface']['min_loss']:.3f}); the star marks the OLS solution "
+               f"{'n/a' if lowest is None else f'{lowest:.3f}'}); the star marks the OLS solution "
                f"{short_theta(star)}.")
     return Drawn(fig, alt, caption)
 
