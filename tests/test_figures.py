@@ -130,3 +130,17 @@ def test_large_data_without_points(tmp_path: Path) -> None:
     results["data"]["x"] = results["data"]["y"] = None
     results["data"]["n"] = 1_000_000
     assert "too many to draw" in draw_data(results).caption
+
+
+# ---------------------------------------------------------------- user text and long runs
+
+
+@pytest.mark.parametrize("name", ["price $5 and $6", r"cost $\frac{1 in $USD"])
+def test_run_names_are_text_not_mathtext(name: str) -> None:
+    """A ``$`` in a name is a dollar: never parsed (or failed) as matplotlib mathtext."""
+    results = make_results([{"name": name, "learning_rate": 0.1, "epochs": 3,
+                             "batch_size": None}])
+    drawn = make_figures(results)
+    for figure in ("contour", "trajectories-3d", "loss"):
+        assert f"{name} (lr 0.1)" in drawn[figure].svg, figure
+

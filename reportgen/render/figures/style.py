@@ -69,9 +69,15 @@ def run_style(index: int) -> dict[str, Any]:
     return {"color": RUN_COLOURS[k], "linestyle": RUN_LINESTYLES[k], "marker": RUN_MARKERS[k]}
 
 
+def literal(text: str) -> str:
+    """User text for a figure, shown as written: every ``$`` escaped, so that none starts
+    matplotlib's mathtext (``price $5 and $6`` stays text, ``$\\frac{1`` cannot fail)."""
+    return text.replace("$", r"\$")
+
+
 def run_label(run: dict[str, Any]) -> str:
-    """A run's name and rate, as legends show it."""
-    return f"{run['name']} (lr {run['learning_rate']:g})"
+    """A run's name and rate, as legends and panel titles show it (a literal text)."""
+    return f"{literal(run['name'])} (lr {run['learning_rate']:g})"
 
 
 def log_levels(low: float, high: float, count: int = 14) -> np.ndarray:
