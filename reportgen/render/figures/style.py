@@ -29,6 +29,9 @@ RASTER_DPI = 150
 MAX_SMALL_MULTIPLES = 12
 MAX_3D_GRID = 60
 MAX_CONTOUR_GRID = 300
+#: Lines with more points are thinned for drawing (results.json keeps every step): a
+#: 10^6-step run would otherwise put 10^6 points, and markers, into each SVG.
+MAX_DRAWN_POINTS = 2000
 
 STYLE: Any = {  # matplotlib rcParams (Any: rc_context types its keys as literals)
     "font.family": "DejaVu Sans",

@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 from reportgen.render.figures.reading import (
     Box,
     downsample,
+    drawn_steps,
     finite_path,
     last_finite,
     losses_of,
@@ -82,8 +83,10 @@ def draw_paths(ax: Axes, results: dict[str, Any], box: Box,
     for i, run in enumerate(results["runs"]):
         style = run_style(i)
         path = finite_path(run, box)
-        every = max(1, len(path) // 40)
-        ax.plot(path[:, 0], path[:, 1], color=style["color"], linestyle=style["linestyle"],
+        drawn = drawn_steps(run, path)
+        line = path if drawn is None else path[drawn]
+        every = max(1, len(line) // 40)
+        ax.plot(line[:, 0], line[:, 1], color=style["color"], linestyle=style["linestyle"],
                 linewidth=1.3, marker=style["marker"] if markers else None, markersize=2.8,
                 markevery=every, zorder=4, label=run_label(run) if label else None)
         start = path[0]
@@ -185,6 +188,9 @@ def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
         path[~inside] = np.nan
         losses = losses_of(run)
         losses = np.where(np.isfinite(losses) & (losses <= top) & inside, losses, np.nan)
+        drawn = drawn_steps(run, losses)
+        if drawn is not None:
+            path, losses = path[drawn], losses[drawn]
         ax.plot(path[:, 0], path[:, 1], losses, color=style["color"], marker=style["marker"],
                 markersize=3, linewidth=1.4, zorder=10)
         star = results["ols"]["theta"]
