@@ -178,14 +178,14 @@ def test_percent_format() -> None:
 ])
 def test_user_template_cannot_make_the_page_fetch(tmp_path: Path, figures: dict, markup: str,
                                                   url: str) -> None:
-    folder = _user_templates(tmp_path, {"handout.html": f"<p>hi</p>{markup}"})
+    folder = _user_templates(tmp_path, {"handout.html": page(f"<p>hi</p>{markup}")})
     with pytest.raises(RenderError) as caught:
         render_html(make_results(), None, figures, folder)
     assert url in str(caught.value)
 
 
 def test_links_and_data_uris_are_allowed(tmp_path: Path, figures: dict) -> None:
-    folder = _user_templates(tmp_path, {"handout.html": (
+    folder = _user_templates(tmp_path, {"handout.html": page(
         '<a href="https://example.com/course">course page</a><a href="#top">top</a>'
         '<img src="data:image/png;base64,iVBORw0KGgo=" alt="x">')})
     assert "course page" in render_html(make_results(), None, figures, folder)
@@ -298,4 +298,64 @@ def test_a_legitimate_user_template_is_not_bounded_away(tmp_path: Path, figures:
     )})
     out = render_html(make_results(), None, figures, folder)
     assert "2.2!!!" in out and str(2**100) in out and "True" in out
+
+
+# ---------------------------------------------------------------- the Content-Security-Policy
+
+
+def test_the_shipped_head_starts_with_the_policy(html: str) -> None:
+    from reportgen.render.html import CSP_META, with_content_security_policy
+
+    head = html[html.index("<head>"): html.index("</head>")]
+    assert head.index(CSP_META) < head.index("<title>")
+    assert with_content_security_policy(html) == html  # the shipped bytes are kept
+
+
+def test_the_policy_goes_first_in_a_user_head(tmp_path: Path, figures: dict) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": page(
+        "<svg><use href='http://127.0.0.1:9/x.svg#a'/></svg>"
+        "<style>p { background: \\75 rl(http://127.0.0.1:9/y) }</style>"
+        "<script>fetch('http://127.0.0.1:9/z')</script>")})
+    out = render_html(make_results(), None, figures, folder)
+    from reportgen.render.html import CSP_META
+
+    assert out.startswith(f"<!doctype html>\n<html>\n<head>\n{CSP_META}\n<title>")
+
+
+@pytest.mark.parametrize("document", [
+    "<p>no head at all</p>",
+    "<!-- <head> --><html><head></head><body></body></html>",
+    '<!doctype html><html data-x="<head>"><head></head></html>',
+    "<!doctype html><html data-x='<head>'><head></head></html>",
+    "<!doctype html><script>x</script><head></head>",
+])
+def test_a_document_without_a_plain_head_is_refused(tmp_path: Path, figures: dict,
+                                                    document: str) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": document})
+    with pytest.raises(RenderError, match="must start with <!doctype html>, <html> and <head>"):
+        render_html(make_results(), None, figures, folder)
+
+
+@pytest.mark.parametrize("markup", [
+    '<meta http-equiv="refresh" content="0;url=http://127.0.0.1:9/">',
+    "<META HTTP-EQUIV=Refresh CONTENT=0>",
+    '<meta http-equiv="&#114;efresh" content="0">',
+    "<meta/http-equiv=refresh/content=0>",
+    "<svg><meta http-equiv='refresh' content='0'/></svg>",
+    '<meta http-equiv="set-cookie" content="a=b">',
+])
+def test_navigation_the_policy_cannot_stop_is_refused(tmp_path: Path, figures: dict,
+                                                      markup: str) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": page(markup)})
+    with pytest.raises(RenderError, match="http-equiv"):
+        render_html(make_results(), None, figures, folder)
+
+
+def test_a_stricter_policy_of_the_template_is_kept(tmp_path: Path, figures: dict) -> None:
+    extra = "<meta http-equiv=\"Content-Security-Policy\" content=\"img-src 'none'\">"
+    folder = _user_templates(tmp_path, {"handout.html": page(extra)})
+    out = render_html(make_results(), None, figures, folder)
+    from reportgen.render.html import CSP_META
+
+    assert CSP_META in out and extra in out
 

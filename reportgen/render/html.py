@@ -1,16 +1,19 @@
-"""Results -> HTML: the bounded Jinja sandbox and the self-containment check.
+"""Results -> HTML: the bounded Jinja sandbox, the Content-Security-Policy, and the
+self-containment check.
 
 All templates (shipped or a user's ``--templates DIR``, which overrides shipped ones by
 name) are rendered in a bounded :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment`
 (:mod:`reportgen.render.sandbox`) with autoescape and :class:`~jinja2.StrictUndefined`.
 The HTML is one self-contained file: figures and equations are inline ``data:`` SVGs,
-the CSS is inlined, and a Content-Security-Policy forbids the browser to fetch anything.
+the CSS is inlined, and a Content-Security-Policy, which the renderer puts first in
+``<head>`` whatever the templates write, forbids the browser to fetch anything.
 """
 
 from __future__ import annotations
 
 import re
 import traceback
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,13 @@ from reportgen.render.format import FILTERS
 from reportgen.store.paths import templates_dir as shipped_templates_dir
 
 ENTRY_TEMPLATE = "handout.html"
+
+#: The policy every handout carries: nothing may be fetched (images only as ``data:``
+#: URIs, styles only inline), no script runs, no base URL or form target can be set.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+                           "base-uri 'none'; form-action 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+
 
 def environment(templates_dir: Path | None = None) -> sandbox.BoundedSandbox:
     """The bounded sandboxed Jinja environment: user templates first, then the shipped ones."""
@@ -79,6 +89,7 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
         if templates_dir is None:
             raise  # the shipped templates failing is a bug, not bad input
         raise RenderError(_one_line(f"{_where(exc)}{type(exc).__name__}: {exc}")) from exc
+    html = with_content_security_policy(html)
     check_self_contained(html)
     return html
 
@@ -103,6 +114,74 @@ def _one_line(message: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# ---------------------------------------------------------------- the policy
+
+# What may come before <head>: a doctype and an <html> tag, with plain double-quoted
+# attributes only (no quote or angle bracket inside a value), so that the <head> found
+# is the one a browser finds (never one inside a comment, a script or an attribute).
+_ATTRIBUTES = r'(?:\s+[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*"[^"<>]*")?)*\s*'
+_HEAD = re.compile(rf"\A\ufeff?\s*(?:<!doctype\s+html(?:\s[^<>]*)?>\s*)?(?:<html{_ATTRIBUTES}>\s*)?"
+                   rf"<head{_ATTRIBUTES}>", re.I)
+# Elements a head may begin with before the policy, which fetch nothing.
+_INERT_META = re.compile(r'\s*<meta\s+(?:charset="[^"<>]*"|name="viewport"\s+content="[^"<>]*")'
+                         r"\s*/?>", re.I)
+
+
+def with_content_security_policy(html: str) -> str:
+    """``html`` with reportgen's Content-Security-Policy first in its ``<head>``.
+
+    A head that already starts with the policy (after ``<meta charset>`` and the viewport,
+    which fetch nothing) is left as it is: the shipped templates' bytes do not change.
+    Otherwise the policy is inserted right after ``<head>`` (a second policy a template
+    declares can only forbid more). Refused with :class:`RenderError`: a document whose
+    ``<head>`` is missing or not plainly at its start, and any ``http-equiv`` but a
+    Content-Security-Policy (``refresh`` navigates, which no policy stops).
+    """
+    head = _HEAD.match(html)
+    if head is None:
+        raise RenderError(f"template {ENTRY_TEMPLATE}: the HTML must start with <!doctype html>, "
+                          f"<html> and <head> (plain double-quoted attributes only): the "
+                          f"Content-Security-Policy goes first in <head>")
+    start = position = head.end()
+    while (inert := _INERT_META.match(html, position)) is not None:
+        position = inert.end()
+    policy = re.compile(r"\s*" + re.escape(CSP_META)).match(html, position)
+    if policy is None:
+        html = f"{html[:start]}\n{CSP_META}{html[start:]}"
+    pragma = _Pragmas.first_in(html)
+    if pragma is not None:
+        raise RenderError(f"template {ENTRY_TEMPLATE}: the HTML has <meta http-equiv="
+                          f"\"{pragma}\">; a handout may not navigate or set anything by itself "
+                          f"(only a Content-Security-Policy may be declared so)")
+    return html
+
+
+class _Pragmas(HTMLParser):
+    """Finds ``http-equiv`` attributes other than a Content-Security-Policy's.
+
+    Python's parser reads attributes as browsers do (quotes, ``/`` separators, character
+    references in values); it reads tags inside ``<title>`` or ``<textarea>`` too, which
+    can only refuse more than a browser would act on.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: str | None = None
+
+    @classmethod
+    def first_in(cls, html: str) -> str | None:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        return parser.found
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "http-equiv" and self.found is None and \
+                    (value or "").strip().lower() != "content-security-policy":
+                self.found = (value or "").strip()[:40]
+
+
 # What a browser fetches by itself: src/srcset/poster/data attributes, <link href>, CSS
 # url() and @import. Plain <a href> links are only followed when the reader clicks.
 _FETCHED = (
@@ -119,7 +198,8 @@ def check_self_contained(html: str) -> None:
     """Raise :class:`RenderError` naming the first resource the page would fetch.
 
     The handout must work offline and leak nothing: only ``data:`` URIs and in-page
-    ``#fragments`` may be loaded, whatever a user template writes.
+    ``#fragments`` may be loaded. This static check catches the plain cases early (and
+    for WeasyPrint); the Content-Security-Policy is what a browser enforces.
     """
     for pattern in _FETCHED:
         for match in pattern.finditer(html):
