@@ -359,3 +359,15 @@ def test_a_stricter_policy_of_the_template_is_kept(tmp_path: Path, figures: dict
 
     assert CSP_META in out and extra in out
 
+
+# ---------------------------------------------------------------- control characters
+
+
+def test_control_characters_never_reach_the_html_raw(figures: dict) -> None:
+    """The config refuses them; results from elsewhere are cleaned where they are printed."""
+    results = make_results()
+    results["config"]["title"] = "a\x00b\x1b[31mc\x7f\x85"
+    results["runs"][0]["name"] = results["config"]["runs"][0]["name"] = "run\x00\x01"
+    out = render_html(results, None, figures, None)
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", out)
+    assert "a\ufffdb\ufffd[31mc\ufffd\ufffd" in out and "run\ufffd\ufffd" in out

@@ -31,6 +31,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 #: Work units one rendering may spend: about a million operations, or a GiB of text.
 MAX_TEMPLATE_WORK = 1_000_000
@@ -47,6 +48,8 @@ MAX_TEMPLATE_BYTES = 1 << 20
 
 _KIB = 1024
 _SIZED = (str, list, tuple, dict, set, frozenset, bytes)
+# C0 and C1 control characters except tab, newline and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class TemplateLimitError(SecurityError):
@@ -320,9 +323,16 @@ def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20,
 
 
 def _finalize(value: Any) -> Any:
-    """Every ``{{ value }}``, charged by its size."""
+    """Every ``{{ value }}``: charged by its size, control characters replaced.
+
+    Control characters never reach the HTML raw, whatever the data hold (the config
+    refuses them in titles and names; results could come from elsewhere).
+    """
     if isinstance(value, str):
         _charge(1 + len(value) // _KIB)
+        if _CONTROL.search(value):
+            cleaned = _CONTROL.sub("\ufffd", value)
+            return Markup(cleaned) if isinstance(value, Markup) else cleaned
     return value
 
 
