@@ -295,9 +295,13 @@ def test_a_legitimate_user_template_is_not_bounded_away(tmp_path: Path, figures:
         "{% for run in runs %}{% for loss in run.losses %}{{ loss|num }} {% endfor %}"
         "{% endfor %}{{ ('%.1f'|format(2.25)) ~ '!' * 3 }}{{ 2 ** 100 }}"
         "{% for name, figure in figures.items() %}{{ figure.data_uri|length > 0 }}{% endfor %}"
+        "<i>{{ [1, 2, 3]|map('string')|join(', ') }}</i><b>{{ '-'.join(['a', 'b']|map('upper')) }}"
+        "</b><u>{{ runs|map(attribute='name')|join(' & ') }}</u>"
     )})
     out = render_html(make_results(), None, figures, folder)
     assert "2.2!!!" in out and str(2**100) in out and "True" in out
+    assert "<i>1, 2, 3</i><b>A-B</b>" in out  # generators are joined, not used up
+    assert "<u>Batch gradient descent &amp; Mini-batch gradient descent</u>" in out
 
 
 # ---------------------------------------------------------------- the Content-Security-Policy

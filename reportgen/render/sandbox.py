@@ -21,7 +21,7 @@ import contextvars
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from pathlib import Path
 from typing import Any
 
@@ -188,9 +188,12 @@ def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _charge(1)
-        rest = [a for a in args if not isinstance(
-            a, jinja2.runtime.Context | jinja2.nodes.EvalContext | jinja2.Environment)]
-        value, extra = (rest[0], rest[1:]) if rest else (None, [])
+        passed = sum(1 for a in args[:1] if isinstance(
+            a, jinja2.runtime.Context | jinja2.nodes.EvalContext | jinja2.Environment))
+        if name == "join" and len(args) > passed and not isinstance(args[passed], Sized):
+            args = (*args[:passed], list(args[passed]), *args[passed + 1:])  # measured, kept
+        rest = args[passed:]
+        value, extra = (rest[0], rest[1:]) if rest else (None, ())
         if name == "format":
             _check_format(value, tuple(extra) or kwargs)
         else:
@@ -254,14 +257,12 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, finalize=_finalize, **kwargs)
         self.globals["lipsum"] = _bounded_lipsum
-        self.add_filters({})
+        self.filters = {name: _bounded_filter(name, func) for name, func in self.filters.items()}
+        self.filters[_LOOP_FILTER] = _counted
 
     def add_filters(self, filters: dict[str, Callable[..., Any]]) -> None:
         """Add filters; like the built-in ones, they are charged and size-checked."""
-        self.filters.update(filters)
-        self.filters = {name: _bounded_filter(name, func) if name != _LOOP_FILTER else func
-                        for name, func in self.filters.items()}
-        self.filters[_LOOP_FILTER] = _counted
+        self.filters.update({name: _bounded_filter(name, func) for name, func in filters.items()})
 
     def charge(self, units: int) -> None:
         """Charge literal output (called by the compiled templates)."""
@@ -300,6 +301,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             args = (_counted(args[0]), *args[1:])
         if builtin:
             name = getattr(target, "__name__", "call")
+            if name == "join" and args and not isinstance(args[0], Sized):
+                args = (list(args[0]), *args[1:])  # measured below, then joined
             if name in ("format", "format_map") and isinstance(owner, str):
                 _check_format(owner, args or kwargs)
             else:
