@@ -14,12 +14,15 @@ import json
 import math
 import os
 import re
+import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -41,6 +44,36 @@ DEFAULT_DATE = dt.date(2026, 1, 1)
 #: The most memory a loss-surface grid may take, as a share of physical memory.
 SURFACE_MEMORY_SHARE = 0.25
 
+# ---------------------------------------------------------------- limits (README "Limits")
+
+#: The largest config file read (the shipped ones are about 2 KB).
+MAX_CONFIG_BYTES = 1 << 20
+#: Arrays and inline tables nested in each other, and parts of one dotted key: a handout
+#: needs 3 of each; tomllib recurses per level and re-checks every prefix of a key.
+MAX_TOML_NESTING = 16
+MAX_KEY_PARTS = 16
+#: Characters of a ``--set`` key.
+MAX_KEY_CHARS = 256
+#: Characters of the title and author, and of a run's name (legends and headings).
+MAX_TITLE_CHARS = 200
+MAX_NAME_CHARS = 100
+#: Runs in one handout: each gets a section, a figure and a 3D panel.
+MAX_RUNS = 12
+#: Update steps of all runs together: results.json keeps every step (~90 bytes each).
+MAX_STEPS = 1_000_000
+#: Learning rates x epochs of the sweep (one vectorised call; only final losses are kept).
+MAX_SWEEP_STEPS = 10_000_000
+#: (update steps + sweep steps) x data.n: the compute work (each step reads every sample).
+MAX_SAMPLE_STEPS = 10**10
+#: epochs x data.n of the mini-batch runs: the shuffled index schedule held in memory.
+MAX_SHUFFLED = 10_000_000
+#: |theta|, |x|, noise and the surface and init coordinates: y stays below ~1e14 and every
+#: loss sum over up to 1e8 samples below ~1e37, finite in float32 as well as float64.
+MAX_MAGNITUDE = 1e7
+#: A range [low, high] must be at least this wide relative to max(1, |low|, |high|): the
+#: Hessian's smallest eigenvalue (~ width^2 / 6) then stands well above float64 rounding.
+MIN_RELATIVE_WIDTH = 1e-6
+
 
 class ConfigError(ValueError):
     """A bad config, override or path; the message is what the user sees."""
@@ -54,20 +87,58 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def _check_magnitude(value: Pair) -> Pair:
+    if any(abs(v) > MAX_MAGNITUDE for v in value):
+        raise ValueError(f"expected numbers between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, "
+                         f"got {_show(list(value))}")
+    return value
+
+
 def _check_range(value: Pair, *, what: str = "range") -> Pair:
-    low, high = value
+    low, high = _check_magnitude(value)
     if not low < high:
         raise ValueError(f"expected an increasing {what} [low, high] with low < high")
+    least = MIN_RELATIVE_WIDTH * max(1.0, abs(low), abs(high))
+    if high - low < least:
+        raise ValueError(f"expected a {what} at least {least:g} wide ({MIN_RELATIVE_WIDTH:g} of "
+                         f"its largest end, or of 1), got {_show(list(value))}")
     return value
+
+
+#: A pair of coordinates on the scale of the data (a true theta, a start).
+BoundedPair = Annotated[Pair, AfterValidator(_check_magnitude)]
+
+
+def _check_text(limit: int) -> AfterValidator:
+    """A validator of user text: at most ``limit`` characters, no control characters.
+
+    Control characters (NUL, escape, newline, ...) are refused rather than stripped: a
+    title is recorded as given in config.toml and results.json, and none of them belongs
+    in one; C1 controls and lone surrogates likewise.
+    """
+    def check(text: str) -> str:
+        if len(text) > limit:
+            raise ValueError(f"expected at most {limit} characters, got {len(text)}")
+        for index, char in enumerate(text):
+            if unicodedata.category(char) in ("Cc", "Cs"):
+                raise ValueError(f"expected text without control characters, got "
+                                 f"U+{ord(char):04X} at character {index + 1}")
+        return text
+
+    return AfterValidator(check)
+
+
+Title = Annotated[str, _check_text(MAX_TITLE_CHARS)]
+Name = Annotated[str, _check_text(MAX_NAME_CHARS)]
 
 
 class DataConfig(_Strict):
     """How the synthetic data are made: y = theta0 + theta1 * x + noise * N(0, 1)."""
 
     n: StrictInt = Field(100, ge=2, le=100_000_000)  # a line needs two points
-    theta: Pair = (4.0, 3.0)
+    theta: BoundedPair = (4.0, 3.0)
     x_range: Pair = (0.0, 2.0)
-    noise: Finite = Field(1.0, ge=0.0)
+    noise: Finite = Field(1.0, ge=0.0, le=MAX_MAGNITUDE)
     rng: Literal["numpy-legacy", "jax"] = "numpy-legacy"
 
     _x_range_increasing = field_validator("x_range")(_check_range)
@@ -100,12 +171,12 @@ class SurfaceConfig(_Strict):
 class RunConfig(_Strict):
     """One optimizer run; settings follow optax's names and defaults."""
 
-    name: str = "Batch gradient descent"
+    name: Name = "Batch gradient descent"
     optimizer: OptimizerName = "gd"
     learning_rate: Finite = Field(0.1, gt=0.0)
     epochs: StrictInt = Field(10, ge=1, le=1_000_000)
     batch_size: StrictInt | None = Field(None, ge=1)
-    init: Literal["random"] | Pair = "random"
+    init: Literal["random"] | BoundedPair = "random"
     momentum: Finite = Field(0.9, ge=0.0, lt=1.0)
     b1: Finite = Field(0.9, ge=0.0, lt=1.0)
     b2: Finite = Field(0.999, ge=0.0, lt=1.0)
@@ -116,12 +187,12 @@ class RunConfig(_Strict):
 class SweepConfig(_Strict):
     """Full-batch runs at many learning rates, computed in one vectorised call."""
 
-    rates: list[Finite] | None = None
+    rates: list[Finite] | None = Field(None, max_length=100_000)
     min_rate: Finite | None = Field(None, gt=0.0)
     max_rate: Finite | None = Field(None, gt=0.0)
     num: StrictInt = Field(64, ge=2, le=100_000)
     epochs: StrictInt = Field(100, ge=1, le=1_000_000)
-    init: Pair = (0.0, 0.0)
+    init: BoundedPair = (0.0, 0.0)
 
     @model_validator(mode="after")
     def _rates_given_once(self) -> SweepConfig:
@@ -212,8 +283,8 @@ class Config(_Strict):
 
     _name: str = PrivateAttr(DEFAULT_NAME)
 
-    title: str = "Gradient descent for linear regression"
-    author: str = ""
+    title: Title = "Gradient descent for linear regression"
+    author: Title = ""
     date: dt.date = DEFAULT_DATE
     seed: StrictInt = Field(0, ge=0, le=2**32 - 1)
     precision: Literal["float64", "float32"] = "float64"
@@ -222,7 +293,8 @@ class Config(_Strict):
     pdf: PdfConfig = PdfConfig()
     data: DataConfig = DataConfig()
     surface: SurfaceConfig = SurfaceConfig()
-    runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1)
+    runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1,
+                                  max_length=MAX_RUNS)
     sweep: SweepConfig | None = None
     audience: Literal["student", "instructor"] = "student"
     student: StudentConfig | None = None
@@ -259,7 +331,44 @@ class Config(_Strict):
                 raise _FieldError(
                     f"runs[{index}].batch_size",
                     f"expected 1..{self.data.n} (data.n), got {run.batch_size}",
+                    related=("data.n",),
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _work_is_bounded(self) -> Config:
+        """Steps, shuffles, the sweep and the compute work stay within the limits."""
+        n = self.data.n
+        steps = [run.epochs * -(-n // self.batch_size(run)) for run in self.runs]
+        for index, (run, count) in enumerate(zip(self.runs, steps, strict=True)):
+            per_epoch = count // run.epochs
+            if count > MAX_STEPS:
+                raise _FieldError(
+                    f"runs[{index}].epochs",
+                    f"expected at most {MAX_STEPS} update steps (epochs x {per_epoch} "
+                    f"batch{'es' if per_epoch != 1 else ''} per epoch), got {count}",
+                    related=("data.n", f"runs[{index}].batch_size"),
+                )
+        if sum(steps) > MAX_STEPS:
+            raise _FieldError("runs", f"expected at most {MAX_STEPS} update steps in all runs "
+                              f"together (results.json keeps each), got {sum(steps)}")
+        shuffled = sum(run.epochs * n for run in self.runs if self.batch_size(run) < n)
+        if shuffled > MAX_SHUFFLED:
+            raise _FieldError("runs", f"expected epochs x data.n of the mini-batch runs at most "
+                              f"{MAX_SHUFFLED:.0e} (each epoch shuffles all points), got "
+                              f"{shuffled:.2e}", related=("data.n",))
+        sweep = 0
+        if self.sweep is not None:
+            rates = self.sweep.rates
+            sweep = (len(rates) if rates is not None else self.sweep.num) * self.sweep.epochs
+            if sweep > MAX_SWEEP_STEPS:
+                raise _FieldError("sweep", f"expected learning rates x epochs at most "
+                                  f"{MAX_SWEEP_STEPS:.0e}, got {sweep:.2e}")
+        work = (sum(steps) + sweep) * n
+        if work > MAX_SAMPLE_STEPS:
+            field = "sweep" if sweep > sum(steps) else "runs"
+            raise _FieldError(field, f"expected (update steps + sweep steps) x data.n at most "
+                              f"{MAX_SAMPLE_STEPS:.0e}, got {work:.2e}", related=("data.n",))
         return self
 
     def __eq__(self, other: object) -> bool:
@@ -352,10 +461,11 @@ def _sha256_json(data: Any) -> str:
 class _FieldError(ValueError):
     """Raised inside validators to name a field deeper than the one validated."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, related: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.related = tuple(related)  # other fields the error follows from (data.n)
 
 
 # ---------------------------------------------------------------- memory
@@ -377,13 +487,21 @@ def physical_memory_bytes() -> int:
 # ---------------------------------------------------------------- errors
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key_part(part: str) -> str:
+    """A key part as TOML writes it: bare when it can be, else quoted (``"x.y"``)."""
+    return part if _BARE_KEY.fullmatch(part) else _toml_string(part)
+
+
 def _dotted(location: Sequence[int | str]) -> str:
     path = ""
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            path += f".{_key_part(part)}" if path else _key_part(str(part))
     return path or "config"
 
 
@@ -418,12 +536,12 @@ def _describe(error: Mapping[str, Any]) -> str:
     location = tuple(p for p in error["loc"] if not _is_union_tag(p))
     kind = error["type"]
     given = error.get("input")
-    if "init" in location:
+    if "init" in location and location[0] == "runs":
         # Both union branches fail; validate() keeps the first line per field, which
         # shows the whole value rather than one element of it.
         field = _dotted(location[: location.index("init") + 1])
-        return (f"{field}: expected \"random\" or a pair of finite numbers [theta0, theta1], "
-                f"got {_show(given)}")
+        return (f"{field}: expected \"random\" or a pair of finite numbers [theta0, theta1] "
+                f"between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {_show(given)}")
     if kind == "extra_forbidden":
         key = str(location[-1])
         model = _model_at(location)
@@ -455,6 +573,11 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{_dotted(location)}: expected {_expected_type(kind, location)}, got {_show(given)}"
     if kind == "too_short" and location == ("runs",):
         return "runs: expected at least one [[runs]] table, got none"
+    if kind == "too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        count = len(given) if isinstance(given, list | tuple) else "more"
+        what = "[[runs]] tables" if location == ("runs",) else "entries"
+        return f"{_dotted(location)}: expected at most {limit} {what}, got {count}"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return f"{_dotted(location)}: expected a value {_bound(error)}, got {_show(given)}"
@@ -488,7 +611,8 @@ def _expected_type(kind: str, location: Sequence[int | str]) -> str:
 def _bound(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx", {})
     symbols = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-    return " and ".join(f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
+    return " and ".join(f"{symbols[k]} {v:g}" if isinstance(v, float) and abs(v) >= 1e6
+                        else f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
 
 
 def _show(value: Any) -> str:
@@ -517,11 +641,19 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"float", "str", "int"})
 
 
-def _one_per_field(lines: Iterable[str]) -> list[str]:
+def _related(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """Fields other than the one named that an error follows from (``data.n``)."""
+    inner = error.get("ctx", {}).get("error")
+    return inner.related if isinstance(inner, _FieldError) else ()
+
+
+def _one_per_field(
+    described: Iterable[tuple[str, tuple[str, ...]]],
+) -> list[tuple[str, tuple[str, ...]]]:
     """The first line for each field (a union field fails once per branch)."""
-    seen: dict[str, str] = {}
-    for line in lines:
-        seen.setdefault(line.partition(": ")[0], line)
+    seen: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for line, related in described:
+        seen.setdefault(line.partition(": ")[0], (line, related))
     return list(seen.values())
 
 
@@ -530,28 +662,42 @@ def validate(
 ) -> Config:
     """Validate plain data into a ``Config``; a ``ConfigError`` lists each bad field.
 
-    A field set by an override is blamed on that ``--set`` rather than on ``source``.
+    A field set by an override, or an error that follows from one (a batch size larger
+    than an overridden ``data.n``), is blamed on that ``--set`` rather than on ``source``.
     """
     try:
         return Config.model_validate(dict(raw))
     except ValidationError as exc:
-        lines = _one_per_field(_describe(error) for error in exc.errors())
-        shown = [f"{_source_of(line, source, overrides)}: {line}" for line in lines[:5]]
+        described = _one_per_field((_describe(error), _related(error)) for error in exc.errors())
+        shown = [f"{_source_of((line.partition(': ')[0], *related), source, overrides)}: {line}"
+                 for line, related in described[:5]]
         raise ConfigError("\n".join(shown)) from None
 
 
-def _source_of(line: str, source: str, overrides: Sequence[Override]) -> str:
-    field = line.partition(": ")[0]
+def _source_of(fields: Sequence[str], source: str, overrides: Sequence[Override]) -> str:
     for override in reversed(overrides):  # the last override of a key wins
         key = _dotted([int(k) if k.isdigit() else k for k in override.keys])
-        if field == key or field.startswith((key + ".", key + "[")) or key.startswith(
-            (field + ".", field + "[")
-        ):
-            return override.label
+        for field in fields:
+            if field == key or field.startswith((key + ".", key + "[")) or key.startswith(
+                (field + ".", field + "[")
+            ):
+                return override.label
     return source
 
 
 # ---------------------------------------------------------------- loading
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_a_file(spec: object, mode: int) -> ConfigError:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+    return ConfigError(f"config: '{spec}' is {kind}, not a file; expected a TOML file")
 
 
 def resolve_path(spec: str | os.PathLike[str] | None) -> Path:
@@ -559,10 +705,16 @@ def resolve_path(spec: str | os.PathLike[str] | None) -> Path:
     if spec is None:
         spec = DEFAULT_HANDOUT
     path = Path(spec)
-    if path.is_dir():
+    try:
+        mode: int | None = path.stat().st_mode
+    except (OSError, ValueError):
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
         raise ConfigError(f"config: '{spec}' is a directory; expected a TOML file")
-    if path.is_file():
+    if mode is not None and stat.S_ISREG(mode):
         return path
+    if mode is not None:  # a FIFO or a device: never opened (a FIFO would block)
+        raise _not_a_file(spec, mode)
     shipped = reports_dir() / f"{spec}.toml"
     if "/" not in str(spec) and shipped.is_file():
         return shipped
@@ -570,18 +722,118 @@ def resolve_path(spec: str | os.PathLike[str] | None) -> Path:
     raise ConfigError(f"config: no such file or shipped handout '{spec}' (shipped: {names})")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; syntax errors name the file, line and column."""
+def read_text(path: Path) -> str:
+    """A config file's text: a regular file of at most ``MAX_CONFIG_BYTES`` of UTF-8.
+
+    The file is opened without blocking and checked to be a regular file before anything
+    is read, so a FIFO or a device (``/dev/zero``) is named rather than read; a leading
+    byte-order mark (as Windows editors write) is dropped.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: expected UTF-8 text") from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as stream:
+        mode = os.fstat(stream.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_a_file(path, mode)
+        try:
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path.name}: expected a config of at most {MAX_CONFIG_BYTES:,} "
+                          f"bytes, got {_size(path, len(data))}")
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: expected UTF-8 text") from None
+
+
+def _size(path: Path, read: int) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return f"{size:,}" if size >= read else f"more than {read - 1:,}"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; syntax errors name the file, line and column."""
+    return parse_toml(read_text(path), path.name)
+
+
+def parse_toml(text: str, source: str = "config") -> dict[str, Any]:
+    """Parse TOML text after a linear check of its shape, so that a hostile nesting is
+    refused rather than recursed into. Errors are ``ConfigError`` lines naming ``source``."""
+    too_deep = toml_shape_error(text)
+    if too_deep is not None:
+        raise ConfigError(f"{source}: {too_deep}")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: {_toml_syntax(exc)}") from None
+        raise ConfigError(f"{source}: {_toml_syntax(exc)}") from None
+    except RecursionError:  # the scan above makes this unreachable; a backstop
+        raise ConfigError(f"{source}: invalid TOML: nested too deeply") from None
+
+
+# Strings and comments (skipped whole, so that brackets and dots inside them do not
+# count), and the punctuation that nests or splits keys. An unterminated string matches
+# nothing here; tomllib then reports it.
+_TOML_TOKEN = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"{3,5}'
+    r"|'''(?:[^']|'(?!''))*'{3,5}"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'[^'\n]*'"
+    r"|#[^\n]*"
+    r"|[\[\]{},.=\n]",
+    re.S,
+)
+
+
+def toml_shape_error(text: str) -> str | None:
+    """Why ``text`` nests too deeply to be parsed safely, or None; one linear scan.
+
+    Counts the arrays and inline tables open at once (at most ``MAX_TOML_NESTING``) and
+    the parts of each dotted key and table header (at most ``MAX_KEY_PARTS``).
+    """
+    stack: list[str] = []
+    line = 1
+    at_key, header, dots = True, False, 0
+    for match in _TOML_TOKEN.finditer(text):
+        token = match.group()
+        if token == "\n":
+            line += 1
+            if not stack:
+                at_key, header, dots = True, False, 0
+        elif token[0] in "\"'":
+            line += token.count("\n")
+        elif token[0] == "#":
+            continue
+        elif token == "[" and not stack and at_key and dots == 0:
+            header = True  # [table] or [[array of tables]]
+        elif token == "]" and header:
+            header = at_key = False
+        elif token == ".":
+            if at_key:
+                dots += 1
+                if dots >= MAX_KEY_PARTS:
+                    return f"line {line}: expected a dotted key of at most {MAX_KEY_PARTS} parts"
+        elif token == "=":
+            at_key, dots = False, 0
+        elif token in "[{":
+            stack.append(token)
+            if len(stack) > MAX_TOML_NESTING:
+                return (f"line {line}: expected arrays and inline tables nested at most "
+                        f"{MAX_TOML_NESTING} deep")
+            at_key, dots = token == "{", 0
+        elif token in "]}":
+            if stack:
+                stack.pop()
+            at_key = False
+        elif token == ",":
+            at_key, dots = bool(stack) and stack[-1] == "{", 0
+    return None
 
 
 def _toml_syntax(exc: tomllib.TOMLDecodeError) -> str:
@@ -602,26 +854,76 @@ class Override(NamedTuple):
     label: str  # "--set runs.0.learning_rate=0.3", or "overrides['runs.0.learning_rate']"
 
 
-def parse_override(text: str) -> Override:
-    """Split ``dotted.key=value``; the value is read as TOML, else kept as a string."""
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(
-            f"--set {text}: expected KEY=VALUE with a dotted key (e.g. runs.0.learning_rate=0.3)"
-        )
+def _label(text: str) -> str:
+    """``--set TEXT`` for messages, shortened when TEXT is long."""
+    return f"--set {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+def parse_key(text: str, label: str) -> tuple[str, ...]:
+    """A dotted key read with TOML's grammar: ``data."x.y"`` is ``("data", "x.y")``."""
+    bad = ConfigError(f"{label}: expected KEY=VALUE with a dotted key "
+                      f"(e.g. runs.0.learning_rate=0.3)")
+    key = text.strip()
+    if not key or "\n" in key:
+        raise bad
+    if len(key) > MAX_KEY_CHARS:
+        raise ConfigError(f"{label}: expected a key of at most {MAX_KEY_CHARS} characters, "
+                          f"got {len(key)}")
+    if toml_shape_error(key) is not None:
+        raise ConfigError(f"{label}: expected a dotted key of at most {MAX_KEY_PARTS} parts")
     try:
-        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+        table: Any = tomllib.loads(f"{key} = 0")
     except tomllib.TOMLDecodeError:
-        parsed = value.strip()
-    return Override(tuple(key.split(".")), parsed, f"--set {text}")
+        raise bad from None
+    parts: list[str] = []
+    while isinstance(table, dict) and len(table) == 1:
+        part, table = next(iter(table.items()))
+        parts.append(part)
+    if isinstance(table, bool) or table != 0:
+        raise bad
+    return tuple(parts)
+
+
+def _split_override(text: str) -> tuple[str, str] | None:
+    """``(key, value)`` split at the first ``=`` outside quotes, or None."""
+    for match in _TOML_TOKEN.finditer(text):
+        if match.group() == "=":
+            return text[: match.start()], text[match.end():]
+    return None
+
+
+def parse_override(text: str) -> Override:
+    """Split ``dotted.key=value``; the value is read as TOML, else kept as a string.
+
+    The key follows TOML's grammar (``data."x.y"=1`` sets the key ``x.y``); the value's
+    nesting is checked before it is parsed.
+    """
+    label = _label(text)
+    split = _split_override(text)
+    if split is None:
+        raise ConfigError(f"{label}: expected KEY=VALUE with a dotted key "
+                          f"(e.g. runs.0.learning_rate=0.3)")
+    key, value = split
+    keys = parse_key(key, label)
+    value = value.strip()
+    too_deep = toml_shape_error(f"v = {value}")
+    if too_deep is not None:
+        raise ConfigError(f"{label}: {too_deep.partition(': ')[2]}")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return Override(keys, parsed, label)
 
 
 def overrides_from(values: Sequence[str] | Mapping[str, Any]) -> list[Override]:
     """``--set`` texts, or a mapping of dotted keys to values (the Python API's form)."""
     if isinstance(values, Mapping):
-        return [Override(tuple(str(key).split(".")), value, f"overrides[{str(key)!r}]")
-                for key, value in values.items()]
+        overrides = []
+        for key, value in values.items():
+            label = f"overrides[{str(key)!r}]"
+            overrides.append(Override(parse_key(str(key), label), value, label))
+        return overrides
     return [parse_override(text) for text in values]
 
 
@@ -632,11 +934,11 @@ def apply_override(
 
     ``label`` names the override in errors (default: ``--set KEY``).
     """
-    named = label or f"--set {'.'.join(keys)}"
+    named = label or f"--set {_dotted(keys)}"
     where: Any = raw
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
-        parent = ".".join(keys[:depth])
+        parent = _dotted(keys[:depth])
         if isinstance(where, list):
             if not key.isdigit() or int(key) >= len(where):
                 raise ConfigError(

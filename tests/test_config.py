@@ -4,6 +4,7 @@ normalised config's round trip through dump_toml."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from reportgen.store.paths import shipped_handouts
 
 
 def roundtrip(cfg: config.Config) -> config.Config:
-    return config.validate(tomllib.loads(config.dump_toml(cfg)))
+    """Through config.toml and back, by the reader users' files go through."""
+    return config.validate(config.parse_toml(config.dump_toml(cfg)))
 
 
 # ---------------------------------------------------------------- loading and defaults
@@ -196,13 +198,18 @@ def test_digest_follows_the_numbers() -> None:
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 positive = st.floats(1e-6, 1e3, allow_nan=False, allow_infinity=False)
 fraction = st.floats(0.0, 0.999, allow_nan=False)
+#: Text a title or name may hold: anything printable (control characters are refused).
+text = functools.partial(st.text, st.characters(exclude_categories=("Cc", "Cs")))
 
 
 @st.composite
 def pairs(draw: st.DrawFn, increasing: bool = False) -> list[float]:
     low = draw(finite)
     if increasing:
-        return [low, low + draw(st.floats(1e-3, 1e6, allow_nan=False))]
+        width = draw(st.floats(1e-3, 1e6, allow_nan=False))
+        # at least MIN_RELATIVE_WIDTH of the larger end (with room for rounding)
+        width = max(width, 2 * config.MIN_RELATIVE_WIDTH * (abs(low) + width))
+        return [low, low + width]
     return [low, draw(finite)]
 
 
@@ -212,21 +219,23 @@ def raw_configs(draw: st.DrawFn) -> dict:
     runs = []
     for _ in range(draw(st.integers(1, 4))):
         run = {
-            "name": draw(st.text(max_size=30)),
+            "name": draw(text(max_size=30)),
             "optimizer": draw(st.sampled_from(NAMES)),
             "learning_rate": draw(positive),
             "epochs": draw(st.integers(1, 1000)),
             "momentum": draw(fraction), "b1": draw(fraction), "b2": draw(fraction),
             "decay": draw(fraction), "eps": draw(positive),
         }
-        if draw(st.booleans()):
-            run["batch_size"] = draw(st.integers(1, n))
+        if draw(st.booleans()):  # mini-batch, within the step and shuffle limits
+            run["epochs"] = min(run["epochs"], config.MAX_SHUFFLED // (4 * n))
+            fewest = -(-n * run["epochs"] // (config.MAX_STEPS // 8))
+            run["batch_size"] = draw(st.integers(min(fewest, n), n))
         if draw(st.booleans()):
             run["init"] = draw(pairs())
         runs.append(run)
     raw = {
-        "title": draw(st.text(max_size=60)),
-        "author": draw(st.text(max_size=30)),
+        "title": draw(text(max_size=60)),
+        "author": draw(text(max_size=30)),
         "date": draw(st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1))),
         "seed": draw(st.integers(0, 2**32 - 1)),
         "precision": draw(st.sampled_from(["float64", "float32"])),
@@ -250,8 +259,110 @@ def test_any_valid_config_round_trips_through_dump_toml(raw: dict) -> None:
     """dump_toml writes the normalised config; reading it back gives the same Config."""
     cfg = config.validate(raw)
     text = config.dump_toml(cfg)
+    assert config.parse_toml(text) == tomllib.loads(text)  # the shape scan refuses nothing
     again = config.validate(tomllib.loads(text))
     assert roundtrip(again) == again
     assert again.normalised() == cfg.normalised()
     assert again.digest() == cfg.digest()
     assert config.dump_toml(again) == text  # a fixed point
+
+
+# ---------------------------------------------------------------- hostile and unusual input
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    """Windows editors start UTF-8 files with U+FEFF; the config reads the same without."""
+    text = config.resolve_path(None).read_text(encoding="utf-8")
+    marked = tmp_path / "marked.toml"
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert config.load(marked) == config.load()
+
+
+@pytest.mark.parametrize(("text", "keys", "value"), [
+    ('data."x.y"=1', ("data", "x.y"), 1),
+    ("runs.0.learning_rate = 0.3", ("runs", "0", "learning_rate"), 0.3),
+    ('title="a = b"', ("title",), "a = b"),
+    ('"a=b".c=1', ("a=b", "c"), 1),
+    ("precision=float32", ("precision",), "float32"),
+    ("data = {n = 5}", ("data",), {"n": 5}),
+])
+def test_set_keys_follow_toml_grammar(text: str, keys: tuple[str, ...], value: object) -> None:
+    override = config.parse_override(text)
+    assert (override.keys, override.value) == (keys, value)
+
+
+def test_quoted_keys_stay_whole_in_messages() -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(overrides=['data."x.y"=1'])
+    assert str(caught.value) == (
+        '--set data."x.y"=1: data."x.y": unknown key; expected one of n, theta, x_range, '
+        "noise, rng")
+
+
+@pytest.mark.parametrize("override", ["data={n=5}", "data.n=5"])
+def test_an_error_a_set_causes_is_blamed_on_it(override: str) -> None:
+    """The default handout's batch of 20 is fine until --set shrinks the data below it."""
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(overrides=[override])
+    assert str(caught.value) == (
+        f"--set {override}: runs[1].batch_size: expected 1..5 (data.n), got 20")
+
+
+def test_mapping_overrides_use_the_same_keys() -> None:
+    cfg = config.load(overrides={"runs.0.learning_rate": 0.3, '"seed"': 4})
+    assert cfg.runs[0].learning_rate == 0.3 and cfg.seed == 4
+
+
+SHALLOW = '''\
+# brackets, braces and dots in strings and comments are not structure: [[[[ {{{{ a.b.c.d
+title = "x [[[[[[[[[[[[[[[[[[[[ a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r"
+author = 'y {{{{{{{{{{{{{{{{{{{{{{ \\'
+note = """
+[[[[[[[[[[[[[[[[[[[[ \\""" a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t
+"""
+more = \'\'\'[[[[[[[[[[[[[[[[[[[[[[ ""\'\' \'\'\'
+when = 1979-05-27T07:32:00.999999-07:00
+rates = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8]
+a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p = 1
+t = { a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p = 1.5, x = [[[[[[[[[[[[[[[1.5]]]]]]]]]]]]]]] }
+[[z.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p]]
+"q.r.s" = 2
+'''
+
+
+def test_the_shape_scan_reads_strings_comments_and_values_as_toml_does() -> None:
+    """16 parts and 16 levels pass; the strings, comments and floats count for nothing."""
+    assert config.toml_shape_error(SHALLOW) is None
+    parsed = config.parse_toml(SHALLOW)
+    assert parsed["more"] == '[[[[[[[[[[[[[[[[[[[[[[ ""\'\' '
+    deeper = SHALLOW.replace("[1.5]", "[[1.5]]")
+    assert config.toml_shape_error(deeper) == (
+        "line 11: expected arrays and inline tables nested at most 16 deep")
+    longer = SHALLOW.replace("o.p]]", "o.p.q]]")
+    assert config.toml_shape_error(longer) == (
+        "line 12: expected a dotted key of at most 16 parts")
+
+
+@pytest.mark.parametrize("document", [
+    "a = " + "[" * 100_000 + "]" * 100_000,
+    "a = " + "{b=" * 5_000 + "1" + "}" * 5_000,
+    "[" + ".".join(["t"] * 5_000) + "]",
+    ".".join(["a"] * 50_000) + " = 1",
+])
+def test_hostile_nesting_is_refused_without_parsing(document: str) -> None:
+    with pytest.raises(config.ConfigError, match=r"^x\.toml: line 1: expected"):
+        config.parse_toml(document, "x.toml")
+
+
+def test_values_at_the_limits_are_accepted() -> None:
+    edge = config.MAX_MAGNITUDE
+    cfg = config.validate({
+        "title": "t" * config.MAX_TITLE_CHARS, "author": "a" * config.MAX_TITLE_CHARS,
+        "data": {"theta": [edge, -edge], "x_range": [-edge, edge], "noise": edge},
+        "surface": {"theta0": [-edge, edge], "theta1": [edge - 10.0, edge]},
+        "runs": [{"name": "n" * config.MAX_NAME_CHARS, "epochs": config.MAX_STEPS,
+                  "init": [edge, edge]}],
+    })
+    assert cfg.data.theta == (edge, -edge)
+    many = config.validate({"runs": [{"epochs": 1}] * config.MAX_RUNS})
+    assert len(many.runs) == config.MAX_RUNS

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reportgen import config
-from reportgen.numerics import experiment
+from reportgen.numerics import experiment, surface
 
 NOTEBOOK_BATCH = [3.9106679350316482, 3.204127528398984]
 NOTEBOOK_MINIBATCH = [4.043715060955726, 3.0013185032669663]
@@ -119,3 +119,66 @@ def test_shuffle_repeats_leave_the_notebook_stream_alone() -> None:
     assert first.shape == (2, 100) and sorted(first[0].tolist()) == list(range(100))
     np.testing.assert_array_equal(first, experiment.shuffle_permutations(config.load(), 1, 0, 2))
     assert not np.array_equal(first, experiment.shuffle_permutations(config.load(), 1, 1, 2))
+# ---------------------------------------------------------------- degenerate and extreme data
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+@pytest.mark.parametrize("theta", [(0.0, 0.0), (4.0, 3.0)])
+def test_a_perfect_fit_has_no_relative_gap(theta: tuple[float, float], precision: str) -> None:
+    """Noise-free data: the OLS loss is rounding error, so final/OLS - 1 is not given."""
+    cfg = config.validate({"precision": precision, "device": "cpu",
+                           "data": {"n": 20, "theta": list(theta), "noise": 0.0},
+                           "surface": {"resolution": 8},
+                           "runs": [{"epochs": 5}, {"epochs": 2, "batch_size": 5}]})
+    results, _ = experiment.compute(cfg)
+    assert results["ols"]["loss"] < 1e-9
+    for run in results["runs"]:
+        assert run["final_loss"] is not None and run["gap_to_ols"] is None
+
+
+def test_a_perfect_fit_renders_its_handout() -> None:
+    """Figures (a loss floor of 0 on log axes) and prose cope with L* = 0."""
+    from reportgen.render.report import render_report
+
+    cfg = config.validate({"device": "cpu", "data": {"n": 20, "theta": [0.0, 0.0], "noise": 0.0},
+                           "surface": {"resolution": 8},
+                           "runs": [{"epochs": 4, "init": [1.0, 1.0]},
+                                    {"epochs": 1, "batch_size": 5, "init": [1.0, 1.0]}]})
+    results, arrays = experiment.compute(cfg)
+    assert results["ols"]["loss"] == 0.0
+    files = render_report(results, None, {"html"}, arrays=arrays)
+    text = files["index.html"].decode("utf-8")
+    assert "so there is no relative gap" in text and "n/a above" not in text
+    assert len([name for name in files if name.startswith("figures/")]) == 8
+
+
+def test_the_gap_to_ols_is_relative_only_above_rounding() -> None:
+    assert experiment.gap_to_ols(1.5, 1.0, 2.0) == 0.5
+    assert experiment.gap_to_ols(1.5, 0.0, 0.0) is None
+    assert experiment.gap_to_ols(1.5, 1e-20, 1.0) is None
+    assert experiment.gap_to_ols(None, 1.0, 1.0) is None
+
+
+def test_a_grid_without_a_finite_value_has_no_minimum() -> None:
+    grid = surface.Surface(np.array([0.0, 1.0]), np.array([0.0, 1.0]),
+                           np.full((2, 2), np.nan), "exact")
+    entry, _ = experiment.surface_record(grid)
+    assert entry["min_loss"] is None and entry["argmin"] is None
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_the_largest_allowed_values_give_finite_losses(precision: str) -> None:
+    """The config's bound on magnitudes keeps y, the losses and the grid finite in float32."""
+    edge = config.MAX_MAGNITUDE
+    cfg = config.validate({
+        "precision": precision, "device": "cpu",
+        "data": {"n": 1000, "theta": [edge, -edge], "x_range": [-edge, edge], "noise": edge},
+        "surface": {"theta0": [-edge, edge], "theta1": [-edge, edge], "resolution": 16},
+        "runs": [{"epochs": 3, "init": [edge, edge]}],
+    })
+    results, _ = experiment.compute(cfg)
+    assert np.isfinite(results["ols"]["loss"]) and results["ols"]["loss"] > 0
+    assert np.all(np.isfinite(np.asarray(results["surface"]["loss"], dtype=float)))
+    assert results["surface"]["min_loss"] is not None
+    assert results["runs"][0]["losses"][0] is not None
+    assert np.all(np.isfinite(results["diagnostics"]["hessian_eigenvalues"]))

@@ -172,3 +172,53 @@ def test_divergence_is_marked_where_it_began_and_off_chart_lines_say_so() -> Non
     assert "descends towards" not in drawn["trajectories-3d"].alt
     assert "diverged (final loss off the scale)" in drawn["sweep"].svg
     assert "logarithmic axes" in drawn["sweep"].alt
+# ---------------------------------------------------------------- user text and long runs
+
+
+@pytest.mark.parametrize("name", ["price $5 and $6", r"cost $\frac{1 in $USD"])
+def test_run_names_are_text_not_mathtext(name: str) -> None:
+    """A ``$`` in a name is a dollar: never parsed (or failed) as matplotlib mathtext."""
+    results = make_results([{"name": name, "learning_rate": 0.1, "epochs": 3,
+                             "batch_size": None}])
+    drawn = make_figures(results)
+    for figure in ("contour", "trajectories-3d", "loss"):
+        assert f"{name} (lr 0.1)" in drawn[figure].svg, figure
+
+
+def _markers_and_vertices(svg: str) -> tuple[int, int]:
+    """Marker instances (``<use``) and path vertices in an SVG."""
+    vertices = sum(len(re.findall(r"[ML]\s", d)) for d in re.findall(r'\sd="([^"]*)"', svg))
+    return svg.count("<use "), vertices
+
+
+def test_long_runs_are_thinned_for_drawing() -> None:
+    """200,000 steps, one run converging and one diverging: small figures all the same."""
+    from reportgen.render.figures.style import MAX_DRAWN_POINTS
+
+    steps = 200_000
+    results = make_results([
+        {"name": "long", "learning_rate": 0.1, "epochs": steps, "batch_size": None},
+        {"name": "diverging", "learning_rate": 0.5, "epochs": steps, "batch_size": None},
+    ])
+    assert len(results["runs"][0]["losses"]) == steps + 1  # results keep every step
+    drawn = make_figures(results)
+    for name in ("contour", "trajectories-3d", "loss"):
+        markers, vertices = _markers_and_vertices(drawn[name].svg)
+        assert markers < 3 * MAX_DRAWN_POINTS and vertices < 8 * MAX_DRAWN_POINTS, name
+    assert sum(len(f.svg) for f in drawn.values()) < 1_500_000
+
+
+def test_thinning_keeps_the_ends_and_the_divergence() -> None:
+    from reportgen.render.figures.reading import drawn_steps, thinned
+    from reportgen.render.figures.style import MAX_DRAWN_POINTS
+
+    assert thinned(MAX_DRAWN_POINTS) is None  # short lines are drawn point for point
+    picks = thinned(10 * MAX_DRAWN_POINTS + 7, keep=[12_345])
+    assert picks is not None
+    assert picks[0] == 0 and picks[-1] == 10 * MAX_DRAWN_POINTS + 6 and 12_345 in picks
+    assert np.all(np.diff(picks) > 0) and len(picks) <= MAX_DRAWN_POINTS + 3
+    losses = np.ones(100_000)
+    losses[70_000:] = np.nan
+    run = {"diverged_step": 65_432}
+    drawn = drawn_steps(run, losses)
+    assert drawn is not None and {65_432, 69_999, 70_000} <= set(drawn.tolist())

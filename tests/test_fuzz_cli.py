@@ -34,6 +34,8 @@ FUZZ = settings(
 SPECIAL_FLOATS = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e308, -1e308, 5e-324, 1e-300]
 
 finite = st.floats(-100.0, 100.0, allow_nan=False)
+#: Text a title or name may hold (control characters are refused, so they are junk here).
+printable = st.characters(exclude_categories=("Cc", "Cs"))
 positive = st.floats(1e-4, 10.0)
 junk = st.one_of(
     st.text(max_size=8),
@@ -103,7 +105,7 @@ def configs(mixed: bool) -> st.SearchStrategy[dict[str, Any]]:
         "method": f(st.sampled_from(["auto", "exact", "stats"])),
     }, mixed)
     run = table({
-        "name": f(st.text(max_size=12)),
+        "name": f(st.text(printable, max_size=12)),
         "optimizer": f(st.sampled_from(["gd", "momentum", "nesterov", "adam", "rmsprop"])),
         "learning_rate": f(st.one_of(positive, st.sampled_from([1.0, 50.0]))),
         "epochs": c(1, 5),
@@ -124,8 +126,8 @@ def configs(mixed: bool) -> st.SearchStrategy[dict[str, Any]]:
             lambda t: {**t[0], "min_rate": t[1], "max_rate": 20.0}),
     )
     return table({
-        "title": f(st.text(max_size=20)),
-        "author": f(st.text(max_size=10)),
+        "title": f(st.text(printable, max_size=20)),
+        "author": f(st.text(printable, max_size=10)),
         "date": f(st.dates(dt.date(1970, 1, 2), dt.date(2100, 1, 1))),
         "seed": c(0, 5),
         "precision": f(st.sampled_from(["float64", "float32"])),

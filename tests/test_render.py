@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -24,6 +25,12 @@ def figures() -> dict:
 def html(figures: dict) -> str:
     manifest = {"config_sha256": "ab" * 32, "environment": {"python": "3.11.7"}}
     return render_html(make_results(), manifest, figures, None)
+
+
+def page(body: str) -> str:
+    """A whole document around ``body``: the renderer refuses one without <head>."""
+    return (f"<!doctype html>\n<html>\n<head>\n<title>t</title>\n</head>\n<body>{body}</body>\n"
+            f"</html>\n")
 
 
 def _user_templates(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -175,14 +182,200 @@ def test_percent_format() -> None:
 ])
 def test_user_template_cannot_make_the_page_fetch(tmp_path: Path, figures: dict, markup: str,
                                                   url: str) -> None:
-    folder = _user_templates(tmp_path, {"handout.html": f"<p>hi</p>{markup}"})
+    folder = _user_templates(tmp_path, {"handout.html": page(f"<p>hi</p>{markup}")})
     with pytest.raises(RenderError) as caught:
         render_html(make_results(), None, figures, folder)
     assert url in str(caught.value)
 
 
 def test_links_and_data_uris_are_allowed(tmp_path: Path, figures: dict) -> None:
-    folder = _user_templates(tmp_path, {"handout.html": (
+    folder = _user_templates(tmp_path, {"handout.html": page(
         '<a href="https://example.com/course">course page</a><a href="#top">top</a>'
         '<img src="data:image/png;base64,iVBORw0KGgo=" alt="x">')})
     assert "course page" in render_html(make_results(), None, figures, folder)
+
+
+# ---------------------------------------------------------------- hostile templates (bounded)
+
+HOSTILE = {
+    "huge power": "{{ 7**(10**9) }}",
+    "huge range": "{{ range(10**9)|list }}",
+    "huge range loop": "{% for i in range(10**9) %}{% endfor %}",
+    "recursive include": '{% include "handout.html" %}',
+    "recursive macro": "{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+    "recursive loop": "{% for x in [[1]] recursive %}{{ loop([[1]]) }}{% endfor %}",
+    "nested loops": "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}"
+                    "{% endfor %}",
+    "nested loops over text": "{% set s = 'x' * 100000 %}{% for a in s %}{% for b in s %}"
+                              "{% endfor %}{% endfor %}",
+    "branching macro": "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}"
+                       "{% endmacro %}{{ f(40) }}",
+    "huge repeat": "{{ 'x' * 10**9 }}",
+    "doubling concat": "{% set ns = namespace(s='x') %}{% for i in range(60) %}"
+                       "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+    "doubling plus": "{% set ns = namespace(s='x') %}{% for i in range(60) %}"
+                     "{% set ns.s = ns.s + ns.s %}{% endfor %}",
+    "squaring": "{% set ns = namespace(x=3) %}{% for i in range(60) %}"
+                "{% set ns.x = ns.x * ns.x %}{% endfor %}",
+    "format width": "{{ '%999999999d' % 1 }}",
+    "format star": "{{ '%*d' % (10**9, 1) }}",
+    "format filter": "{{ '%999999999s'|format('x') }}",
+    "str format": "{{ '{:>999999999}'.format(1) }}",
+    "str format nested": "{{ '{:{}}'.format('x', 10**9) }}",
+    "center": "{{ 'x'|center(10**9) }}",
+    "ljust": "{{ 'x'.ljust(10**9) }}",
+    "replace": "{{ ('x' * 10**6).replace('x', 'y' * 10**6) }}",
+    "replace filter": "{{ ('x' * 10**6)|replace('x', 'y' * 10**6) }}",
+    "join": "{{ (['x' * 10**6] * 10**6)|join }}",
+    "indent": "{{ ('\\n' * 10**6)|indent(10**6) }}",
+    "lipsum": "{{ lipsum(10**9) }}",
+    "big output": "{% for i in range(99999) %}{{ 'x' * 1000000 }}{% endfor %}",
+    "big output in a macro": "{% macro m() %}{% for i in range(99999) %}{{ 'x' * 1000000 }}"
+                             "{% endfor %}{% endmacro %}{{ m()|length }}",
+    "big literal loop": "{% for i in range(99999) %}" + "x" * 100_000 + "{% endfor %}",
+    "division by zero": "{{ 1 / 0 }}",
+}
+
+# Renders each hostile template in a child process (memory-limited), timing it; a bound
+# that does not hold then fails the test instead of hanging or exhausting the machine.
+CHILD = r"""
+import json, os, resource, sys, time
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+from reportgen.render.errors import RenderError
+from reportgen.render.html import render_html
+results = json.loads(Path(sys.argv[1]).read_text())
+for folder in sys.argv[2:]:
+    started = time.monotonic()
+    try:
+        render_html(results, None, {}, Path(folder))
+        outcome = "rendered"
+    except RenderError as exc:
+        outcome = str(exc)
+    except BaseException as exc:
+        outcome = f"UNCAUGHT {type(exc).__name__}: {exc}"[:300]
+    print(json.dumps([Path(folder).name, outcome, time.monotonic() - started]), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, float]]:
+    import json
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "results.json").write_text(json.dumps(make_results()), encoding="utf-8")
+    folders = []
+    for index, text in enumerate(HOSTILE.values()):
+        folders.append(_user_templates(root / str(index), {"handout.html": text}))
+    fifo = root / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "handout.html")  # a template that would block whoever opens it
+    large = _user_templates(root / "large", {"handout.html": page("x" * (2 << 20))})
+    done = subprocess.run([sys.executable, "-c", CHILD, str(root / "results.json"),
+                           *map(str, folders), str(fifo), str(large)],
+                          capture_output=True, text=True, timeout=300)
+    outcomes = {name: (outcome, seconds) for name, outcome, seconds in
+                map(json.loads, done.stdout.splitlines())}
+    names = [*(str(i) for i in range(len(HOSTILE))), "fifo", "large"]
+    assert sorted(outcomes) == sorted(names), done.stderr[-2000:]
+    return {label: outcomes[str(i)] for i, label in enumerate(HOSTILE)} | {
+        "fifo template": outcomes["fifo"], "large template": outcomes["large"]}
+
+
+@pytest.mark.parametrize("case", [*HOSTILE, "fifo template", "large template"])
+def test_hostile_templates_end_quickly_with_one_line(
+    case: str, hostile_outcomes: dict[str, tuple[str, float]]
+) -> None:
+    message, seconds = hostile_outcomes[case]
+    assert message.startswith("template handout.html"), message
+    assert "\n" not in message and len(message) < 400
+    assert seconds < 10, f"{case}: {seconds:.1f} s"
+
+
+def test_a_legitimate_user_template_is_not_bounded_away(tmp_path: Path, figures: dict) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": page(
+        "{% for run in runs %}{% for loss in run.losses %}{{ loss|num }} {% endfor %}"
+        "{% endfor %}{{ ('%.1f'|format(2.25)) ~ '!' * 3 }}{{ 2 ** 100 }}"
+        "{% for name, figure in figures.items() %}{{ figure.data_uri|length > 0 }}{% endfor %}"
+        "<i>{{ [1, 2, 3]|map('string')|join(', ') }}</i><b>{{ '-'.join(['a', 'b']|map('upper')) }}"
+        "</b><u>{{ runs|map(attribute='name')|join(' & ') }}</u>"
+    )})
+    out = render_html(make_results(), None, figures, folder)
+    assert "2.2!!!" in out and str(2**100) in out and "True" in out
+    assert "<i>1, 2, 3</i><b>A-B</b>" in out  # generators are joined, not used up
+    assert "<u>Batch gradient descent &amp; Mini-batch gradient descent</u>" in out
+
+
+# ---------------------------------------------------------------- the Content-Security-Policy
+
+
+def test_the_shipped_head_starts_with_the_policy(html: str) -> None:
+    from reportgen.render.html import CSP_META, with_content_security_policy
+
+    head = html[html.index("<head>"): html.index("</head>")]
+    assert head.index(CSP_META) < head.index("<title>")
+    assert with_content_security_policy(html) == html  # the shipped bytes are kept
+
+
+def test_the_policy_goes_first_in_a_user_head(tmp_path: Path, figures: dict) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": page(
+        "<svg><use href='http://127.0.0.1:9/x.svg#a'/></svg>"
+        "<style>p { background: \\75 rl(http://127.0.0.1:9/y) }</style>"
+        "<script>fetch('http://127.0.0.1:9/z')</script>")})
+    out = render_html(make_results(), None, figures, folder)
+    from reportgen.render.html import CSP_META
+
+    assert out.startswith(f"<!doctype html>\n<html>\n<head>\n{CSP_META}\n<title>")
+
+
+@pytest.mark.parametrize("document", [
+    "<p>no head at all</p>",
+    "<!-- <head> --><html><head></head><body></body></html>",
+    '<!doctype html><html data-x="<head>"><head></head></html>',
+    "<!doctype html><html data-x='<head>'><head></head></html>",
+    "<!doctype html><script>x</script><head></head>",
+])
+def test_a_document_without_a_plain_head_is_refused(tmp_path: Path, figures: dict,
+                                                    document: str) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": document})
+    with pytest.raises(RenderError, match="must start with <!doctype html>, <html> and <head>"):
+        render_html(make_results(), None, figures, folder)
+
+
+@pytest.mark.parametrize("markup", [
+    '<meta http-equiv="refresh" content="0;url=http://127.0.0.1:9/">',
+    "<META HTTP-EQUIV=Refresh CONTENT=0>",
+    '<meta http-equiv="&#114;efresh" content="0">',
+    "<meta/http-equiv=refresh/content=0>",
+    "<svg><meta http-equiv='refresh' content='0'/></svg>",
+    '<meta http-equiv="set-cookie" content="a=b">',
+])
+def test_navigation_the_policy_cannot_stop_is_refused(tmp_path: Path, figures: dict,
+                                                      markup: str) -> None:
+    folder = _user_templates(tmp_path, {"handout.html": page(markup)})
+    with pytest.raises(RenderError, match="http-equiv"):
+        render_html(make_results(), None, figures, folder)
+
+
+def test_a_stricter_policy_of_the_template_is_kept(tmp_path: Path, figures: dict) -> None:
+    extra = "<meta http-equiv=\"Content-Security-Policy\" content=\"img-src 'none'\">"
+    folder = _user_templates(tmp_path, {"handout.html": page(extra)})
+    out = render_html(make_results(), None, figures, folder)
+    from reportgen.render.html import CSP_META
+
+    assert CSP_META in out and extra in out
+
+
+# ---------------------------------------------------------------- control characters
+
+
+def test_control_characters_never_reach_the_html_raw(figures: dict) -> None:
+    """The config refuses them; results from elsewhere are cleaned where they are printed."""
+    results = make_results()
+    results["config"]["title"] = "a\x00b\x1b[31mc\x7f\x85"
+    results["runs"][0]["name"] = results["config"]["runs"][0]["name"] = "run\x00\x01"
+    out = render_html(results, None, figures, None)
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", out)
+    assert "a\ufffdb\ufffd[31mc\ufffd\ufffd" in out and "run\ufffd\ufffd" in out

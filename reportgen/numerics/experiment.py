@@ -31,6 +31,9 @@ SHUFFLE_REPEATS = 20
 SHUFFLE_STEP_BUDGET = 2_000_000
 #: A full-batch twin keeps its whole path up to this many steps (its final numbers always).
 TWIN_PATH_LIMIT = 10_000
+#: An OLS loss at most this share of mean(y^2) is a perfect fit (noise = 0): it is only
+#: rounding error, and a gap relative to it would divide by (nearly) zero.
+PERFECT_FIT_SHARE = 1e-12
 
 Progress = Callable[[str], None]
 
@@ -138,6 +141,16 @@ def normal_equations(data: Dataset) -> dict[str, Any]:
     sx, sxx = float(np.sum(x)), float(np.sum(x * x))
     return {"xtx": [[float(len(x)), sx], [sx, sxx]],
             "xty": [float(np.sum(y)), float(np.sum(x * y))]}
+def gap_to_ols(final_loss: float | None, ols_loss: float, mean_square_y: float) -> float | None:
+    """``final / OLS - 1``, the relative excess loss; None when it is not defined.
+
+    It is not defined when the run overflowed, or when the data lie exactly on a line:
+    an OLS loss of rounding size (at most ``PERFECT_FIT_SHARE`` of mean(y^2)) leaves
+    nothing to be relative to.
+    """
+    if final_loss is None or not ols_loss > PERFECT_FIT_SHARE * mean_square_y:
+        return None
+    return final_loss / ols_loss - 1.0
 
 
 def run_record(
@@ -146,6 +159,7 @@ def run_record(
     record: optimize.Trajectory,
     curvature: diagnostics.Curvature,
     ols: dict[str, Any],
+    mean_square_y: float,
 ) -> dict[str, Any]:
     """A run's entry in results.json."""
     thetas = np.asarray(record.thetas, dtype=np.float64)
@@ -155,7 +169,7 @@ def run_record(
     batch_size = config.batch_size(run)
     steps = len(losses) - 1
     final_loss = finite_or_none(losses[-1])
-    gap = None if final_loss is None else final_loss / ols["loss"] - 1.0
+    gap = gap_to_ols(final_loss, ols["loss"], mean_square_y)
     rate = theory.predicted_rate(
         run.optimizer, run.learning_rate, run.momentum, curvature.eigenvalues
     )
@@ -206,7 +220,6 @@ def data_record(data: Dataset) -> dict[str, Any]:
 def surface_record(grid: surface.Surface) -> tuple[dict[str, Any], np.ndarray | None]:
     """The surface's entry, and the grid itself when it is too large to inline."""
     loss = np.asarray(grid.loss, dtype=np.float64)
-    row, col = np.unravel_index(int(np.nanargmin(loss)), loss.shape)
     inline = len(grid.theta0) <= INLINE_SURFACE_LIMIT
     entry: dict[str, Any] = {
         "method": grid.method,
@@ -214,9 +227,14 @@ def surface_record(grid: surface.Surface) -> tuple[dict[str, Any], np.ndarray | 
         "theta0": grid.theta0,
         "theta1": grid.theta1,
         "loss": loss if inline else None,
-        "min_loss": float(loss[row, col]),
-        "argmin": [float(grid.theta0[col]), float(grid.theta1[row])],
+        "min_loss": None,  # no finite value on the grid (the config's ranges prevent it)
+        "argmin": None,
     }
+    finite = np.isfinite(loss)
+    if finite.any():
+        row, col = np.unravel_index(int(np.argmin(np.where(finite, loss, np.inf))), loss.shape)
+        entry["min_loss"] = float(loss[row, col])
+        entry["argmin"] = [float(grid.theta0[col]), float(grid.theta1[row])]
     if not inline:
         entry["loss_file"] = "surface.npy"
     return entry, None if inline else loss
@@ -263,9 +281,11 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str,
         ols = {"theta": np.asarray(theta_ols, np.float64), "loss": float(loss_ols),
                **normal_equations(draws.data)}
         curvature = diagnostics.curvature(np.asarray(hessian))
+        mean_square_y = float(np.mean(np.square(draws.data.y)))
         say("optimizer runs")
         runs = [
-            run_record(config, run, trajectory(config, run, run_draws, x, y), curvature, ols)
+            run_record(config, run, trajectory(config, run, run_draws, x, y), curvature, ols,
+                       mean_square_y)
             for run, run_draws in zip(config.runs, draws.runs, strict=True)
         ]
         say("mini-batch repeats")

@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from reportgen import theory
-from reportgen.render.figures.reading import last_finite, losses_of
+from reportgen.render.figures.reading import drawn_steps, last_finite, losses_of
 from reportgen.render.figures.style import (
     OLS_COLOUR,
     TEXT_WIDTH_IN,
@@ -45,15 +45,17 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
         losses = losses_of(run)
         losses[~np.isfinite(losses)] = np.nan
         steps = np.arange(len(losses))
-        every = max(1, len(losses) // 12)
+        drawn = drawn_steps(run, losses)
+        view = slice(None) if drawn is None else drawn
+        every = max(1, len(steps[view]) // 12)
         shown = np.where(losses > ceiling, np.nan, losses)
-        ax.plot(steps, shown, color=style["color"], linestyle=style["linestyle"],
+        ax.plot(steps[view], shown[view], color=style["color"], linestyle=style["linestyle"],
                 marker=style["marker"], markevery=every, markersize=3.2, label=run_label(run))
         gap = np.where(losses > ceiling, np.nan, losses - floor)
         gap[gap <= 0] = np.nan
         if np.any(np.isfinite(gap)):
             lowest_gap = min(lowest_gap, float(np.nanmin(gap)))
-        ax2.plot(steps, gap, color=style["color"], linestyle=style["linestyle"],
+        ax2.plot(steps[view], gap[view], color=style["color"], linestyle=style["linestyle"],
                  marker=style["marker"], markevery=every, markersize=3.2)
         if run.get("diverged"):
             # where the final climb began: from this step on the loss stays out of bounds

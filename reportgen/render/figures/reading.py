@@ -8,18 +8,19 @@ from the OLS solution and the Hessian in the results, not interpolated from the 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from reportgen.render.figures.style import MAX_DRAWN_POINTS
 
 
 def as_array(values: Sequence[Any] | None) -> np.ndarray:
     """A float array with ``None`` (non-finite in the results) as NaN."""
     if values is None:
         return np.array([], dtype=float)
-    return np.array([[np.nan if v is None else v for v in row] if isinstance(row, list)
-                     else (np.nan if row is None else row) for row in values], dtype=float)
+    return np.array(values, dtype=float)  # numpy reads None as NaN for a float dtype
 
 
 def thetas_of(run: dict[str, Any]) -> np.ndarray:
@@ -95,6 +96,37 @@ def finite_path(run: dict[str, Any], box: Box | None = None) -> np.ndarray:
         bad |= np.nan_to_num(far, nan=True).astype(bool)
     path[bad] = np.nan
     return path
+
+
+def thinned(count: int, keep: Iterable[int] = ()) -> np.ndarray | None:
+    """The indices to draw of a line of ``count`` points, or None to draw them all.
+
+    Up to ``MAX_DRAWN_POINTS`` every point is drawn. Above, half the picks are spaced
+    evenly and half on a log scale (the early steps, where a run moves most), plus the
+    first and last points and every index in ``keep``.
+    """
+    if count <= MAX_DRAWN_POINTS:
+        return None
+    half = MAX_DRAWN_POINTS // 2
+    even = np.linspace(0, count - 1, half)
+    early = np.geomspace(1, count, half) - 1
+    extra = [k for k in keep if 0 <= k < count]
+    picks = np.concatenate([even, early, [0, count - 1], extra])
+    return np.unique(np.rint(picks).astype(int))
+
+
+def drawn_steps(run: dict[str, Any], values: np.ndarray) -> np.ndarray | None:
+    """:func:`thinned` for a run's per-step ``values`` (its path or its losses): keeps
+    where it diverged, its last finite point and the edges of every overflow."""
+    count = len(values)
+    if count <= MAX_DRAWN_POINTS:
+        return None
+    ok = np.all(np.isfinite(values.reshape(count, -1)), axis=1)
+    edges = np.flatnonzero(np.diff(ok.astype(np.int8)))[: MAX_DRAWN_POINTS // 8].tolist()
+    keep = [*edges, *(k + 1 for k in edges)]
+    if run.get("diverged_step") is not None:
+        keep.append(int(run["diverged_step"]))
+    return thinned(count, keep)
 
 
 def last_finite(values: np.ndarray) -> int | None:

@@ -31,6 +31,9 @@ RASTER_DPI = 200  # the rasterized parts (surfaces, filled contours) at print re
 MAX_SMALL_MULTIPLES = 12
 MAX_3D_GRID = 60
 MAX_CONTOUR_GRID = 300
+#: Lines with more points are thinned for drawing (results.json keeps every step): a
+#: 10^6-step run would otherwise put 10^6 points, and markers, into each SVG.
+MAX_DRAWN_POINTS = 2000
 
 STYLE: Any = {  # matplotlib rcParams (Any: rc_context types its keys as literals)
     "font.family": "DejaVu Sans",
@@ -72,12 +75,19 @@ def run_style(index: int) -> dict[str, Any]:
     return {"color": RUN_COLOURS[k], "linestyle": RUN_LINESTYLES[k], "marker": RUN_MARKERS[k]}
 
 
+def literal(text: str) -> str:
+    """User text for a figure, shown as written: every ``$`` escaped, so that none starts
+    matplotlib's mathtext (``price $5 and $6`` stays text, ``$\\frac{1`` cannot fail)."""
+    return text.replace("$", r"\$")
+
+
 def run_label(run: dict[str, Any]) -> str:
-    """A run's name and rate, as legends show it (the rate once, if the name has it)."""
+    """A run's name and rate, as legends and panel titles show it (a literal text; the rate
+    once, if the name has it)."""
     rate = f"{run['learning_rate']:g}"
     if rate in run["name"]:
-        return str(run["name"])
-    return f"{run['name']} (η = {rate})"
+        return literal(run["name"])
+    return f"{literal(run['name'])} (η = {rate})"
 
 
 def plain_log_axis(axis: Any) -> None:

@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 from reportgen.render.figures.reading import (
     Box,
     downsample,
+    drawn_steps,
     finite_path,
     last_finite,
     losses_of,
@@ -83,8 +84,10 @@ def draw_paths(ax: Axes, results: dict[str, Any], box: Box,
     for i, run in enumerate(results["runs"]):
         style = run_style(i)
         path = finite_path(run, box)
-        every = max(1, len(path) // 40)
-        ax.plot(path[:, 0], path[:, 1], color=style["color"], linestyle=style["linestyle"],
+        drawn = drawn_steps(run, path)
+        line = path if drawn is None else path[drawn]
+        every = max(1, len(line) // 40)
+        ax.plot(line[:, 0], line[:, 1], color=style["color"], linestyle=style["linestyle"],
                 linewidth=1.3, marker=style["marker"] if markers else None, markersize=2.8,
                 markevery=every, zorder=4, label=run_label(run) if label else None)
         start = path[0]
@@ -193,8 +196,12 @@ def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
             leaving.append(f"{run['name']} leaves it at step {exit_step}")
         xs = np.where(shown, path[:, 0], np.nan)
         ys = np.where(shown, path[:, 1], np.nan)
-        ax.plot(xs, ys, np.where(shown, losses, np.nan), color=style["color"],
-                marker=style["marker"], markersize=3, linewidth=1.4, zorder=10)
+        zs = np.where(shown, losses, np.nan)
+        drawn = drawn_steps(run, zs)
+        if drawn is not None:  # a long run: a few thousand points draw the same line
+            xs, ys, zs = xs[drawn], ys[drawn], zs[drawn]
+        ax.plot(xs, ys, zs, color=style["color"], marker=style["marker"], markersize=3,
+                linewidth=1.4, zorder=10)
         star = results["ols"]["theta"]
         ax.plot([star[0]], [star[1]], [results["ols"]["loss"]], marker="*", markersize=9,
                 color=OLS_COLOUR, markeredgecolor="white", linestyle="none", zorder=11)
