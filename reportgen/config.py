@@ -84,7 +84,8 @@ Pair = tuple[Finite, Finite]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
 
 
 def _check_magnitude(value: Pair) -> Pair:
@@ -136,10 +137,15 @@ class DataConfig(_Strict):
     """How the synthetic data are made: y = theta0 + theta1 * x + noise * N(0, 1)."""
 
     n: StrictInt = Field(100, ge=2, le=100_000_000)  # a line needs two points
+    """How many points (x, y): at least 2, for a line."""
     theta: BoundedPair = (4.0, 3.0)
+    """The true intercept and slope [theta0, theta1] the data are drawn from."""
     x_range: Pair = (0.0, 2.0)
+    """x is uniform on this interval [low, high]."""
     noise: Finite = Field(1.0, ge=0.0, le=MAX_MAGNITUDE)
+    """Standard deviation of the Gaussian noise added to y."""
     rng: Literal["numpy-legacy", "jax"] = "numpy-legacy"
+    """The random stream: the source notebook's numpy RandomState, or jax.random."""
 
     _x_range_increasing = field_validator("x_range")(_check_range)
 
@@ -148,9 +154,14 @@ class SurfaceConfig(_Strict):
     """The (theta0, theta1) grid on which the loss surface is evaluated."""
 
     theta0: Pair = (-10.0, 10.0)
+    """The grid's intercept axis [from, to]."""
     theta1: Pair = (-10.0, 10.0)
+    """The grid's slope axis [from, to]."""
     resolution: StrictInt = Field(100, ge=2)
+    """Points per axis (resolution x resolution losses)."""
     method: Literal["auto", "exact", "stats"] = "auto"
+    """exact (every sample, vmapped and chunked), stats (sufficient statistics, O(1) per
+    point) or auto."""
 
     _ranges_increasing = field_validator("theta0", "theta1")(_check_range)
 
@@ -172,27 +183,44 @@ class RunConfig(_Strict):
     """One optimizer run; settings follow optax's names and defaults."""
 
     name: Name = "Batch gradient descent"
+    """The run's name in the handout."""
     optimizer: OptimizerName = "gd"
+    """The update rule (optax): gd, momentum, nesterov, adam or rmsprop."""
     learning_rate: Finite = Field(0.1, gt=0.0)
+    """The step size eta."""
     epochs: StrictInt = Field(10, ge=1, le=1_000_000)
+    """Passes over the data; full batch: one step per epoch."""
     batch_size: StrictInt | None = Field(None, ge=1)
+    """Points per step, shuffled each epoch; unset: all n (full batch); 1: SGD."""
     init: Literal["random"] | BoundedPair = "random"
+    """The start: "random" (from the seed's stream) or [theta0, theta1]."""
     momentum: Finite = Field(0.9, ge=0.0, lt=1.0)
+    """momentum and nesterov: the velocity's decay (optax.sgd's momentum)."""
     b1: Finite = Field(0.9, ge=0.0, lt=1.0)
+    """adam: decay of the gradient's running mean."""
     b2: Finite = Field(0.999, ge=0.0, lt=1.0)
+    """adam: decay of the squared gradient's running mean."""
     decay: Finite = Field(0.9, ge=0.0, lt=1.0)
+    """rmsprop: decay of the squared gradient's running mean."""
     eps: Finite = Field(1e-8, gt=0.0)
+    """adam and rmsprop: added to the denominator."""
 
 
 class SweepConfig(_Strict):
     """Full-batch runs at many learning rates, computed in one vectorised call."""
 
     rates: list[Finite] | None = Field(None, max_length=100_000)
+    """The learning rates (or give min_rate, max_rate and num)."""
     min_rate: Finite | None = Field(None, gt=0.0)
+    """The smallest rate of a log-spaced sweep."""
     max_rate: Finite | None = Field(None, gt=0.0)
+    """The largest rate of a log-spaced sweep."""
     num: StrictInt = Field(64, ge=2, le=100_000)
+    """How many log-spaced rates between min_rate and max_rate."""
     epochs: StrictInt = Field(100, ge=1, le=1_000_000)
+    """Full-batch steps at every rate."""
     init: BoundedPair = (0.0, 0.0)
+    """The common start [theta0, theta1]."""
 
     @model_validator(mode="after")
     def _rates_given_once(self) -> SweepConfig:
@@ -232,27 +260,39 @@ class ExerciseConfig(_Strict):
     """An exercise: its prompt, where its answer lives in results.json, how it is marked."""
 
     id: str = Field(pattern=EXERCISE_ID)
+    """The exercise's name: its PDF form field and its answer-key column."""
     prompt: str = Field(min_length=1, max_length=4000)
+    """The question (Jinja: may use the results, e.g. {{ data.n }})."""
     answer: str = Field(pattern=RESULTS_PATH, max_length=200)
+    """Where the answer lives: a dotted path into results.json (ols.theta.1)."""
     tolerance: Finite = Field(0.001, gt=0.0, le=1.0)
+    """Relative tolerance an answer is marked within."""
     points: Finite = Field(1.0, gt=0.0, le=1000.0)
+    """Points for a correct answer."""
     solution: str = Field("", max_length=8000)
+    """The worked solution in instructor copies (Jinja, with answer)."""
 
 
 class StudentConfig(_Strict):
     """Who a student's handout is for (set by ``reportgen batch`` from the roster)."""
 
     id: str = Field(min_length=1, max_length=64)
+    """The student's id (from the roster)."""
     name: str = Field("", max_length=200)
+    """The student's name (from the roster)."""
 
 
 class ConstraintsConfig(_Strict):
     """What every student's problem must satisfy; draws are repeated until it does."""
 
     condition_number: Pair | None = None
+    """Every student's condition number in [low, high]."""
     max_stable_lr: Pair | None = None
+    """Every student's 2/L in [low, high]."""
     no_divergence: bool = False
+    """No run may diverge."""
     max_redraws: StrictInt = Field(100, ge=0, le=10_000)
+    """How often a student's draw may be repeated before the batch gives up."""
 
     _ranges_increasing = field_validator("condition_number", "max_stable_lr")(
         lambda value: value if value is None else _check_range(value)
@@ -263,9 +303,14 @@ class StudentsConfig(_Strict):
     """A handout per student: the roster, the secret salt, per-student draws."""
 
     roster: str = Field(min_length=1)
+    """A CSV with columns id,name (others ignored), relative to the config."""
     salt: str = Field(min_length=1, max_length=1000)
+    """A secret: with a student's id it seeds their own data (never in a student file)."""
     ranges: dict[str, Pair | list[Pair]] = Field(default_factory=dict)
+    """Per-student values by dotted key, each drawn uniformly: [low, high] or a list of
+    them."""
     constraints: ConstraintsConfig = ConstraintsConfig()
+    """What every student's problem must satisfy (redrawn until it does)."""
 #: The PDF standards a handout may claim (WeasyPrint's ``pdf_variant``); every one is tagged.
 PdfStandard = Literal["pdf/ua-1", "pdf/a-3a", "pdf/a-3b", "pdf/a-3u"]
 PDF_STANDARDS: tuple[str, ...] = get_args(PdfStandard)
@@ -276,6 +321,7 @@ class PdfConfig(_Strict):
     which allows the attached config and results)."""
 
     standard: PdfStandard = "pdf/ua-1"
+    """The PDF standard claimed: pdf/ua-1 (accessible) or a PDF/A-3 level (archival)."""
 
 
 class Config(_Strict):
@@ -284,23 +330,42 @@ class Config(_Strict):
     _name: str = PrivateAttr(DEFAULT_NAME)
 
     title: Title = "Gradient descent for linear regression"
+    """The handout's title."""
     author: Title = ""
+    """Who it is by (printed under the title)."""
     date: dt.date = DEFAULT_DATE
+    """The build date printed and stamped into the PDF (never the clock)."""
     seed: StrictInt = Field(0, ge=0, le=2**32 - 1)
+    """One seed for the data, the random starts and the batch orders."""
     precision: Literal["float64", "float32"] = "float64"
+    """float64 or float32."""
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    """Where JAX computes: auto (a GPU when JAX sees one), cpu or gpu."""
     paper: Literal["a4", "letter"] = "a4"
+    """The PDF's paper size: a4 or letter."""
     pdf: PdfConfig = PdfConfig()
+    """How the PDF is written."""
     data: DataConfig = DataConfig()
+    """How the synthetic data are made."""
     surface: SurfaceConfig = SurfaceConfig()
+    """The loss-surface grid."""
     runs: list[RunConfig] = Field(default_factory=lambda: [RunConfig()], min_length=1,
                                   max_length=MAX_RUNS)
+    """The optimizer runs, one section of the handout each."""
     sweep: SweepConfig | None = None
+    """Optional: full-batch runs at many learning rates in one vectorised call."""
     audience: Literal["student", "instructor"] = "student"
+    """With exercises: student copies withhold the answers; instructor copies add
+    solutions."""
     student: StudentConfig | None = None
+    """Who this copy is for (set by reportgen batch from the roster)."""
     exercises: list[ExerciseConfig] = Field(default_factory=list)
+    """Exercises with answers read from the results, marked within a tolerance."""
     matrix: dict[str, Any] | None = None
+    """reportgen batch: variants over dotted keys (arrays of values); mode = "product" or
+    "zip"."""
     students: StudentsConfig | None = None
+    """reportgen batch: a handout per student of a roster."""
 
     @model_validator(mode="after")
     def _exercise_ids_unique(self) -> Config:

@@ -179,3 +179,11 @@ def test_watch_serve_reloads_only_the_served_page(watched: Path) -> None:
     finally:
         process.terminate()
         process.wait(30)
+
+
+def test_every_key_of_the_schema_is_described() -> None:
+    schema = json_schema()
+    models = {"Config": schema, **schema["$defs"]}
+    missing = [f"{model}.{key}" for model, spec in models.items()
+               for key, field in spec.get("properties", {}).items() if not field.get("description")]
+    assert missing == []

@@ -172,6 +172,8 @@ def test_divergence_is_marked_where_it_began_and_off_chart_lines_say_so() -> Non
     assert "descends towards" not in drawn["trajectories-3d"].alt
     assert "diverged (final loss off the scale)" in drawn["sweep"].svg
     assert "logarithmic axes" in drawn["sweep"].alt
+
+
 # ---------------------------------------------------------------- user text and long runs
 
 
@@ -182,7 +184,7 @@ def test_run_names_are_text_not_mathtext(name: str) -> None:
                              "batch_size": None}])
     drawn = make_figures(results)
     for figure in ("contour", "trajectories-3d", "loss"):
-        assert f"{name} (lr 0.1)" in drawn[figure].svg, figure
+        assert f"{name} (η = 0.1)" in drawn[figure].svg, figure
 
 
 def _markers_and_vertices(svg: str) -> tuple[int, int]:

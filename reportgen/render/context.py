@@ -49,7 +49,7 @@ def _power(base: float, exponent: int) -> float:
 def _shuffle_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
     """The spread of a mini-batch run's final loss over other shufflings of its batches."""
     shuffles = run.get("shuffles")
-    if not shuffles:
+    if not shuffles or run["gap_to_ols"] is None:  # a perfect fit: no relative gap
         return None
     gaps = sorted(float(v) / floor - 1.0 for v in shuffles["final_losses"] if v is not None)
     if not gaps:
@@ -67,7 +67,7 @@ def _shuffle_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
 def _twin_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
     """The mini-batch run against full-batch GD from its own start (same rule and rate)."""
     twin = run.get("full_batch_twin")
-    if not twin or twin.get("final_loss") is None:
+    if not twin or twin.get("final_loss") is None or run["gap_to_ols"] is None:
         return None
     offset = None
     if twin.get("thetas") is not None:

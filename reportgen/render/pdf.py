@@ -131,7 +131,8 @@ def render_pdf(html: str, paper: str, date: dt.date,
 
     def layout(text: str) -> Any:
         document = weasyprint.HTML(string=text, base_url=BASE_URL, url_fetcher=fetcher)
-        return document.render(stylesheets=stylesheets, cache=images)
+        # pdf_forms is a layout option too: inputs become form widgets while laid out.
+        return document.render(stylesheets=stylesheets, cache=images, pdf_forms=forms)
 
     try:
         with source_date_epoch(_epoch(date)):
