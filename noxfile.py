@@ -1,7 +1,7 @@
 """nox sessions: tests, the installed wheel, the lowest dependency versions, property runs,
 lint, typecheck, handout builds and benchmarks.
 
-``nox`` alone runs what CI runs: ``tests``, ``installed`` and ``lowest``.
+``nox`` alone runs what CI runs: ``tests``, ``installed``, ``lowest`` and ``docs``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "installed", "lowest"]
+nox.options.sessions = ["tests", "installed", "lowest", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 ROOT = Path(__file__).parent
+#: pytest's arguments unless a session is given others: two worker processes (the suite
+#: spends most of its time building handouts, one process per test file at a time).
+PYTEST_ARGS = ["-q", "-n", "2", "--dist", "loadfile"]
 PYTHON: str | None = None  # the interpreter nox runs under (3.11 here, 3.12 on the GPU node)
 
 
@@ -26,7 +29,7 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (Hypothesis 'ci' profile: derandomized)."""
     session.install("-e", ".[test]")
     session.env["HYPOTHESIS_PROFILE"] = "ci"
-    session.run("pytest", *(session.posargs or ["-q"]))
+    session.run("pytest", *(session.posargs or PYTEST_ARGS))
 
 
 @nox.session(python=PYTHON, reuse_venv=False)
@@ -127,7 +130,18 @@ def lowest(session: nox.Session) -> None:
     if off:
         session.error(f"not installed at the declared lower bound (bound, installed): {off}")
     session.env["HYPOTHESIS_PROFILE"] = "ci"
-    session.run("pytest", *(session.posargs or ["-q"]))
+    session.run("pytest", *(session.posargs or PYTEST_ARGS))
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (references generated from the code, the gallery;
+    offline, warnings as errors) into build/site, then run every guide's code blocks."""
+    session.install("-e", ".[docs,test]")
+    session.run("python", "docs/generate.py", "--gallery")
+    session.run("mkdocs", "build", "--strict")
+    session.env["HYPOTHESIS_PROFILE"] = "ci"
+    session.run("pytest", "-q", "-n", "2", "docs/test_guides.py", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -142,7 +156,7 @@ def properties(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check style and common mistakes with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "reportgen", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "reportgen", "tests", "benchmarks", "docs", "noxfile.py")
 
 
 @nox.session(python=PYTHON, default=False)

@@ -429,11 +429,16 @@ class Config(_Strict):
             if sweep > MAX_SWEEP_STEPS:
                 raise _FieldError("sweep", f"expected learning rates x epochs at most "
                                   f"{MAX_SWEEP_STEPS:.0e}, got {sweep:.2e}")
-        work = (sum(steps) + sweep) * n
+        # A full-batch step reads every sample, a mini-batch step its batch (its full-data
+        # loss comes from the sufficient statistics), a sweep step none (statistics too).
+        runs_work = sum(count * self.batch_size(run)
+                        for run, count in zip(self.runs, steps, strict=True))
+        work = runs_work + sweep + n
         if work > MAX_SAMPLE_STEPS:
-            field = "sweep" if sweep > sum(steps) else "runs"
-            raise _FieldError(field, f"expected (update steps + sweep steps) x data.n at most "
-                              f"{MAX_SAMPLE_STEPS:.0e}, got {work:.2e}", related=("data.n",))
+            field = "sweep" if sweep > runs_work else "runs"
+            raise _FieldError(field, f"expected the samples read by every update step (steps x "
+                              f"batch size, summed) at most {MAX_SAMPLE_STEPS:.0e}, got "
+                              f"{work:.2e}", related=("data.n",))
         return self
 
     def __eq__(self, other: object) -> bool:

@@ -66,7 +66,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def batch_dir(study: Path) -> Path:
     out = study.parent / "batch"
-    reportgen("batch", str(study), "--out", str(out), "--jobs", "2", "-q")
+    reportgen("batch", str(study), "--out", str(out), "--jobs", "2", "--format", "html", "-q")
     return out
 
 
@@ -146,13 +146,12 @@ def test_batch_writes_every_variant_an_index_and_batch_json(batch_dir: Path) -> 
     index = (batch_dir / "index.html").read_text()
     for row in record["variants"]:
         folder = batch_dir / row["id"]
-        assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= set(tree(folder))
+        assert {"index.html", "results.json", "manifest.json"} <= set(tree(folder))
         assert hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest() == \
             row["manifest_sha256"]
         assert json.loads((folder / "manifest.json").read_text())["config_sha256"] == \
             row["config_sha256"]
         assert f'href="{row["id"]}/index.html"' in index
-        assert f'href="{row["id"]}/handout.pdf"' in index
     assert "Content-Security-Policy" in index and 'src="data:image/svg+xml;base64,' in index
     assert index.count("<tr>") == 7  # the header and one row per variant
 
@@ -163,7 +162,8 @@ def test_a_variant_is_byte_identical_to_a_single_build(batch_dir: Path, study: P
         "runs.0.learning_rate": 0.1, "data.noise": 0.5})
     single = study.parent / "single"
     reportgen("build", str(study), "--set", "runs.0.learning_rate=0.1", "--set",
-              "data.noise=0.5", "--out", str(single), "-q", "--no-cache")  # computed afresh
+              "data.noise=0.5", "--format", "html", "--out", str(single), "-q",
+              "--no-cache")  # computed afresh
     assert tree(single) == tree(batch_dir / row["id"])
 
 
@@ -191,7 +191,7 @@ def test_an_interrupted_batch_resumes(batch_dir: Path, study: Path) -> None:
     import shutil
 
     shutil.rmtree(gone)
-    done = reportgen("batch", str(study), "--out", str(batch_dir))
+    done = reportgen("batch", str(study), "--out", str(batch_dir), "--format", "html")
     assert "1 built, 5 already there, 0 failed" in done.stderr
     assert tree(gone) == before
 
@@ -229,7 +229,7 @@ def test_dask_cluster_gives_the_same_bytes(batch_dir: Path, study: Path) -> None
                                   dashboard_address=None) as cluster:
         out = study.parent / "dask"
         reportgen("batch", str(study), "--out", str(out), "--executor", "dask",
-                  "--scheduler", cluster.scheduler_address, "-q")
+                  "--scheduler", cluster.scheduler_address, "--format", "html", "-q")
     local, remote = tree(batch_dir), tree(out)
     assert {k: v for k, v in remote.items() if k != "batch.json"} == \
         {k: v for k, v in local.items() if k != "batch.json"}

@@ -219,7 +219,8 @@ CASES = [
          "epochs = 1000000\n", "sweep: expected learning rates x epochs at most 1e+07",
          "got 1.00e+11"),
     case("work-huge", "[data]\nn = 100000\n[[runs]]\nepochs = 1000000\n",
-         "runs: expected (update steps + sweep steps) x data.n at most 1e+10, got 1.00e+11"),
+         "runs: expected the samples read by every update step (steps x batch size, summed) "
+         "at most 1e+10, got 1.00e+11"),
     # control characters in text (item 14): refused, never written into a handout
     case("title-nul", 'title = "a\\u0000b"\n',
          "title: expected text without control characters, got U+0000 at character 2"),
@@ -410,3 +411,12 @@ def test_disk_errors_while_writing_name_the_folder(
         assert err.strip() == (f"reportgen: error: --out: cannot write {tmp_path / 'out'} "
                                f"({os.strerror(code_)}); nothing was written")
         assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "small.toml"]
+
+
+def test_a_million_samples_on_a_large_grid_is_not_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The work limit counts what steps read: a mini-batch step reads its batch, not n."""
+    code = cli.main(["compute", "--set", "data.n=1000000", "--set", "surface.resolution=1000",
+                     "--out", str(tmp_path / "big"), "-q"])
+    assert code == 0, capsys.readouterr().err

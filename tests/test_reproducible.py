@@ -40,35 +40,45 @@ def _single_handouts() -> list[str]:
             if not {"matrix", "students"} & set(config.read_toml(config.resolve_path(name)))]
 
 
+@pytest.fixture(scope="module")
+def first_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each single shipped handout built once, fresh (no cache), in its own process."""
+    base = tmp_path_factory.mktemp("first")
+    folders = {}
+    for name in _single_handouts():
+        folders[name] = base / name
+        _build(name, folders[name], base / "cache")
+    return folders
+
+
 @pytest.mark.parametrize("name", _single_handouts())
-def test_two_processes_build_identical_bytes(name: str, tmp_path: Path) -> None:
-    _build(name, tmp_path / "first", tmp_path / "cache")
+def test_two_processes_build_identical_bytes(name: str, tmp_path: Path,
+                                             first_builds: dict[str, Path]) -> None:
     _build(name, tmp_path / "second", tmp_path / "cache")
-    first, second = _hashes(tmp_path / "first"), _hashes(tmp_path / "second")
+    first, second = _hashes(first_builds[name]), _hashes(tmp_path / "second")
     assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= set(first)
     assert any(name.startswith("figures/") for name in first)
     differing = sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
     assert differing == []
 
 
-def test_a_build_from_cached_results_is_identical(tmp_path: Path) -> None:
+def test_a_build_from_cached_results_is_identical(tmp_path: Path,
+                                                  first_builds: dict[str, Path]) -> None:
     cache = tmp_path / "cache"
-    _build("source-notebook", tmp_path / "fresh", cache)
     env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
     subprocess.run([sys.executable, "-m", "reportgen", "compute", "--quiet", "--out",
                     str(tmp_path / "fill")], check=True, env=env, timeout=600)  # fills the cache
     assert any((cache / "results").iterdir())
     _build("source-notebook", tmp_path / "cached", cache, "--quiet")  # reads the cache
-    assert _hashes(tmp_path / "cached") == _hashes(tmp_path / "fresh")
+    assert _hashes(tmp_path / "cached") == _hashes(first_builds["source-notebook"])
 
 
-def test_hashed_files_hold_no_host_paths_or_clock(tmp_path: Path) -> None:
-    out = tmp_path / "report"
-    _build("source-notebook", out, tmp_path / "cache")
+def test_hashed_files_hold_no_host_paths_or_clock(first_builds: dict[str, Path]) -> None:
+    out = first_builds["source-notebook"]
     for path in out.rglob("*"):
         if path.is_file() and path.suffix in {".json", ".html", ".toml", ".svg"}:
             text = path.read_text(encoding="utf-8")
-            assert str(tmp_path) not in text, path
+            assert str(out.parent) not in text, path
             host = os.uname().nodename
             if len(host) >= 6:
                 assert host not in text, path

@@ -27,8 +27,12 @@ INLINE_DATA_LIMIT = 10_000
 INLINE_SURFACE_LIMIT = 256
 #: A mini-batch run is repeated with this many other shufflings (same start, same rate).
 SHUFFLE_REPEATS = 20
-#: ... when the repeats take at most this many update steps in all (a cheap extra).
-SHUFFLE_STEP_BUDGET = 2_000_000
+#: ... when the repeats take at most this many update steps in all: a cheap extra (a long
+#: run, 10^5 steps on 10^6 samples say, would spend minutes on it).
+SHUFFLE_STEP_BUDGET = 20_000
+#: A mini-batch run gets a full-batch twin only when its steps x n stay under this (the twin
+#: reads every sample at every step: 10^5 steps on 10^6 samples would take minutes).
+TWIN_WORK_BUDGET = 100_000_000
 #: A full-batch twin keeps its whole path up to this many steps (its final numbers always).
 TWIN_PATH_LIMIT = 10_000
 #: An OLS loss at most this share of mean(y^2) is a perfect fit (noise = 0): it is only
@@ -115,7 +119,7 @@ def twin_record(
     updates, each on all the data (its loss after ``epochs`` steps has read the data as
     often as the mini-batch run did).
     """
-    if draws.permutations is None:
+    if draws.permutations is None or steps * config.data.n > TWIN_WORK_BUDGET:
         return None
     dtype = x.dtype
     hyper = optimize.Hyper(*(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS))

@@ -11,8 +11,8 @@ import itertools
 import json
 import math
 import statistics
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, TypedDict, get_args, get_origin, get_type_hints
 
 import numpy as np
 from markupsafe import Markup
@@ -95,6 +95,7 @@ def _lagging(slow: float, fast: float) -> dict[str, Any]:
 
 
 def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """A run as templates read it: the run's results and the ``RunView`` keys."""
     diag = results["diagnostics"]
     lmin, lmax = (float(v) for v in diag["hessian_eigenvalues"])
     lr = float(run["learning_rate"])
@@ -229,7 +230,18 @@ def _rules(runs: list[dict[str, Any]]) -> None:
 
 def build_context(results: dict[str, Any], manifest: dict[str, Any] | None,
                   figures: dict[str, FigureInfo]) -> dict[str, Any]:
-    """Everything the templates may read: the results as-is plus derived numbers."""
+    """Everything the templates may read (``HandoutContext``; exercises are added by the
+    HTML renderer, which renders their prompts): the results plus derived numbers."""
+    context = _context(results, manifest, figures)
+    check_keys(HandoutContext, {**context, "exercises": []}, "the template context")
+    for run in context["runs"]:
+        derived = {key: value for key, value in run.items() if key not in results["runs"][0]}
+        check_keys(RunView, derived, "a run's view")
+    return context
+
+
+def _context(results: dict[str, Any], manifest: dict[str, Any] | None,
+             figures: dict[str, FigureInfo]) -> dict[str, Any]:
     config = results["config"]
     runs = [_run_view(i, r, results) for i, r in enumerate(results["runs"])]
     _rules(runs)
@@ -319,3 +331,143 @@ def _script_json(value: Any) -> Markup:
     for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escape)
     return Markup(text)
+
+
+# ---------------------------------------------------------------------------------------
+# The context's one typed definition: build_context checks what it builds against these,
+# and the template reference (docs/generate.py) is generated from them.
+# ---------------------------------------------------------------------------------------
+
+Doc = str  # Annotated[T, Doc("...")]: the meaning of a context variable
+
+
+class RunView(TypedDict):
+    """What a template reads of each run (``runs[i]``, ``run``), besides every key of the
+    run in results.json."""
+
+    index: Annotated[int, Doc("position among the runs, from 0")]
+    number: Annotated[int, Doc("position among the runs, from 1")]
+    anchor: Annotated[str, Doc("the id of the run's section (``run-1``)")]
+    style: Annotated[dict[str, Any], Doc("colour, line style and marker, as in every figure")]
+    optimizer_name: Annotated[str, Doc("the update rule's name in prose")]
+    settings: Annotated[dict[str, Any], Doc("the run's config table, normalised")]
+    rule: Annotated[str, Doc("which update rule the section shows (gd, minibatch, momentum, ...)")]
+    is_gd: Annotated[bool, Doc("plain gradient descent")]
+    is_minibatch: Annotated[bool, Doc("fewer points per step than n")]
+    is_sgd: Annotated[bool, Doc("one point per step")]
+    batches_per_epoch: Annotated[int, Doc("update steps per pass over the data")]
+    last_batch: Annotated[int, Doc("points in an epoch's last batch")]
+    initial_loss: Annotated[float | None, Doc("the loss at the start")]
+    min_loss: Annotated[float | None, Doc("the lowest finite loss of the run")]
+    loss_rises: Annotated[int, Doc("steps at which the full-data loss rose")]
+    slow_factor: Annotated[float, Doc("|1 - eta lambda_min|: full-batch GD's factor along the "
+                                       "shallow direction")]
+    fast_factor: Annotated[float, Doc("|1 - eta lambda_max|: along the steep direction")]
+    loss_factor: Annotated[float, Doc("the excess loss's factor per step (slow_factor squared)")]
+    slow_left: Annotated[float, Doc("what is left of the shallow component after all steps")]
+    fast_left: Annotated[float, Doc("what is left of the steep component after all steps")]
+    above_bound: Annotated[bool, Doc("eta >= 2/L")]
+    near_optimal: Annotated[bool, Doc("eta within a few percent of 2/(lambda_min + lambda_max)")]
+    optimal_offset: Annotated[float, Doc("eta relative to the optimal rate, minus 1")]
+    fast_steps_to_double: Annotated[float | None, Doc("steps for the steep component to "
+                                                       "double, above the bound")]
+    init_distance: Annotated[float | None, Doc("distance from the start to theta*")]
+    final_distance: Annotated[float | None, Doc("distance from the end to theta*")]
+    distance_ratio: Annotated[float | None, Doc("final_distance / init_distance")]
+    distance_rate: Annotated[float | None, Doc("the distance's geometric rate per step")]
+    lag: Annotated[dict[str, Any], Doc("the slowest direction: its name and factor")]
+    converged: Annotated[bool, Doc("every component is below 1% of its start")]
+    batch_share: Annotated[float, Doc("batch size / n")]
+    momentum_gain: Annotated[float, Doc("1 / (1 - momentum): momentum's long-run step gain")]
+    shuffle: Annotated[dict[str, Any] | None, Doc("a mini-batch run's spread over other "
+                                                   "shufflings")]
+    twin: Annotated[dict[str, Any] | None, Doc("a mini-batch run against full-batch GD from "
+                                                "its start")]
+    rule_first: Annotated[bool, Doc("the first run of its update rule (it shows the rule)")]
+    rule_anchor: Annotated[str, Doc("the section that shows this run's rule")]
+    section: Annotated[int, Doc("the run's section number")]
+    rule_section: Annotated[int, Doc("the number of the section that shows its rule")]
+    figure: Annotated[str | None, Doc("the name of its small-multiples figure, if it has one")]
+
+
+class HandoutContext(TypedDict):
+    """Every variable a handout template receives."""
+
+    results: Annotated[dict[str, Any], Doc("results.json, as computed")]
+    config: Annotated[dict[str, Any], Doc("the normalised config (results.config)")]
+    manifest: Annotated[dict[str, Any] | None, Doc("provenance: versions, device, hashes")]
+    title: Annotated[str, Doc("the config's title")]
+    author: Annotated[str, Doc("the config's author, or empty")]
+    date: Annotated[str, Doc("the build date, ISO")]
+    paper: Annotated[str, Doc("a4 or letter")]
+    data: Annotated[dict[str, Any], Doc("results.data: n, x, y, summary")]
+    ols: Annotated[dict[str, Any], Doc("results.ols: theta, loss, XtX, Xty")]
+    closed_form: Annotated[dict[str, Any], Doc("the closed form worked out with the data's "
+                                               "numbers")]
+    diag: Annotated[dict[str, Any], Doc("results.diagnostics: Hessian, eigenvalues, "
+                                        "condition number, 2/L, optimal rate")]
+    lmin: Annotated[float, Doc("the Hessian's smallest eigenvalue")]
+    lmax: Annotated[float, Doc("the Hessian's largest eigenvalue, L")]
+    surface: Annotated[dict[str, Any], Doc("results.surface: axes, grid, minimum")]
+    sweep: Annotated[dict[str, Any] | None, Doc("results.sweep, if the config has one")]
+    runs: Annotated[list[RunView], Doc("every run, as a RunView")]
+    sections: Annotated[list[dict[str, Any]], Doc("the numbered sections, in order")]
+    section: Annotated[dict[str, int], Doc("section numbers by anchor")]
+    gd_full_runs: Annotated[list[RunView], Doc("the full-batch gradient descent runs")]
+    unstable_runs: Annotated[list[RunView], Doc("runs that diverged or run above 2/L")]
+    momentum_runs: Annotated[list[RunView], Doc("momentum and Nesterov runs")]
+    heavy_ball: Annotated[RunView | None, Doc("the first momentum run, if any")]
+    divergence_factor: Annotated[float, Doc("a run diverged when it ends this many times "
+                                            "above its start")]
+    adaptive_runs: Annotated[list[RunView], Doc("Adam and RMSProp runs")]
+    same_start: Annotated[bool, Doc("all runs start from one point")]
+    rates: Annotated[list[float], Doc("every run's learning rate, sorted")]
+    example_unstable_rate: Annotated[float, Doc("a rate just above 2/L, for the text")]
+    example_unstable_factor: Annotated[float, Doc("its steep factor (> 1)")]
+    balanced_factor: Annotated[float, Doc("(kappa - 1)/(kappa + 1): the factor at the optimal "
+                                          "rate")]
+    balanced_loss_factor: Annotated[float, Doc("the excess loss's factor at the optimal rate")]
+    balanced_steps: Annotated[int | None, Doc("steps to 1% at the optimal rate")]
+    tuned_momentum: Annotated[dict[str, Any], Doc("Polyak's tuned heavy ball: lr, momentum, "
+                                                  "factor, steps")]
+    scaling: Annotated[dict[str, Any], Doc("condition numbers of raw, centred and "
+                                           "standardised x")]
+    column_cosine: Annotated[float, Doc("the cosine between the design's columns")]
+    rate_rows: Annotated[list[dict[str, Any]], Doc("the learning-rate table's rows")]
+    best_run: Annotated[RunView | None, Doc("the finished run closest to L*")]
+    sweep_summary: Annotated[dict[str, Any], Doc("the sweep's best rate and first diverging "
+                                                 "one")]
+    optimizers: Annotated[list[str], Doc("the optimizers the runs use")]
+    figures: Annotated[dict[str, FigureInfo], Doc("the figures by name: svg, alt, caption, "
+                                                  "number, data_uri")]
+    eq: Annotated[dict[str, mathtex.Equation], Doc("the typeset equations by name")]
+    code: Annotated[dict[str, str], Doc("each update rule's algorithm as Python")]
+    provenance: Annotated[list[tuple[str, str]], Doc("small-print provenance rows")]
+    manifest_json: Annotated[Markup, Doc("the manifest as JSON safe inside a <script>")]
+    exercises: Annotated[list[dict[str, Any]], Doc("the exercises: number, id, prompt, "
+                                                   "points, tolerance (answer and solution in "
+                                                   "instructor copies)")]
+
+
+def documented(kind: type) -> dict[str, tuple[str, str]]:
+    """``{key: (type, meaning)}`` of a context TypedDict, in its order."""
+    hints = get_type_hints(kind, include_extras=True)
+    found = {}
+    for key, hint in hints.items():
+        base, *extras = get_args(hint) if get_origin(hint) is Annotated else (hint,)
+        found[key] = (_type_name(base), str(extras[0]) if extras else "")
+    return found
+
+
+def _type_name(hint: Any) -> str:
+    text = getattr(hint, "__name__", None) if get_origin(hint) is None else None
+    return text or str(hint).replace("typing.", "").replace("reportgen.render.", "")
+
+
+def check_keys(kind: type, value: Mapping[str, Any], where: str) -> None:
+    """The keys a template receives must be exactly the documented ones."""
+    expected = set(get_type_hints(kind))
+    extra, missing = set(value) - expected, expected - set(value)
+    if extra or missing:
+        raise AssertionError(f"{where} is not its typed definition: undocumented "
+                             f"{sorted(extra)}, missing {sorted(missing)}")

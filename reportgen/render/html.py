@@ -68,6 +68,16 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
+def render_context(results: dict[str, Any], manifest: dict[str, Any] | None,
+                   figures: dict[str, FigureInfo],
+                   env: jinja2.Environment | None = None) -> dict[str, Any]:
+    """The whole template context (``context.HandoutContext``): built, with the exercises'
+    prompts (and solutions) rendered in the sandbox."""
+    context = build_context(results, manifest, figures)
+    context["exercises"] = exercise_views(env or environment(), context)
+    return context
+
+
 def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
                 figures: dict[str, FigureInfo], templates_dir: Path | None = None) -> str:
     """The handout as one self-contained HTML document.
@@ -78,8 +88,7 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
     error they raise is reported so; with the shipped ones only template errors are.
     """
     env = environment(templates_dir)
-    context = build_context(results, manifest, figures)
-    context["exercises"] = exercise_views(env, context)
+    context = render_context(results, manifest, figures, env)
     try:
         html = sandbox.render(env.get_template(ENTRY_TEMPLATE), context)
     except jinja2.TemplateSyntaxError as exc:
@@ -135,9 +144,9 @@ def exercise_views(env: jinja2.Environment, context: dict[str, Any]) -> list[dic
 def _render_text(env: jinja2.Environment, text: str, context: dict[str, Any],
                  where: str) -> str:
     try:
-        return env.from_string(text).render(context)
-    except jinja2.TemplateError as exc:
-        raise RenderError(f"{where}: {exc}") from exc
+        return sandbox.render(env.from_string(text), context)
+    except (jinja2.TemplateError, RecursionError, OverflowError, MemoryError) as exc:
+        raise RenderError(_one_line(f"{where}: {exc}")) from exc
 
 
 def print_stylesheet(templates_dir: Path | None = None) -> str:
