@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
@@ -102,6 +103,15 @@ def draw_paths(ax: Axes, results: dict[str, Any], box: Box,
                     linestyle="none", zorder=5)
 
 
+def rasterize(ax: Axes, filled: ContourSet) -> None:
+    """Draw the filled contours as an image inside the vector figure.
+
+    Through the axes' rasterization z-order, not ``set_rasterized``: matplotlib before
+    3.11 ignores that on a ContourSet (and warns on stderr)."""
+    filled.set_zorder(-1)
+    ax.set_rasterization_zorder(0)
+
+
 def draw_contour(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Drawn:
     """Contour maps of the whole grid and of a zoom, with every run's path."""
     t0, t1, grid = downsample(surface_grid(results, arrays), limit=MAX_CONTOUR_GRID)
@@ -112,7 +122,7 @@ def draw_contour(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     floor = max(float(np.nanmin(grid)), 1e-12)
     levels = log_levels(floor, float(np.nanmax(grid)))
     filled = ax.contourf(t0, t1, grid, levels=levels, norm=LogNorm(), cmap=CMAP, alpha=0.6)
-    filled.set_rasterized(True)
+    rasterize(ax, filled)
     ax.contour(t0, t1, grid, levels=levels, colors="white", linewidths=0.4, alpha=0.7)
     full = (float(t0[0]), float(t0[-1]), float(t1[0]), float(t1[-1]))
     draw_paths(ax, results, full, label=True, markers=False)
@@ -132,7 +142,7 @@ def draw_contour(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     zlevels = zfloor + (float(zgrid.max()) - zfloor) * np.linspace(0, 1, 16)[1:] ** 2
     zoom_filled = zoom.contourf(z0, z1, zgrid, levels=np.concatenate([[zfloor], zlevels]),
                                 cmap=CMAP, alpha=0.6)
-    zoom_filled.set_rasterized(True)
+    rasterize(zoom, zoom_filled)
     zoom.contour(z0, z1, zgrid, levels=zlevels, colors="white", linewidths=0.4, alpha=0.7)
     draw_paths(zoom, results, box, label=False)
     mark_ols(zoom, results, label=False)
