@@ -379,3 +379,29 @@ def test_control_characters_never_reach_the_html_raw(figures: dict) -> None:
     out = render_html(results, None, figures, None)
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", out)
     assert "a\ufffdb\ufffd[31mc\ufffd\ufffd" in out and "run\ufffd\ufffd" in out
+
+
+def test_the_template_context_is_exactly_its_typed_definition(figures: dict) -> None:
+    """Issue 15: the context reference is generated from HandoutContext and RunView; the
+    renderer passes exactly those keys, and a key outside them stops the build."""
+    from reportgen.render.context import (
+        HandoutContext,
+        RunView,
+        build_context,
+        check_keys,
+        documented,
+    )
+    from reportgen.render.html import render_context
+
+    results = make_results()
+    handout = render_context(results, None, figures)
+    assert set(handout) == set(documented(HandoutContext))
+    base = set(results["runs"][0])
+    for run in handout["runs"]:
+        assert set(run) - base == set(documented(RunView))
+    context = build_context(results, None, figures)
+    with pytest.raises(AssertionError, match=r"undocumented \['surprise'\], missing \[\]"):
+        check_keys(HandoutContext, {**context, "exercises": [], "surprise": 1}, "context")
+    with pytest.raises(AssertionError, match=r"missing \['runs'\]"):
+        check_keys(HandoutContext, {k: v for k, v in context.items() if k != "runs"} | {
+            "exercises": []}, "context")
