@@ -509,7 +509,8 @@ def bench_batch(work: Path, repeats: int) -> list[dict[str, Any]]:
     one = run_child({"kind": "matrix", "count": 1})
     many = run_child({"kind": "matrix", "count": 200})
     one.update(group="batch", case="compute stage, cold", method="1 variant")
-    many.update(group="batch", case="compute stage, cold", method="200 variants (one program per shape)")
+    many.update(group="batch", case="compute stage, cold",
+                method="200 variants (one program per shape)")
     if one.get("median_s") and many.get("median_s"):
         many["note"] = f"{many['median_s'] / one['median_s']:.2f}x one variant (goal <= 3x)"
     rows += [one, many]
