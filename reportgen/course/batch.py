@@ -157,8 +157,22 @@ def render_variant(
 
 
 def _warm_renderer() -> None:
-    """Import the renderer once per worker process, before its first variant."""
+    """Import the renderer (WeasyPrint too) once per worker process, before its first
+    variant: the workers pay for this while the calling process computes."""
+    import weasyprint  # noqa: F401
+
     import reportgen.render.report  # noqa: F401
+
+
+def _start_pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor:
+    """``jobs`` spawned worker processes, started now (not at the first variant), so
+    their start-up and imports overlap the numbers computed in the calling process."""
+    context = multiprocessing.get_context("spawn")  # JAX is not fork-safe
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                                  initializer=_warm_renderer)
+    for _ in range(jobs):  # spawn workers are started on demand: one per pending task
+        pool.submit(int)
+    return pool
 
 
 Task = tuple[Variant, pipeline.Computed]
@@ -174,10 +188,8 @@ def _in_process(tasks: Sequence[Task], formats: tuple[str, ...],
 
 
 def _local_pool(tasks: Sequence[Task], formats: tuple[str, ...], templates_dir: Path | None,
-                jobs: int) -> Iterator[tuple[Variant, Any]]:
-    context = multiprocessing.get_context("spawn")  # JAX is not fork-safe
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                                initializer=_warm_renderer) as pool:
+                pool: concurrent.futures.ProcessPoolExecutor) -> Iterator[tuple[Variant, Any]]:
+    with pool:
         futures = {pool.submit(render_variant, variant.config, computed, formats,
                                templates_dir): variant for variant, computed in tasks}
         try:
@@ -265,19 +277,27 @@ def run(
         total = len(plan.variants)
         for count, outcome in enumerate(done.values(), start=1):
             on_variant(outcome, count, total)
-        progress(f"computing {total} variant(s)")
-        computed = dict(zip((v.id for v in plan.variants),
-                            pipeline.compute_many([v.config for v in plan.variants],
-                                                  cache_dir=cache_dir, use_cache=use_cache),
-                            strict=True))
         todo = [v for v in plan.variants if v.id not in done]
+        pooled = executor == "local" and jobs > 1 and len(todo) > 1
+        pool = _start_pool(min(jobs, len(todo))) if pooled else None
+        try:
+            progress(f"computing {total} variant(s)")
+            computed = dict(zip((v.id for v in plan.variants),
+                                pipeline.compute_many([v.config for v in plan.variants],
+                                                      cache_dir=cache_dir,
+                                                      use_cache=use_cache),
+                                strict=True))
+        except BaseException:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+            raise
         if todo:
             tasks = [(variant, computed[variant.id]) for variant in todo]
             progress(f"rendering {len(todo)} variant(s)")
             if executor == "dask":
                 rendered = _dask(tasks, formats, templates_dir, str(scheduler))
-            elif jobs > 1 and len(tasks) > 1:
-                rendered = _local_pool(tasks, formats, templates_dir, min(jobs, len(tasks)))
+            elif pool is not None:
+                rendered = _local_pool(tasks, formats, templates_dir, pool)
             else:
                 rendered = _in_process(tasks, formats, templates_dir)
             started = time.perf_counter()
