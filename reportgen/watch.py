@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -25,6 +24,7 @@ from typing import Any
 from reportgen import pipeline
 from reportgen.config import ConfigError, load, resolve_path
 from reportgen.render.figures import MemoryCache
+from reportgen.render.html import CONTENT_SECURITY_POLICY, CSP_META
 
 #: Milliseconds watchfiles waits for a burst of writes (an editor's save) to settle.
 DEBOUNCE_MS = 50
@@ -37,11 +37,8 @@ RELOAD_SCRIPT = (
     ".then(function(r){return r.text()}).then(function(t){if(v===null){v=t}"
     "else if(t!==v){location.reload()}}).catch(function(){})},500)})();</script>"
 )
-_CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>', re.I)
 #: The served page's policy: the handout's, plus the reload script and its polling.
-SERVED_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-              "script-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; "
-              "form-action 'none'")
+SERVED_CSP = f"{CONTENT_SECURITY_POLICY}; script-src 'unsafe-inline'; connect-src 'self'"
 
 
 @dataclass(frozen=True)
@@ -144,8 +141,7 @@ def watch(
 
 def served_page(html: str) -> str:
     """The written page as served: its CSP widened for the reload script, which is added."""
-    page = _CSP_META.sub(f'<meta http-equiv="Content-Security-Policy" content="{SERVED_CSP}">',
-                         html, count=1)
+    page = html.replace(CSP_META, CSP_META.replace(CONTENT_SECURITY_POLICY, SERVED_CSP), 1)
     return page.replace("</body>", RELOAD_SCRIPT + "</body>", 1)
 
 
