@@ -27,16 +27,15 @@ import json
 import math
 import os
 import stat
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from reportgen import pipeline
-from reportgen.config import Config, ConfigError, validate
+from reportgen.config import Config, ConfigError, parse_toml, validate
 from reportgen.store import manifest as manifest_io
-from reportgen.store.manifest import MANIFEST_FILE, environment
+from reportgen.store.manifest import BATCH_FILE, BATCH_SCHEMA, MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
 from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
@@ -235,11 +234,9 @@ def walk(stored: Any, fresh: Any, where: str = "") -> Iterator[tuple[str, Any, A
     report has is compared (and results.json's own hash is checked against the manifest).
     """
     if isinstance(stored, dict) and isinstance(fresh, dict):
-        for key in sorted(set(stored) | set(fresh)):
-            if key not in stored:
-                continue
+        for key in sorted(stored):
             path = f"{where}.{key}" if where else key
-            yield from walk(stored.get(key, "<missing>"), fresh.get(key, "<missing>"), path)
+            yield from walk(stored[key], fresh.get(key, "<missing>"), path)
     elif isinstance(stored, list) and isinstance(fresh, list) and len(stored) == len(fresh):
         for index, (a, b) in enumerate(zip(stored, fresh, strict=True)):
             yield from walk(a, b, f"{where}[{index}]")
@@ -352,8 +349,8 @@ def compare_config(report: StoredReport) -> list[str]:
     if report.config_toml is None or report.results is None:
         return []
     try:
-        config = validate(tomllib.loads(report.config_toml), source="config.toml")
-    except (tomllib.TOMLDecodeError, ConfigError) as exc:
+        config = validate(parse_toml(report.config_toml, "config.toml"), source="config.toml")
+    except ConfigError as exc:
         return [f"config.toml: unreadable ({exc})"]
     recorded = report.results.get("config") or {}
     # sections added since the report was made (``pdf``) are compared only when recorded
@@ -505,11 +502,8 @@ def stored_config(report: StoredReport) -> Config:
     if report.results is not None:
         return validate(report.results["config"], source="results.json config")
     assert report.config_toml is not None
-    try:
-        raw = tomllib.loads(report.config_toml)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"verify: config.toml is not valid TOML ({exc})") from None
-    return validate(raw, source="config.toml")
+    return validate(parse_toml(report.config_toml, "verify: config.toml"),
+                    source="config.toml")
 
 
 def _compared(report: StoredReport, rebuild: Rebuild) -> str:
@@ -525,10 +519,6 @@ def _compared(report: StoredReport, rebuild: Rebuild) -> str:
     if rebuild.compared:
         parts.append(rebuild.compared)
     return "compared " + "; ".join(parts) + (f"; {rebuild.skipped}" if rebuild.skipped else "")
-
-
-BATCH_FILE = "batch.json"
-BATCH_SCHEMA = "reportgen.batch/1"
 
 
 def batch_variants(folder: Path) -> list[Path] | None:

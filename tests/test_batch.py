@@ -82,6 +82,22 @@ def test_product_and_zip() -> None:
         matrix.combinations(axes, "zip")
 
 
+@pytest.mark.parametrize("mode", ["product", "zip"])
+def test_either_mode_is_bounded_in_variants(mode: str) -> None:
+    """zip mode used to return any number of rows; product refused more than the bound."""
+    many = list(range(matrix.MAX_VARIANTS + 1))
+    axes = {"a": many} if mode == "zip" else {"a": many[:101], "b": many[:50]}
+    with pytest.raises(ConfigError, match=f"at most {matrix.MAX_VARIANTS} variants"):
+        matrix.combinations(axes, mode)
+    assert len(matrix.combinations({"a": many[:-1]}, mode)) == matrix.MAX_VARIANTS
+
+
+def test_dotted_keys_read_alike_in_set_and_matrix() -> None:
+    """A quoted key part is one part in --set, so in the matrix too."""
+    (override,) = matrix.overrides_for({'data."x.y"': 1})
+    assert override.keys == ("data", "x.y")
+
+
 def test_option_values_are_read_as_toml() -> None:
     assert matrix.parse_option("runs.0.learning_rate=0.02,0.1") == ("runs.0.learning_rate",
                                                                    [0.02, 0.1])

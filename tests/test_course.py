@@ -302,21 +302,25 @@ def test_altered_unknown_and_foreign_submissions_are_reported(
                                       {f"seed = {seed}": f"seed = {int(seed) + 1}"})
     unknown = replace_attached_config(original, tmp_path / "unknown.pdf",
                                       {'id = "s003"': 'id = "x999"'})
+    deep = replace_attached_config(original, tmp_path / "deep.pdf",  # was a RecursionError
+                                   {f"seed = {seed}": "seed = " + "[" * 50_000 + "]" * 50_000})
     twice = tmp_path / "twice.pdf"
     writer = PdfWriter(clone_from=PdfReader(original))
     writer.add_attachment("config.toml", config.encode())
     writer.write(twice)
     foreign = tmp_path / "foreign.pdf"
     foreign.write_bytes(b"%PDF-1.4 not really")
-    done = reportgen("grade", str(student_batch), str(altered), str(unknown), str(twice),
-                     str(foreign), check=False)
+    done = reportgen("grade", str(student_batch), str(altered), str(unknown), str(deep),
+                     str(twice), str(foreign), check=False)
     assert done.returncode == 1
     assert "altered.pdf: NOT SCORED: its config differs from the one built for student 's003'" \
         in done.stdout
     assert "unknown.pdf: NOT SCORED: student 'x999' is not in this batch" in done.stdout
+    assert "deep.pdf: NOT SCORED: its attached config is unreadable (config.toml: " \
+        in done.stdout
     assert "twice.pdf: NOT SCORED: carries 2 config.toml attachments" in done.stdout
     assert "foreign.pdf: NOT SCORED: not a readable PDF" in done.stdout
-    assert "graded 0 of 4" in done.stdout
+    assert "graded 0 of 5" in done.stdout
 
 
 @pytest.mark.parametrize(("typed", "value"), [

@@ -13,18 +13,18 @@ import csv
 import io
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportgen.config import ConfigError, validate
+from reportgen import pipeline
+from reportgen.config import ConfigError, parse_toml, validate
 from reportgen.course import batch, exercises
 from reportgen.store import output
 
 GRADES_FILE = "grades.csv"
-CONFIG_ATTACHMENT = "config.toml"
+CONFIG_ATTACHMENT = pipeline.CONFIG_FILE  # what grade reads back from a submission
 #: Signs a student may put before a number ("≈ 0.48"): ignored.
 APPROXIMATELY = ("≈", "~", "≃", "=", "about", "approx.", "approx")
 _TIMES_TEN = re.compile(r"\s*[x×*·]\s*10\s*\^\s*\(?\s*([+\-−]?\d+)\s*\)?$")
@@ -117,14 +117,13 @@ def read_key(folder: Path) -> tuple[list[str], dict[str, dict[str, KeyRow]]]:
 def _submission(path: Path) -> tuple[dict[str, str], str]:
     """A PDF's form fields (name -> text) and its attached config.toml."""
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(path)
         fields = reader.get_fields() or {}
         values = {name: str(spec.get("/V", "") or "") for name, spec in fields.items()}
         attached = reader.attachments.get(CONFIG_ATTACHMENT)
-    except (OSError, PyPdfError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # pypdf raises many kinds on malformed or hostile input
         raise _Rejected(f"not a readable PDF ({exc})") from None
     if not attached:
         raise _Rejected(f"carries no {CONFIG_ATTACHMENT}: not a reportgen handout")
@@ -143,8 +142,8 @@ class _Rejected(Exception):
 def _identify(config_text: str, record: Mapping[str, Any]) -> str:
     """The student id of a submission whose config batch.json vouches for."""
     try:
-        config = validate(tomllib.loads(config_text), source=CONFIG_ATTACHMENT)
-    except (tomllib.TOMLDecodeError, ConfigError) as exc:
+        config = validate(parse_toml(config_text, CONFIG_ATTACHMENT), source=CONFIG_ATTACHMENT)
+    except ConfigError as exc:
         raise _Rejected(f"its attached config is unreadable ({exc})") from None
     if config.student is None:
         raise _Rejected("its config names no student")

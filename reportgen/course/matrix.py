@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reportgen.config import Config, ConfigError, Override, Source, StudentConfig
+from reportgen.config import (
+    Config,
+    ConfigError,
+    Override,
+    Source,
+    StudentConfig,
+    parse_key,
+    parse_toml,
+)
 
 #: A batch may hold at most this many variants (each is a full handout).
 MAX_VARIANTS = 5_000
@@ -51,8 +58,8 @@ def parse_option(text: str) -> tuple[str, list[Any]]:
         raise ConfigError(f"--matrix {text}: expected KEY=V1,V2,... "
                           f"(e.g. runs.0.learning_rate=0.02,0.1,0.5)")
     try:
-        parsed = tomllib.loads(f"v = [{values}]")["v"]
-    except tomllib.TOMLDecodeError:
+        parsed = parse_toml(f"v = [{values}]")["v"]
+    except ConfigError:  # not TOML (or nested too deeply to read as TOML): plain text
         parsed = [part.strip() for part in values.split(",")]
     if not parsed or any(part == "" for part in parsed):
         raise ConfigError(f"--matrix {text}: expected a comma-separated list of values")
@@ -81,6 +88,9 @@ def combinations(found: Mapping[str, list[Any]], mode: str) -> list[dict[str, An
             sizes = ", ".join(f"{key}: {len(values)}" for key, values in found.items())
             raise ConfigError(f"matrix: mode \"zip\" needs arrays of one length, got {sizes}")
         rows = list(zip(*found.values(), strict=True))
+        if len(rows) > MAX_VARIANTS:
+            raise ConfigError(f"matrix: expected at most {MAX_VARIANTS} variants, "
+                              f"got {len(rows)}")
     else:
         count = 1
         for values in found.values():
@@ -93,8 +103,8 @@ def combinations(found: Mapping[str, list[Any]], mode: str) -> list[dict[str, An
 
 def overrides_for(values: Mapping[str, Any], label: str = "matrix") -> list[Override]:
     """The matrix values of one variant as overrides, each blamed on its matrix entry."""
-    return [Override(tuple(key.split(".")), value, f'{label}."{key}" = {value!r}')
-            for key, value in values.items()]
+    return [Override(parse_key(key, f'{label}."{key}"'), value,
+                     f'{label}."{key}" = {value!r}') for key, value in values.items()]
 
 
 def _slug_value(value: Any) -> str:

@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.config import ConfigError, ConstraintsConfig, Override, StudentConfig, StudentsConfig
+from reportgen.config import (
+    ConfigError,
+    ConstraintsConfig,
+    Override,
+    StudentConfig,
+    StudentsConfig,
+    parse_key,
+)
 
 #: The most students one roster may hold.
 MAX_STUDENTS = 5_000
@@ -112,7 +119,7 @@ def overrides(student: StudentConfig, values: Mapping[str, Any]) -> list[Overrid
     """The student's identity and drawn values as config overrides."""
     label = f"students (student {student.id!r})"
     found = [Override(("student",), student.model_dump(), label)]
-    found += [Override(tuple(key.split(".")), value, f"{label}: {key}")
+    found += [Override(parse_key(key, f"{label}: {key}"), value, f"{label}: {key}")
               for key, value in values.items()]
     return found
 
