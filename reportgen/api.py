@@ -211,9 +211,10 @@ def build_batch(
     """
     from reportgen.course import batch, plan
 
+    batch.check_jobs(jobs)  # before the plan computes anything
     made = plan.make_plan(path_or_name, overrides or (), matrix, cache_dir=_path(cache_dir),
                           use_cache=cache)
-    target = Path(out) if out is not None else Path("build") / f"{made.name}-batch"
+    target = Path(out) if out is not None else batch.default_folder(made)
     return batch.run(made, target, formats, templates_dir=_path(templates), jobs=jobs,
                      executor=executor, scheduler=scheduler, cache_dir=_path(cache_dir),
                      use_cache=cache)

@@ -271,14 +271,13 @@ def run_batch(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     _check_templates(args)
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs: expected a whole number >= 1, got {args.jobs}")
+    batch.check_jobs(args.jobs)  # before the plan computes anything
     stages = Stages(args.quiet)
     try:
         made = plan.make_plan(args.config, _overrides(args), args.matrix,
                               cache_dir=args.cache_dir,
                               use_cache=not args.no_cache, progress=stages)
-        target = args.out if args.out is not None else Path("build") / f"{made.name}-batch"
+        target = args.out if args.out is not None else batch.default_folder(made)
 
         def report(outcome: batch.Outcome, done: int, total: int) -> None:
             stages.line(_variant_line(outcome, done, total))

@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportgen import pipeline
+from reportgen import pipeline, verification
 from reportgen.config import Config, ConfigError
 from reportgen.course import exercises
 from reportgen.course.matrix import Variant
 from reportgen.course.plan import Plan
 from reportgen.store import manifest, output
 
-BATCH_FILE = "batch.json"
+BATCH_FILE = manifest.BATCH_FILE
 INDEX_FILE = "index.html"
-SCHEMA = "reportgen.batch/1"
+SCHEMA = manifest.BATCH_SCHEMA
 EXECUTORS = ("local", "dask")
 
 
@@ -69,6 +69,17 @@ def _ignore(_outcome: Outcome, _done: int, _total: int) -> None:
 # ---------------------------------------------------------------- the batch folder
 
 
+def check_jobs(jobs: int) -> None:
+    """Refuse a number of worker processes below one."""
+    if jobs < 1:
+        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
+
+
+def default_folder(plan: Plan) -> Path:
+    """Where a batch goes when no folder is given: ``build/<name>-batch``."""
+    return Path("build") / f"{plan.name}-batch"
+
+
 def check_folder(folder: Path) -> None:
     """Refuse a batch folder that holds anything but a reportgen batch (or nothing)."""
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
@@ -97,25 +108,19 @@ def read_record(folder: Path) -> dict[str, Any] | None:
 
 
 def _is_built(folder: Path, config: Config) -> str | None:
-    """The manifest's sha256 when ``folder`` already holds this config's intact report."""
-    path = folder / manifest.MANIFEST_FILE
+    """The manifest's sha256 when ``folder`` already holds this config's intact report
+    (read as verify reads one: regular files inside the folder, every sha256 checked)."""
     try:
-        data = path.read_bytes()
-        record = json.loads(data)
-        if record.get("config_sha256") != config.digest():
+        stored = verification.read_folder(folder)
+        record = stored.manifest
+        if (record is None or not record["files"]
+                or record.get("config_sha256") != config.digest()
+                or verification.compare_files(stored)):
             return None
-        files = record.get("files")
-        if not isinstance(files, dict) or not files:
-            return None
-        for name, digest in files.items():
-            target = folder / name
-            if target.is_symlink() or not target.is_file():
-                return None
-            if manifest.sha256_file(target) != digest:
-                return None
-    except (OSError, ValueError, AttributeError, TypeError):
+        return hashlib.sha256(verification.read_inside(folder, manifest.MANIFEST_FILE)
+                              ).hexdigest()
+    except (ConfigError, OSError, verification.NotInside):
         return None
-    return hashlib.sha256(data).hexdigest()
 
 
 def _record(plan: Plan, outcomes: Mapping[str, Outcome], complete: bool) -> dict[str, Any]:
@@ -258,6 +263,7 @@ def run(
       ConfigError: an unusable folder or executor (per-variant failures are reported in
         the result instead, the other variants kept).
     """
+    check_jobs(jobs)
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor: expected local or dask, got {executor!r}")
     if executor == "dask" and not scheduler:
@@ -281,12 +287,13 @@ def run(
         pooled = executor == "local" and jobs > 1 and len(todo) > 1
         pool = _start_pool(min(jobs, len(todo))) if pooled else None
         try:
-            progress(f"computing {total} variant(s)")
-            computed = dict(zip((v.id for v in plan.variants),
-                                pipeline.compute_many([v.config for v in plan.variants],
-                                                      cache_dir=cache_dir,
-                                                      use_cache=use_cache),
-                                strict=True))
+            missing = [v for v in plan.variants if v.id not in plan.computed]
+            progress(f"computing {len(missing)} variant(s)")
+            computed = {**plan.computed, **dict(zip(
+                (v.id for v in missing),
+                pipeline.compute_many([v.config for v in missing], cache_dir=cache_dir,
+                                      use_cache=use_cache),
+                strict=True))}
         except BaseException:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,13 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Plan:
-    """What a batch builds: its name, base config and variants."""
+    """What a batch builds: its name, base config and variants, and the numbers of those
+    already computed while planning (students' draws are checked on them), by variant id."""
 
     name: str
     base: Config
     variants: list[matrix.Variant]
+    computed: dict[str, pipeline.Computed] = field(default_factory=dict, repr=False)
 
 
 def _silent(_stage: str) -> None:
@@ -51,25 +53,33 @@ def make_plan(
     base = validate(source.raw, source=source.path.name,
                     overrides=source.overrides).named(source.path.stem)
     variants = matrix.expand(source, base, matrix_options)
-    if base.students is not None:
-        variants = _per_student(source, base, variants, cache_dir=cache_dir,
-                                use_cache=use_cache, progress=progress)
-    return Plan(base.name, base, variants)
+    if base.students is None:
+        return Plan(base.name, base, variants)
+    computed: dict[str, pipeline.Computed] = {}
+    variants = _per_student(source, base, variants, computed, cache_dir=cache_dir,
+                            use_cache=use_cache, progress=progress)
+    return Plan(base.name, base, variants, computed)
 
 
 def _per_student(
     source: Source,
     base: Config,
     combos: list[matrix.Variant],
+    computed: dict[str, pipeline.Computed],
     *,
     cache_dir: Path | None,
     use_cache: bool,
     progress: Progress,
 ) -> list[matrix.Variant]:
+    """Every student's variant of every combination, redrawn until fair; each accepted
+    variant's numbers are put in ``computed``."""
     settings = base.students
     assert settings is not None
     students.check_ranges(settings)
     roster = students.read_roster(source.path.parent / settings.roster)
+    if len(roster) * len(combos) > matrix.MAX_VARIANTS:
+        raise ConfigError(f"students: expected at most {matrix.MAX_VARIANTS} variants, got "
+                          f"{len(roster)} students x {len(combos)} combinations")
     pending = [(student, combo) for student in roster for combo in combos]
     attempts = dict.fromkeys(range(len(pending)), 0)
     accepted: dict[int, matrix.Variant] = {}
@@ -78,12 +88,13 @@ def _per_student(
         progress(f"drawing {len(attempts)} student problem(s)")
         candidates = {index: _candidate(source, settings, *pending[index], attempt)
                       for index, attempt in attempts.items()}
-        computed = pipeline.compute_many([v.config for v in candidates.values()],
-                                          cache_dir=cache_dir, use_cache=use_cache)
-        for (index, variant), outcome in zip(candidates.items(), computed, strict=True):
+        outcomes = pipeline.compute_many([v.config for v in candidates.values()],
+                                         cache_dir=cache_dir, use_cache=use_cache)
+        for (index, variant), outcome in zip(candidates.items(), outcomes, strict=True):
             broken = students.violations(settings.constraints, outcome.results)
             if not broken:
                 accepted[index] = replace(variant, redraws=attempts.pop(index))
+                computed[variant.id] = outcome
             elif attempts[index] >= limit:
                 student = pending[index][0]
                 raise ConfigError(
