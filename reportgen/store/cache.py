@@ -14,6 +14,7 @@ recomputed entry replaces it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -30,7 +31,7 @@ import numpy as np
 from reportgen import xla
 from reportgen._version import __version__
 from reportgen.config import Config
-from reportgen.store import sources
+from reportgen.store import output, sources
 from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 KEY_PACKAGES = ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin", "optax", "numpy")
@@ -54,6 +55,7 @@ def default_dir() -> Path:
     return Path(base) / "reportgen"
 
 
+@functools.cache
 def _version(name: str) -> str | None:
     try:
         return metadata.version(name)
@@ -68,11 +70,7 @@ def compute_modules() -> list[str]:
 
 def code_digest() -> str:
     """sha256 of the source of ``compute_modules()``."""
-    digest = hashlib.sha256()
-    paths = sources.all_modules()
-    for name in compute_modules():
-        digest.update(name.encode() + b"\0" + paths[name].read_bytes() + b"\0")
-    return digest.hexdigest()
+    return sources.code_digest("reportgen.numerics")
 
 
 def key(config: Config) -> str:
@@ -195,9 +193,6 @@ class FigureStore:
         record = json.dumps({"sha256": _sha256(text.encode("utf-8")), "figures": text})
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(record)
-            os.replace(temporary, self.folder / f"{key}.json")
+            output.replace_file(self.folder / f"{key}.json", record.encode("utf-8"))
         except OSError:
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import pkgutil
 from pathlib import Path
 
@@ -90,6 +91,17 @@ def dependencies(modules: list[str]) -> list[str]:
             seen.add(name)
             todo.extend(imports_of(name))
     return sorted(seen)
+
+
+@functools.cache
+def code_digest(package: str) -> str:
+    """sha256 of the source of ``package`` and every module it imports: the code that ran
+    (read once per process, as the modules were imported once)."""
+    digest = hashlib.sha256()
+    paths = all_modules()
+    for name in dependencies(modules_under(package)):
+        digest.update(name.encode() + b"\0" + paths[name].read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def find_cycle() -> list[str] | None:

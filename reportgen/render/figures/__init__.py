@@ -108,28 +108,23 @@ class MemoryCache:
             self._entries.pop(next(iter(self._entries)))
 
 
-#: Config fields no figure reads: a change to them redraws nothing.
-UNDRAWN_CONFIG = ("title", "author", "date", "paper", "audience", "student", "exercises")
-
-
 def inputs_digest(results: dict[str, Any], arrays: Arrays) -> str:
     """sha256 of everything the figures are drawn from: the results (but for the config
     fields no figure reads), the arrays, the numbers withheld from this copy, the figure
     code, and the matplotlib and FreeType that draw it."""
     from matplotlib import ft2font
 
+    from reportgen.config import PRESENTATION_FIELDS
     from reportgen.render.format import withheld_now
     from reportgen.store import sources
 
-    config = {k: v for k, v in results["config"].items() if k not in UNDRAWN_CONFIG}
+    # the fields that change no number change no figure either
+    config = {k: v for k, v in results["config"].items() if k not in PRESENTATION_FIELDS}
     digest = hashlib.sha256(json.dumps({**results, "config": config}, sort_keys=True,
                                        separators=(",", ":")).encode())
     for name, array in sorted(arrays.items()):
         digest.update(name.encode() + b"\0" + np.ascontiguousarray(array).tobytes())
-    modules = sources.dependencies(sources.modules_under("reportgen.render.figures"))
-    paths = sources.all_modules()
-    for module in modules:
-        digest.update(paths[module].read_bytes())
+    digest.update(sources.code_digest("reportgen.render.figures").encode())
     digest.update(repr((withheld_now(), mpl.__version__,
                         getattr(ft2font, "__freetype_version__", None))).encode())
     return digest.hexdigest()
