@@ -13,7 +13,11 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from reportgen.render.figures.style import STYLE, TEXT_WIDTH_IN, run_style, svg_text
-from reportgen.render.html import check_self_contained, environment
+from reportgen.render.html import (
+    check_self_contained,
+    environment,
+    with_content_security_policy,
+)
 from reportgen.render.mathtex import svg_data_uri
 
 TEMPLATE = "batch.html"
@@ -91,6 +95,7 @@ def render_index(name: str, title: str, summaries: Sequence[Summary]) -> str:
         figure={"uri": svg_data_uri(svg), "alt": alt, "caption": caption},
         failed=sum(1 for s in summaries if s["status"] == "failed"),
     )
+    page = with_content_security_policy(page)  # batch.html declares it; checked here
     check_self_contained(page)
     return page
 

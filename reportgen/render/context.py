@@ -22,6 +22,7 @@ from reportgen.optimizers import title as optimizer_title
 from reportgen.render import mathtex
 from reportgen.render.algorithms import ALGORITHMS, rule_of
 from reportgen.render.figures import FigureInfo, run_style
+from reportgen.render.figures.reading import thetas_of
 
 #: A rate within this relative distance of the optimal rate is called optimal (rounded).
 NEAR_OPTIMAL = 0.01
@@ -71,10 +72,7 @@ def _twin_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
         return None
     offset = None
     if twin.get("thetas") is not None:
-        mine = np.array([[np.nan if v is None else v for v in row] for row in run["thetas"]],
-                        dtype=float)
-        theirs = np.array([[np.nan if v is None else v for v in row] for row in twin["thetas"]],
-                          dtype=float)
+        mine, theirs = thetas_of(run), thetas_of(twin)
         if mine.shape == theirs.shape and np.all(np.isfinite(mine)) and np.all(
                 np.isfinite(theirs)):
             offset = float(np.max(np.linalg.norm(mine - theirs, axis=1)))
@@ -104,6 +102,8 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
     steps = int(run["steps"])
     slow = float(theory.gd_factor(lr, lmin))
     fast = float(theory.gd_factor(lr, lmax))
+    slow_left, fast_left = _power(slow, steps), _power(fast, steps)
+    optimal_offset = lr / float(diag["optimal_lr"]) - 1.0
     losses = run["losses"]
     finite = [v for v in losses if v is not None]
     rises = sum(1 for a, b in itertools.pairwise(losses)
@@ -134,11 +134,11 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
         "slow_factor": slow,
         "fast_factor": fast,
         "loss_factor": theory.excess_loss_factor(slow),
-        "slow_left": _power(slow, steps),
-        "fast_left": _power(fast, steps),
+        "slow_left": slow_left,
+        "fast_left": fast_left,
         "above_bound": lr >= float(diag["max_stable_lr"]),
-        "near_optimal": abs(lr / float(diag["optimal_lr"]) - 1.0) < NEAR_OPTIMAL,
-        "optimal_offset": lr / float(diag["optimal_lr"]) - 1.0,
+        "near_optimal": abs(optimal_offset) < NEAR_OPTIMAL,
+        "optimal_offset": optimal_offset,
         "fast_steps_to_double": (math.log(2) / math.log(fast)) if fast > 1 else None,
         "init_distance": d0,
         "final_distance": d1,
@@ -146,7 +146,7 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
         "distance_rate": (theory.geometric_rate(d0, d1, steps)
                           if d0 and d1 is not None else None),
         "lag": _lagging(slow, fast),
-        "converged": _power(max(slow, fast), steps) <= CONVERGED_SHARE,
+        "converged": max(slow_left, fast_left) <= CONVERGED_SHARE,
         "batch_share": batch / n,
         "momentum_gain": 1.0 / (1.0 - float(config_run.get("momentum", 0.0))),
         "shuffle": _shuffle_view(run, floor),

@@ -191,6 +191,9 @@ _INERT_META = re.compile(r'\s*<meta\s+(?:charset="[^"<>]*"|name="viewport"\s+con
                          r"\s*/?>", re.I)
 
 
+_POLICY = re.compile(r"\s*" + re.escape(CSP_META))
+
+
 def with_content_security_policy(html: str) -> str:
     """``html`` with reportgen's Content-Security-Policy first in its ``<head>``.
 
@@ -209,8 +212,7 @@ def with_content_security_policy(html: str) -> str:
     start = position = head.end()
     while (inert := _INERT_META.match(html, position)) is not None:
         position = inert.end()
-    policy = re.compile(r"\s*" + re.escape(CSP_META)).match(html, position)
-    if policy is None:
+    if _POLICY.match(html, position) is None:
         html = f"{html[:start]}\n{CSP_META}{html[start:]}"
     pragma = _Pragmas.first_in(html)
     if pragma is not None:

@@ -24,8 +24,6 @@ from typing import Any
 
 #: Elements whose children are the flow blocks.
 CONTAINERS = frozenset({"body", "section"})
-#: Blocks that may float: figures and wrapped tables (break-inside: avoid in print).
-FLOATS = ("figure", "table-wrap")
 #: Blocks that may be split across pages (the gap can take their first lines).
 SPLITTABLE = frozenset({"p", "ul", "ol"})
 HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
@@ -54,6 +52,7 @@ class Block:
 
     @property
     def floats(self) -> bool:
+        """A figure or a wrapped table (break-inside: avoid in print): it may float."""
         return self.tag == "figure" or "table-wrap" in self.classes
 
 
@@ -262,12 +261,11 @@ def _fill_with(candidates: list[Block], taken: dict[int, float], gap: float) -> 
     return chosen[-1].marker if chosen else None
 
 
-def fill_pages(text: str, layout: Callable[[str], Any],
-               max_moves: int = MAX_MOVES) -> tuple[Any, str]:
+def fill_pages(text: str, layout: Callable[[str], Any]) -> tuple[Any, str]:
     """Lay ``text`` out, floating figures until no move helps; (document, final source)."""
     marked = mark(text)
     document = layout(marked)
-    for _ in range(max_moves):
+    for _ in range(MAX_MOVES):
         move = plan_move(document, flow_blocks(marked))
         if move is None:
             break

@@ -104,7 +104,7 @@ def with_print_css(html: str, css: str) -> str:
 def render_pdf(html: str, paper: str, date: dt.date,
                attachments: Mapping[str, bytes] | None = None, *,
                print_css: str = "", standard: str = DEFAULT_STANDARD,
-               float_figures: bool = True, forms: bool = False) -> bytes:
+               forms: bool = False) -> bytes:
     """Typeset ``html`` into a tagged PDF with WeasyPrint, fetching nothing from outside.
 
     Args:
@@ -115,7 +115,6 @@ def render_pdf(html: str, paper: str, date: dt.date,
       attachments: files to attach to the PDF, by name.
       print_css: the print stylesheet (pages, running heads), which the HTML does not load.
       standard: WeasyPrint's ``pdf_variant``: ``pdf/ua-1`` (accessible) or a PDF/A-3 level.
-      float_figures: move figures that would leave a page under-filled (``pagination``).
       forms: turn each ``<input name="X">`` into a fillable PDF field named X.
 
     Raises:
@@ -136,10 +135,8 @@ def render_pdf(html: str, paper: str, date: dt.date,
 
     try:
         with source_date_epoch(_epoch(date)):
-            if float_figures:
-                document, _ = pagination.fill_pages(html, layout)
-            else:
-                document = layout(html)
+            # figures that would leave a page under-filled float down (``pagination``)
+            document, _ = pagination.fill_pages(html, layout)
             pdf = document.write_pdf(attachments=pdf_attachments(attachments or {}, date),
                                      pdf_tags=True, pdf_variant=standard, pdf_forms=forms)
     except FatalURLFetchingError as exc:
