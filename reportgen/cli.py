@@ -335,7 +335,7 @@ def run_watch(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     _check_templates(args)
     config = load(args.config, args.overrides)
-    target = args.out if args.out is not None else Path("build") / config.name
+    target = output_folder(args, config)
     watcher = watch.Watcher(args.config, target, args.overrides, formats, args.templates,
                             args.cache_dir)
 
