@@ -404,6 +404,13 @@ def bench_cli(work: Path, repeats: int) -> list[dict[str, Any]]:
                      method="reportgen build" if wired else "reportgen compute")
     rows.append(build_row)
     print(f"  {build_row['method']:<20} {_fmt_s(build_row['median_s'])}", file=sys.stderr)
+    if wired:  # the same build in one process: what the helper process saves
+        serial = _cold_rows([*reportgen, "build", "--quiet", "--jobs", "1", "--out", str(out)],
+                            cold, repeats)
+        serial.update(group="cli", case="default handout, cold",
+                      method="reportgen build --jobs 1")
+        rows.append(serial)
+        print(f"  build --jobs 1       {_fmt_s(serial['median_s'])}", file=sys.stderr)
     if wired:  # nbconvert makes HTML only: the like-for-like row
         html = _cold_rows([*reportgen, "build", "--quiet", "--format", "html", "--out", str(out)],
                           cold, repeats)

@@ -147,6 +147,7 @@ def build(
     templates: PathLike | None = None,
     cache: bool = True,
     cache_dir: PathLike | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Compute, render and write a report folder atomically.
 
@@ -158,6 +159,9 @@ def build(
       templates: a folder of templates overriding the shipped ones by name.
       cache: False recomputes and caches nothing.
       cache_dir: the cache folder.
+      jobs: 2 renders in a spawned helper process beside this one while the numbers are
+        computed (as ``reportgen build`` does; the calling script then needs an
+        ``if __name__ == "__main__":`` guard); 1 renders here.
 
     Returns:
       The written report.
@@ -169,8 +173,11 @@ def build(
         be written.
     """
     target = Path(out) if out is not None else Path("build") / config.name
+    from reportgen.course.batch import check_jobs
+
+    check_jobs(jobs)
     files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
-                           cache_dir=_path(cache_dir), use_cache=cache)
+                           cache_dir=_path(cache_dir), use_cache=cache, jobs=jobs)
     return Report(target, tuple(sorted(files)))
 
 

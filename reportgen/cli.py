@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -114,6 +115,11 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Compute and render a handout into a report folder.")
     _add_config_arguments(build)
     _add_render_arguments(build)
+    build.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+                       help="processes that render: 2 (the default on a machine with two "
+                       "cores or more) starts a helper that imports the renderer while JAX "
+                       "computes, then draws figures and typesets the PDF beside this one; "
+                       "1 renders in this process; more than 2 is the same as 2")
 
     compute = commands.add_parser("compute", help="compute results.json only, no rendering",
                                   description="Compute a handout's numbers into results.json.")
@@ -250,6 +256,9 @@ def run_compute(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     """``reportgen build``: compute, render and write the report folder atomically."""
+    from reportgen.course.batch import check_jobs
+
+    check_jobs(args.jobs)
     config = load_config(args)
     formats = parse_formats(args.format)
     _check_templates(args)
@@ -257,7 +266,8 @@ def run_build(args: argparse.Namespace) -> int:
     stages = Stages(args.quiet)
     try:
         pipeline.build(config, target, formats, templates_dir=args.templates,
-                       cache_dir=args.cache_dir, use_cache=not args.no_cache, progress=stages)
+                       cache_dir=args.cache_dir, use_cache=not args.no_cache, progress=stages,
+                       jobs=args.jobs)
     finally:
         stages.close()
     if not args.quiet:

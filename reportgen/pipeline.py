@@ -12,15 +12,18 @@ JAX is imported only when results are not cached; the renderer only when renderi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from reportgen import helper as helper_process
 from reportgen.config import Config, ConfigError, dump_toml
 from reportgen.course.exercises import answers, check_student_copy
 from reportgen.render.errors import RenderError
@@ -53,6 +56,7 @@ def compute(
     cache_dir: Path | None = None,
     use_cache: bool = True,
     progress: Progress = _silent,
+    before_jax: Callable[[], Any] = lambda: None,
 ) -> Computed:
     """The results of ``config``: from the cache when it has them, else computed with JAX.
 
@@ -62,12 +66,13 @@ def compute(
         ``store.cache.default_dir()``).
       use_cache: False recomputes and stores nothing.
       progress: called with each stage's name as it starts.
+      before_jax: called just before JAX is imported, if the results are not cached.
 
     Returns:
       The results, the arrays kept out of results.json, and the compute environment.
     """
     return compute_many([config], cache_dir=cache_dir, use_cache=use_cache,
-                        progress=progress)[0]
+                        progress=progress, before_jax=before_jax)[0]
 
 
 def compute_many(
@@ -76,11 +81,13 @@ def compute_many(
     cache_dir: Path | None = None,
     use_cache: bool = True,
     progress: Progress = _silent,
+    before_jax: Callable[[], Any] = lambda: None,
 ) -> list[Computed]:
     """The results of many configs: cached ones read, the rest computed together.
 
     Configs whose arrays share shapes are computed by one compiled program each
     (``numerics.experiment.compute_many``); the results equal ``compute`` of each config.
+    ``before_jax`` is called just before JAX is imported, if anything is to be computed.
     """
     folder = cache_dir or cache.default_dir()
     found: dict[int, Computed] = {}
@@ -94,6 +101,7 @@ def compute_many(
         progress("cached results")
     missing = [index for index in range(len(configs)) if index not in found]
     if missing:
+        before_jax()
         progress("import jax")
         from reportgen.numerics import experiment, runtime
 
@@ -147,6 +155,7 @@ def report_files(
     templates_dir: Path | None = None,
     progress: Progress = _silent,
     figure_cache: Any = None,
+    helper: Executor | None = None,
 ) -> dict[str, bytes]:
     """Every file of the report folder of ``config``, rendered in memory.
 
@@ -174,7 +183,8 @@ def report_files(
     try:
         files.update(render_report(computed.results, record, formats, arrays=computed.arrays,
                                    templates_dir=templates_dir, attachments=attachments,
-                                   progress=progress, figure_cache=figure_cache))
+                                   progress=progress, figure_cache=figure_cache,
+                                   helper=helper))
     except RenderError as exc:
         raise ConfigError(f"render: {exc}") from None
     progress("manifest")
@@ -201,18 +211,34 @@ def build(
     use_cache: bool = True,
     progress: Progress = _silent,
     figure_cache: Any = None,
+    jobs: int = 1,
 ) -> Mapping[str, bytes]:
     """Compute, render and write the report folder ``target`` atomically; returns its files.
 
     Figures come from ``figure_cache`` (default: the disk cache) when their inputs are
-    unchanged, so a template- or prose-only rebuild draws nothing.
+    unchanged, so a template- or prose-only rebuild draws nothing. With ``jobs`` of 2 or
+    more, when the numbers must be computed, a helper process (``reportgen.helper``)
+    imports the renderer meanwhile, then draws figures beside this process, renders the
+    HTML and typesets the PDF: the same bytes, sooner.
     """
     preflight(target)
-    computed = compute(config, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
-    if figure_cache is None and use_cache:
-        figure_cache = cache.FigureStore(cache_dir or cache.default_dir())
-    files = report_files(config, computed, formats, templates_dir=templates_dir,
-                         progress=progress, figure_cache=figure_cache)
+    with contextlib.ExitStack() as stack:
+        helpers: list[Executor] = []
+
+        def start_helper() -> None:
+            if jobs < 2:
+                return
+            started = helper_process.start(with_pdf="pdf" in formats)
+            if started is not None:
+                helpers.append(stack.enter_context(started))
+
+        computed = compute(config, cache_dir=cache_dir, use_cache=use_cache,
+                           progress=progress, before_jax=start_helper)
+        if figure_cache is None and use_cache:
+            figure_cache = cache.FigureStore(cache_dir or cache.default_dir())
+        files = report_files(config, computed, formats, templates_dir=templates_dir,
+                             progress=progress, figure_cache=figure_cache,
+                             helper=helpers[0] if helpers else None)
     progress("write")
     output.write_folder(target, files)
     return files

@@ -130,3 +130,10 @@ def equation(name: str) -> Equation:
     source, alt = EQUATIONS[name]
     svg, width, height = typeset(source, name)
     return Equation(name, source, alt, svg, width, height)
+
+
+def typeset_all() -> None:
+    """Typeset every equation of :data:`EQUATIONS` into this process's cache (what the
+    helper process does while the numbers are computed)."""
+    for name in EQUATIONS:
+        equation(name)

@@ -7,20 +7,25 @@ the same function serves a local build, a worker process and a Dask task.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import BrokenExecutor, Executor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
-from reportgen.render.figures import FigureCache, make_figures
-from reportgen.render.format import withholding
+from reportgen.render.figures import FigureCache, FigureInfo, make_figures
+from reportgen.render.format import withheld_now, withholding
 from reportgen.render.html import print_stylesheet, render_html
+from reportgen.render.mathtex import typeset_all
 from reportgen.render.pdf import DEFAULT_STANDARD, render_pdf
 from reportgen.store.results import resolve
+
+T = TypeVar("T")
 
 HTML_FILE = "index.html"
 PDF_FILE = "handout.pdf"
@@ -46,6 +51,7 @@ def render_report(
     attachments: Mapping[str, bytes] | None = None,
     progress: Callable[[str], Any] | None = None,
     figure_cache: FigureCache | None = None,
+    helper: Executor | None = None,
 ) -> dict[str, bytes]:
     """Render a handout's figures, HTML and PDF (as ``formats`` asks).
 
@@ -58,6 +64,9 @@ def render_report(
       attachments: files the PDF carries, by name.
       progress: called with each stage's name as it starts.
       figure_cache: figures drawn before, reused when their inputs are the same.
+      helper: a one-process executor (``reportgen.helper``, its renderer imported while
+        this process computed) that draws some of the figures, renders the HTML and
+        typesets the PDF.
 
     Returns:
       The files by their path relative to the report folder.
@@ -73,20 +82,45 @@ def render_report(
     student_copy = is_student_copy(config)
     with withholding(answers(results) if student_copy else ()):
         say("figures")
-        figures = make_figures(results, arrays, figure_cache)
+        if helper is not None:  # the HTML is rendered there: its equations first
+            with contextlib.suppress(BrokenExecutor):
+                helper.submit(typeset_all)
+        figures = make_figures(results, arrays, figure_cache, helper)
         files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
         say("html")
-        html = render_html(results, manifest, figures, templates_dir)
+        html = _in_helper(helper, _render_html, withheld_now(), results, manifest, figures,
+                          templates_dir)
         if "html" in formats:
             files[HTML_FILE] = html.encode("utf-8")
         if "pdf" in formats:
             say("pdf")
             standard = (config.get("pdf") or {}).get("standard", DEFAULT_STANDARD)
-            files[PDF_FILE] = render_pdf(html, config.get("paper", "a4"),
-                                         dt.date.fromisoformat(str(config["date"])), attachments,
-                                         print_css=print_stylesheet(templates_dir),
-                                         standard=standard, forms=student_copy)
+            arguments = (html, config.get("paper", "a4"),
+                         dt.date.fromisoformat(str(config["date"])), attachments)
+            options = {"print_css": print_stylesheet(templates_dir), "standard": standard,
+                       "forms": student_copy}
+            files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
     return files
+
+
+def _render_html(withheld: tuple[tuple[float, float], ...], results: dict[str, Any],
+                 manifest: dict[str, Any] | None, figures: dict[str, FigureInfo],
+                 templates_dir: Path | None) -> str:
+    """``render_html`` withholding what the copy withholds (in whichever process)."""
+    with withholding(withheld):
+        return render_html(results, manifest, figures, templates_dir)
+
+
+def _in_helper(helper: Executor | None, function: Callable[..., T], *args: Any,
+               **kwargs: Any) -> T:
+    """``function(*args, **kwargs)`` in the helper process if there is one (its WeasyPrint
+    is imported already), else here; here too if the helper has died."""
+    if helper is not None:
+        try:
+            return helper.submit(function, *args, **kwargs).result()
+        except BrokenExecutor:
+            pass
+    return function(*args, **kwargs)
 
 
 def is_student_copy(config: Mapping[str, Any]) -> bool:

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -132,6 +133,8 @@ def inputs_digest(results: dict[str, Any], arrays: Arrays) -> str:
 
 def narrow_variant(results: dict[str, Any], name: str) -> Drawn | None:
     """The figure laid out for a phone (fewer columns), where one helps: small multiples."""
+    if not has_narrow_variant(results, name):
+        return None
     if name == "fits":
         return draw_fits_grid(results, ncols=3)
     if name.startswith("fits-"):
@@ -140,7 +143,8 @@ def narrow_variant(results: dict[str, Any], name: str) -> Drawn | None:
 
 
 def make_figures(
-    results: dict[str, Any], arrays: Arrays | None = None, cache: FigureCache | None = None
+    results: dict[str, Any], arrays: Arrays | None = None, cache: FigureCache | None = None,
+    helper: Executor | None = None,
 ) -> dict[str, FigureInfo]:
     """Draw every figure of the handout as SVG text (or take them from ``cache``).
 
@@ -148,6 +152,8 @@ def make_figures(
       results: the parsed results.json.
       arrays: the large arrays beside it (``surface.npy``), by file name.
       cache: figures drawn before, by the digest of their inputs (``inputs_digest``).
+      helper: a one-process executor (``reportgen.helper``) that draws some of the
+        figures while this process draws the others; the SVGs are the same bytes.
 
     Returns:
       The figures by name, in the order the handout shows them, numbered from 1; each
@@ -158,23 +164,103 @@ def make_figures(
         stored = cache.get(key)
         if stored is not None:
             return {item["name"]: FigureInfo(**item) for item in json.loads(stored)}
-    figures = draw_figures(results, arrays or {})
+    figures = draw_figures(results, arrays or {}, helper)
     if cache is not None:
         cache.put(key, json.dumps([dataclasses.asdict(f) for f in figures.values()]))
     return figures
 
 
-def draw_figures(results: dict[str, Any], arrays: Arrays) -> dict[str, FigureInfo]:
-    """Draw every figure (no cache)."""
-    figures: dict[str, FigureInfo] = {}
+#: One unit of drawing: a figure by name, wide (as printed) or narrow (for a phone).
+Job = tuple[str, bool]
+#: What a job gives: the SVG, and for a wide figure its alt text, caption and size.
+Sheet = tuple[str, str, str, float, float]
+
+
+def jobs(results: dict[str, Any], arrays: Arrays) -> list[Job]:
+    """Every drawing the handout needs, in the order the handout shows them."""
+    names = [name for name, _ in plan(results, arrays)]
+    return [(name, narrow) for name in names for narrow in (False, True)
+            if not narrow or has_narrow_variant(results, name)]
+
+
+def has_narrow_variant(results: dict[str, Any], name: str) -> bool:
+    """Whether ``narrow_variant`` draws a phone layout of ``name``."""
+    return name == "fits" or name.startswith("fits-")
+
+
+def draw_job(results: dict[str, Any], arrays: Arrays, job: Job) -> Sheet:
+    """Draw one job in the figure style and save it as SVG."""
+    name, narrow = job
     with mpl.rc_context(STYLE):
-        for number, (name, draw) in enumerate(plan(results, arrays), start=1):
-            drawn = draw()
-            svg = svg_text(drawn.figure, name)
-            width, height = (float(v) * 72 for v in drawn.figure.get_size_inches())
-            narrow = narrow_variant(results, name)
-            figures[name] = FigureInfo(
-                name, number, f"{FIGURES_DIR}/{name}.svg", svg, drawn.alt, drawn.caption,
-                round(width, 2), round(height, 2),
-                None if narrow is None else svg_text(narrow.figure, f"{name}-narrow"))
+        if narrow:
+            drawn = narrow_variant(results, name)
+            assert drawn is not None
+            return svg_text(drawn.figure, f"{name}-narrow"), "", "", 0.0, 0.0
+        drawn = dict(plan(results, arrays))[name]()
+        width, height = (round(float(v) * 72, 2) for v in drawn.figure.get_size_inches())
+        return svg_text(drawn.figure, name), drawn.alt, drawn.caption, width, height
+
+
+def draw_figures(results: dict[str, Any], arrays: Arrays,
+                 helper: Executor | None = None) -> dict[str, FigureInfo]:
+    """Draw every figure (no cache), sharing the work with ``helper`` if there is one."""
+    todo = jobs(results, arrays)
+    sheets = _share(results, arrays, todo, helper) if helper is not None else \
+        {job: draw_job(results, arrays, job) for job in todo}
+    figures: dict[str, FigureInfo] = {}
+    for number, (name, _) in enumerate(plan(results, arrays), start=1):
+        svg, alt, caption, width, height = sheets[(name, False)]
+        narrow = sheets.get((name, True))
+        figures[name] = FigureInfo(name, number, f"{FIGURES_DIR}/{name}.svg", svg, alt,
+                                   caption, width, height, None if narrow is None else narrow[0])
     return figures
+
+
+def _share(results: dict[str, Any], arrays: Arrays, todo: list[Job],
+           helper: Executor) -> dict[Job, Sheet]:
+    """Draw ``todo`` in two processes: the helper takes jobs from the front (the shipped
+    order puts the costly small multiples first), this process from the back, each job
+    drawn by whichever reaches it first (a job still queued for the helper is cancelled
+    and drawn here). Who drew a figure does not change its bytes."""
+    from concurrent.futures import BrokenExecutor
+
+    from reportgen.render.format import withheld_now
+
+    try:
+        # one helper process takes its jobs in order: what it remembers comes first
+        helper.submit(_remember, results, arrays, withheld_now())
+        ordered = sorted(todo, key=lambda job: not job[0].startswith("fits"))
+        queued = {job: helper.submit(_draw_remembered, job) for job in ordered}
+    except BrokenExecutor:  # the helper died (killed, out of memory): draw everything here
+        return {job: draw_job(results, arrays, job) for job in todo}
+    sheets: dict[Job, Sheet] = {}
+    for job in reversed(ordered):
+        if not queued[job].cancel():
+            break  # the helper has reached it: it has the rest too
+        sheets[job] = draw_job(results, arrays, job)
+    for job, future in queued.items():
+        if job not in sheets:
+            try:
+                sheets[job] = future.result()
+            except BrokenExecutor:
+                sheets[job] = draw_job(results, arrays, job)
+    return sheets
+
+
+#: What the helper process draws from: the latest results sent by ``_remember``.
+_REMEMBERED: dict[str, Any] = {}
+
+
+def _remember(results: dict[str, Any], arrays: Arrays,
+              withheld: tuple[tuple[float, float], ...]) -> None:
+    """In the helper: keep the inputs of the jobs that follow (sent once, not per job)."""
+    _REMEMBERED.update(results=results, arrays=arrays, withheld=withheld)
+
+
+def _draw_remembered(job: Job) -> Sheet:
+    """In the helper: draw ``job`` from the remembered inputs, withholding what the copy
+    withholds."""
+    from reportgen.render.format import withholding
+
+    with withholding(_REMEMBERED["withheld"]):
+        return draw_job(_REMEMBERED["results"], _REMEMBERED["arrays"], job)

