@@ -405,3 +405,40 @@ def test_the_template_context_is_exactly_its_typed_definition(figures: dict) -> 
     with pytest.raises(AssertionError, match=r"missing \['runs'\]"):
         check_keys(HandoutContext, {k: v for k, v in context.items() if k != "runs"} | {
             "exercises": []}, "context")
+
+
+def test_typeset_equations_are_kept_in_the_figure_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: a rebuild reads the equations back instead of typesetting them again."""
+    from reportgen.render import mathtex
+    from reportgen.render.figures import MemoryCache
+
+    store = MemoryCache()
+    mathtex.typeset_all(store)
+    typeset = {name: mathtex.equation(name) for name in mathtex.EQUATIONS}
+    assert len(store._entries) == 1
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("typeset again although the cache has it")
+
+    monkeypatch.setattr(mathtex, "_TYPESET", {})
+    monkeypatch.setattr(mathtex, "typeset", refuse)
+    mathtex.typeset_all(store)
+    assert {name: mathtex.equation(name) for name in mathtex.EQUATIONS} == typeset
+
+
+@pytest.mark.parametrize("stored", ["not json", "{}", '{"loss": [1, 2, 3]}', "[]"])
+def test_a_damaged_equation_cache_entry_is_typeset_again(
+    monkeypatch: pytest.MonkeyPatch, stored: str,
+) -> None:
+    from reportgen.render import mathtex
+    from reportgen.render.figures import MemoryCache
+
+    store = MemoryCache()
+    mathtex.typeset_all(store)
+    key = next(iter(store._entries))
+    expected = mathtex.equation("loss")
+    store.put(key, stored)
+    monkeypatch.setattr(mathtex, "_TYPESET", {})
+    mathtex.typeset_all(store)
+    assert mathtex.equation("loss") == expected
+    assert store.get(key) != stored  # stored again, whole

@@ -8,10 +8,11 @@ font has to be present where the handout is read.
 from __future__ import annotations
 
 import base64
-import functools
+import hashlib
 import io
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
@@ -124,16 +125,67 @@ def _svg_size(svg: str) -> tuple[float, float]:
     return attr("width"), attr("height")
 
 
-@functools.cache
+#: Equations typeset in this process (or read from a store), by name.
+_TYPESET: dict[str, Equation] = {}
+
+
 def equation(name: str) -> Equation:
     """The named equation of :data:`EQUATIONS`, typeset (cached per process)."""
-    source, alt = EQUATIONS[name]
-    svg, width, height = typeset(source, name)
-    return Equation(name, source, alt, svg, width, height)
+    if name not in _TYPESET:
+        source, alt = EQUATIONS[name]
+        svg, width, height = typeset(source, name)
+        _TYPESET[name] = Equation(name, source, alt, svg, width, height)
+    return _TYPESET[name]
 
 
-def typeset_all() -> None:
-    """Typeset every equation of :data:`EQUATIONS` into this process's cache (what the
-    helper process does while the numbers are computed)."""
+def typeset_all(store: Store | None = None) -> None:
+    """Typeset every equation of :data:`EQUATIONS` into this process's cache, reading them
+    from ``store`` (a figure cache) when it has this code's typesetting, else storing it
+    there: a rebuild typesets nothing (what the helper process does while numbers are
+    computed, and a build before its HTML)."""
+    key = _store_key() if store is not None else ""
+    if store is not None and _load(store.get(key)):
+        return
     for name in EQUATIONS:
         equation(name)
+    if store is not None:
+        store.put(key, json.dumps({name: [equation(name).svg, equation(name).width_pt,
+                                          equation(name).height_pt] for name in EQUATIONS}))
+
+
+class Store(Protocol):
+    """A text cache by key (``render.figures.FigureCache``, ``store.cache.FigureStore``)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, text: str) -> None: ...
+
+
+def _store_key() -> str:
+    """What typesetting depends on: this module's code, matplotlib and its FreeType."""
+    from matplotlib import ft2font
+
+    from reportgen.store import sources
+
+    return hashlib.sha256(repr(("equations", sources.code_digest(__name__), mpl.__version__,
+                                getattr(ft2font, "__freetype_version__", None))).encode()
+                          ).hexdigest()
+
+
+def _load(text: str | None) -> bool:
+    """Fill the process cache from a stored typesetting; False if it is missing or is not
+    one (then nothing is filled)."""
+    if text is None:
+        return False
+    try:
+        stored = json.loads(text)
+        typeset = {name: Equation(name, source, alt, str(stored[name][0]),
+                                  float(stored[name][1]), float(stored[name][2]))
+                   for name, (source, alt) in EQUATIONS.items()}
+    except (ValueError, KeyError, TypeError, IndexError):
+        return False
+    if set(stored) != set(EQUATIONS) or \
+            not all(item.svg.startswith("<?xml") for item in typeset.values()):
+        return False
+    _TYPESET.update(typeset)
+    return True

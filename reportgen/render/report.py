@@ -84,8 +84,10 @@ def render_report(
         say("figures")
         if helper is not None:  # the HTML is rendered there: its equations first
             with contextlib.suppress(BrokenExecutor):
-                helper.submit(typeset_all)
+                helper.submit(typeset_all, figure_cache)
         figures = make_figures(results, arrays, figure_cache, helper)
+        if helper is None and figure_cache is not None:
+            typeset_all(figure_cache)
         files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
         say("html")
         html = _in_helper(helper, _render_html, withheld_now(), results, manifest, figures,
