@@ -276,9 +276,9 @@ class ExerciseConfig(_Strict):
 class StudentConfig(_Strict):
     """Who a student's handout is for (set by ``reportgen batch`` from the roster)."""
 
-    id: str = Field(min_length=1, max_length=64)
+    id: Annotated[str, _check_text(64)] = Field(min_length=1, max_length=64)
     """The student's id (from the roster)."""
-    name: str = Field("", max_length=200)
+    name: Annotated[str, _check_text(200)] = Field("", max_length=200)
     """The student's name (from the roster)."""
 
 

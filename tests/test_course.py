@@ -138,6 +138,10 @@ def test_roster_reads_id_and_name_and_ignores_other_columns(tmp_path: Path) -> N
     ("id,name\na1,Ann\na1,Bob\n", "line 3: student id 'a1' appears twice"),
     ("id,name\n,Ann\n", "line 2: expected a student id"),
     ("id,name\n", "expected at least one student"),
+    ("id,name\na1,\x1b[2JAnn\n", "line 2: name: Value error, expected text without control "
+                                 "characters, got U+001B at character 1"),
+    ("id,name\na\x001,Ann\n", "line 2: id: Value error, expected text without control "
+                               "characters, got U+0000 at character 2"),
 ])
 def test_bad_rosters_name_the_line(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "roster.csv"
