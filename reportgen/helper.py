@@ -11,14 +11,14 @@ It is one process, so it takes its work in the order it was given. It never rece
 SIGINT (it starts with the signal blocked, and then ignores it): a terminal's Ctrl-C
 reaches the whole process group, and the build decides what an interrupt means; closing
 the helper ends it. A helper that cannot start or dies only makes the build do the work
-itself. What it
-renders is byte for byte what this process would have rendered.
+itself. What it renders is byte for byte what this process would have rendered.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import importlib
 import multiprocessing
 import signal
 from collections.abc import Callable, Iterator
@@ -30,15 +30,17 @@ T = TypeVar("T")
 
 
 def _warm(with_pdf: bool) -> None:
-    """In the helper, before its first job: ignore SIGINT, import the renderer."""
+    """In the helper, before its first job: ignore SIGINT, import the renderer.
+
+    Only a head start: an import that fails here (WeasyPrint without its system
+    libraries, say) fails again, with its own message, in the job that needs it, as it
+    would in the build itself; an initializer that raised would print a traceback.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import matplotlib.backends.backend_svg  # noqa: F401
-
-    import reportgen.render.report  # noqa: F401
-
-    if with_pdf:
-        import weasyprint  # noqa: F401
-
+    modules = ["matplotlib.backends.backend_svg", "reportgen.render.report"]
+    for name in modules + (["weasyprint"] if with_pdf else []):
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
 
 
 @contextlib.contextmanager
