@@ -20,7 +20,10 @@ import concurrent.futures
 import contextlib
 import importlib
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any, ParamSpec, TypeVar
@@ -37,10 +40,29 @@ def _warm(with_pdf: bool) -> None:
     would in the build itself; an initializer that raised would print a traceback.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     modules = ["matplotlib.backends.backend_svg", "reportgen.render.report"]
     for name in modules + (["weasyprint"] if with_pdf else []):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+
+
+def exit_with_parent() -> None:
+    """In a spawned worker: end this process as soon as the process that started it ends.
+
+    A worker waits for its next job on a queue whose writing end it holds itself, so a
+    parent killed outright (SIGKILL, out of memory) would leave it waiting for ever.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    sentinel = parent.sentinel
+
+    def wait_then_exit() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=wait_then_exit, name="exit-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -87,9 +87,9 @@ CTRL_C = textwrap.dedent("""
 """)
 
 
-def test_ctrl_c_to_the_process_group_stops_build_and_helper_without_a_traceback(
-    tmp_path: Path,
-) -> None:
+def _build_parked_in_render(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """A ``reportgen build`` (its own process group) parked in rendering, and its helper's
+    pid."""
     ready = tmp_path / "ready"
     env = dict(os.environ, REPORTGEN_CACHE_DIR=str(tmp_path / "cache"))
     process = subprocess.Popen(
@@ -103,7 +103,28 @@ def test_ctrl_c_to_the_process_group_stops_build_and_helper_without_a_traceback(
         assert process.poll() is None, process.communicate()[1]
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    helper_pid = int(ready.read_text())
+    return process, int(ready.read_text())
+
+
+def _is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, ended but not yet reaped, is not)."""
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ctrl_c_to_the_process_group_stops_build_and_helper_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    process, helper_pid = _build_parked_in_render(tmp_path)
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
     _, err = process.communicate(timeout=120)
 
@@ -111,5 +132,17 @@ def test_ctrl_c_to_the_process_group_stops_build_and_helper_without_a_traceback(
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("reportgen: interrupted (SIGINT)")
     assert not (tmp_path / "report").exists()
-    with pytest.raises(ProcessLookupError):
-        os.kill(helper_pid, 0)  # the helper has ended too
+    assert not _is_running(helper_pid)  # the helper has ended too
+
+
+def test_a_build_killed_outright_takes_its_helper_with_it(tmp_path: Path) -> None:
+    """A helper waits on a queue whose writing end it holds itself: without a watch on
+    its parent it outlived a SIGKILLed build for ever."""
+    process, helper_pid = _build_parked_in_render(tmp_path)
+    assert _is_running(helper_pid)
+    process.kill()
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 30
+    while _is_running(helper_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _is_running(helper_pid)

@@ -163,7 +163,11 @@ def render_variant(
 
 def _warm_renderer() -> None:
     """Import the renderer (WeasyPrint too) once per worker process, before its first
-    variant: the workers pay for this while the calling process computes."""
+    variant: the workers pay for this while the calling process computes. A worker ends
+    with the calling process, even one killed outright."""
+    from reportgen.helper import exit_with_parent
+
+    exit_with_parent()
     import weasyprint  # noqa: F401
 
     import reportgen.render.report  # noqa: F401
