@@ -173,9 +173,6 @@ def build(
         be written.
     """
     target = Path(out) if out is not None else Path("build") / config.name
-    from reportgen.course.batch import check_jobs
-
-    check_jobs(jobs)
     files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
                            cache_dir=_path(cache_dir), use_cache=cache, jobs=jobs)
     return Report(target, tuple(sorted(files)))
@@ -218,7 +215,7 @@ def build_batch(
     """
     from reportgen.course import batch, plan
 
-    batch.check_jobs(jobs)  # before the plan computes anything
+    pipeline.check_jobs(jobs)  # before the plan computes anything
     made = plan.make_plan(path_or_name, overrides or (), matrix, cache_dir=_path(cache_dir),
                           use_cache=cache)
     target = Path(out) if out is not None else batch.default_folder(made)

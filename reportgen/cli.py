@@ -256,9 +256,7 @@ def run_compute(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     """``reportgen build``: compute, render and write the report folder atomically."""
-    from reportgen.course.batch import check_jobs
-
-    check_jobs(args.jobs)
+    pipeline.check_jobs(args.jobs)
     config = load_config(args)
     formats = parse_formats(args.format)
     _check_templates(args)
@@ -281,7 +279,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     _check_templates(args)
-    batch.check_jobs(args.jobs)  # before the plan computes anything
+    pipeline.check_jobs(args.jobs)  # before the plan computes anything
     stages = Stages(args.quiet)
     try:
         made = plan.make_plan(args.config, _overrides(args), args.matrix,

@@ -196,6 +196,12 @@ def report_files(
     return files
 
 
+def check_jobs(jobs: int) -> None:
+    """Refuse a number of processes below one (``--jobs`` of build and batch)."""
+    if jobs < 1:
+        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
+
+
 def preflight(target: Path) -> None:
     """Fail early, before any compute, when the report folder cannot be written."""
     output.preflight(target)
@@ -221,16 +227,15 @@ def build(
     imports the renderer meanwhile, then draws figures beside this process, renders the
     HTML and typesets the PDF: the same bytes, sooner.
     """
+    check_jobs(jobs)
     preflight(target)
     with contextlib.ExitStack() as stack:
-        helpers: list[Executor] = []
+        helper: Executor | None = None
 
         def start_helper() -> None:
-            if jobs < 2:
-                return
-            started = helper_process.start(with_pdf="pdf" in formats)
-            if started is not None:
-                helpers.append(stack.enter_context(started))
+            nonlocal helper
+            if jobs >= 2 and (started := helper_process.start(with_pdf="pdf" in formats)):
+                helper = stack.enter_context(started)
 
         computed = compute(config, cache_dir=cache_dir, use_cache=use_cache,
                            progress=progress, before_jax=start_helper)
@@ -238,7 +243,7 @@ def build(
             figure_cache = cache.FigureStore(cache_dir or cache.default_dir())
         files = report_files(config, computed, formats, templates_dir=templates_dir,
                              progress=progress, figure_cache=figure_cache,
-                             helper=helpers[0] if helpers else None)
+                             helper=helper)
     progress("write")
     output.write_folder(target, files)
     return files

@@ -146,3 +146,19 @@ def test_a_build_killed_outright_takes_its_helper_with_it(tmp_path: Path) -> Non
     while _is_running(helper_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _is_running(helper_pid)
+
+
+def test_fewer_than_one_job_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import reportgen
+    from reportgen import cli
+    from reportgen.config import ConfigError
+
+    out = tmp_path / "out"
+    assert cli.main(["build", "--jobs", "0", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "reportgen: error: --jobs: expected a whole number >= 1, got 0"
+    with pytest.raises(ConfigError, match=r"--jobs: expected a whole number >= 1, got -1"):
+        reportgen.build(reportgen.load_config(), out=out, jobs=-1)
+    assert not out.exists()

@@ -69,12 +69,6 @@ def _ignore(_outcome: Outcome, _done: int, _total: int) -> None:
 # ---------------------------------------------------------------- the batch folder
 
 
-def check_jobs(jobs: int) -> None:
-    """Refuse a number of worker processes below one."""
-    if jobs < 1:
-        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
-
-
 def default_folder(plan: Plan) -> Path:
     """Where a batch goes when no folder is given: ``build/<name>-batch``."""
     return Path("build") / f"{plan.name}-batch"
@@ -267,7 +261,7 @@ def run(
       ConfigError: an unusable folder or executor (per-variant failures are reported in
         the result instead, the other variants kept).
     """
-    check_jobs(jobs)
+    pipeline.check_jobs(jobs)
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor: expected local or dask, got {executor!r}")
     if executor == "dask" and not scheduler:

@@ -125,6 +125,16 @@ def _svg_size(svg: str) -> tuple[float, float]:
     return attr("width"), attr("height")
 
 
+class FigureCache(Protocol):
+    """Where drawn figures and typeset equations are kept between builds: JSON text by
+    the digest of their inputs (``render.figures.MemoryCache``, ``store.cache.FigureStore``).
+    """
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, text: str) -> None: ...
+
+
 #: Equations typeset in this process (or read from a store), by name.
 _TYPESET: dict[str, Equation] = {}
 
@@ -138,7 +148,7 @@ def equation(name: str) -> Equation:
     return _TYPESET[name]
 
 
-def typeset_all(store: Store | None = None) -> None:
+def typeset_all(store: FigureCache | None = None) -> None:
     """Typeset every equation of :data:`EQUATIONS` into this process's cache, reading them
     from ``store`` (a figure cache) when it has this code's typesetting, else storing it
     there: a rebuild typesets nothing (what the helper process does while numbers are
@@ -149,16 +159,9 @@ def typeset_all(store: Store | None = None) -> None:
     for name in EQUATIONS:
         equation(name)
     if store is not None:
-        store.put(key, json.dumps({name: [equation(name).svg, equation(name).width_pt,
-                                          equation(name).height_pt] for name in EQUATIONS}))
-
-
-class Store(Protocol):
-    """A text cache by key (``render.figures.FigureCache``, ``store.cache.FigureStore``)."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def put(self, key: str, text: str) -> None: ...
+        typeset = {name: equation(name) for name in EQUATIONS}
+        store.put(key, json.dumps({name: [item.svg, item.width_pt, item.height_pt]
+                                   for name, item in typeset.items()}))
 
 
 def _store_key() -> str:

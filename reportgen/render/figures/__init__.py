@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -25,7 +25,7 @@ from reportgen.render.figures.loss import draw_loss
 from reportgen.render.figures.rates import draw_rates, draw_sweep
 from reportgen.render.figures.style import STYLE, Drawn, run_style, svg_text
 from reportgen.render.figures.surface import draw_contour, draw_surface, draw_trajectories_3d
-from reportgen.render.mathtex import svg_data_uri
+from reportgen.render.mathtex import FigureCache, svg_data_uri
 
 __all__ = ["FIGURES_DIR", "FigureCache", "FigureInfo", "MemoryCache", "make_figures",
            "run_style"]
@@ -82,14 +82,6 @@ def plan(results: dict[str, Any], arrays: Arrays) -> list[tuple[str, Callable[[]
     if results.get("sweep"):
         planned.append(("sweep", lambda: draw_sweep(results)))
     return planned
-
-
-class FigureCache(Protocol):
-    """Where drawn figures are kept between builds: JSON text by input digest."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def put(self, key: str, text: str) -> None: ...
 
 
 class MemoryCache:
