@@ -44,7 +44,7 @@ def _silent(_stage: str) -> None:
 class Computed:
     """A config's numbers: results.json's data, the large arrays beside it, the environment."""
 
-    results: dict[str, Any]
+    results: results_io.Results
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
@@ -95,7 +95,7 @@ def compute_many(
         for index, config in enumerate(configs):
             hit = cache.load(folder, config)
             if hit is not None:
-                results = results_io.restamp(json.loads(hit.results_text), config.normalised())
+                results = results_io.Results.loads(hit.results_text).restamped(config)
                 found[index] = Computed(results, hit.arrays, hit.environment, True)
     if found:
         progress("cached results")

@@ -23,7 +23,7 @@ from reportgen.render.format import withheld_now, withholding
 from reportgen.render.html import print_stylesheet, render_html
 from reportgen.render.mathtex import typeset_all
 from reportgen.render.pdf import DEFAULT_STANDARD, render_pdf
-from reportgen.store.results import resolve
+from reportgen.store.results import Results, secrets
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ def renderer_environment() -> dict[str, Any]:
 
 
 def render_report(
-    results: dict[str, Any],
+    results: Results,
     manifest: dict[str, Any] | None,
     formats: Collection[str],
     *,
@@ -56,7 +56,7 @@ def render_report(
     """Render a handout's figures, HTML and PDF (as ``formats`` asks).
 
     Args:
-      results: the parsed results.json.
+      results: the results (a student copy's: see ``store.results.is_student_copy``).
       manifest: the provenance shown in small print and embedded in the HTML.
       formats: any of ``html`` and ``pdf``; the figures are always rendered.
       arrays: large arrays kept beside results.json (``surface.npy``), by file name.
@@ -78,9 +78,8 @@ def render_report(
     if unknown:
         raise RenderError(f"unknown format(s) {sorted(unknown)}; expected html and/or pdf")
     say = progress or (lambda _stage: None)
-    config = results["config"]
-    student_copy = is_student_copy(config)
-    with withholding(answers(results) if student_copy else ()):
+    config = results.config
+    with withholding(secrets(results)):
         say("figures")
         if helper is not None:  # the HTML is rendered there: its equations first
             with contextlib.suppress(BrokenExecutor):
@@ -96,16 +95,14 @@ def render_report(
             files[HTML_FILE] = html.encode("utf-8")
         if "pdf" in formats:
             say("pdf")
-            standard = (config.get("pdf") or {}).get("standard", DEFAULT_STANDARD)
-            arguments = (html, config.get("paper", "a4"),
-                         dt.date.fromisoformat(str(config["date"])), attachments)
-            options = {"print_css": print_stylesheet(templates_dir), "standard": standard,
-                       "forms": student_copy}
+            arguments = (html, config.paper, config.date, attachments)
+            options = {"print_css": print_stylesheet(templates_dir),
+                       "standard": config.pdf.standard, "forms": results.is_student_copy}
             files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
     return files
 
 
-def _render_html(withheld: tuple[tuple[float, float], ...], results: dict[str, Any],
+def _render_html(withheld: tuple[tuple[float, float], ...], results: Results,
                  manifest: dict[str, Any] | None, figures: dict[str, FigureInfo],
                  templates_dir: Path | None) -> str:
     """``render_html`` withholding what the copy withholds (in whichever process)."""
@@ -123,21 +120,3 @@ def _in_helper(helper: Executor | None, function: Callable[..., T], *args: Any,
         except BrokenExecutor:
             pass
     return function(*args, **kwargs)
-
-
-def is_student_copy(config: Mapping[str, Any]) -> bool:
-    """Whether a (normalised) config asks for a student copy of a handout with exercises."""
-    return bool(config.get("exercises")) and config.get("audience") == "student"
-
-
-def answers(results: Mapping[str, Any]) -> list[tuple[float, float]]:
-    """What a student copy withholds: every exercise's answer, with its tolerance."""
-    found = []
-    for index, exercise in enumerate(results["config"].get("exercises") or []):
-        try:
-            found.append((float(resolve(results, exercise["answer"])),
-                          float(exercise["tolerance"])))
-        except (KeyError, TypeError, ValueError):
-            raise RenderError(f"exercises[{index}].answer: results.json has no number at "
-                              f"{exercise['answer']!r}") from None
-    return found
