@@ -21,6 +21,7 @@ from reportgen import config as config_module
 from reportgen import pipeline
 from reportgen.config import Config
 from reportgen.render.format import fmt_num, fmt_pct, fmt_theta
+from reportgen.store import results as results_io
 from reportgen.verification import Verification, check
 
 if TYPE_CHECKING:
@@ -54,44 +55,46 @@ def load_config(
 
 @dataclass(frozen=True)
 class Results:
-    """A handout's numbers: what results.json holds, plus the large arrays beside it."""
+    """A handout's numbers: the typed results (:class:`reportgen.store.results.Results`,
+    whose serialisation is results.json), and whether they came from the cache."""
 
-    data: dict[str, Any]
+    value: results_io.Results
     cached: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly what results.json holds (a deep copy, safe to modify)."""
-        import copy
-
-        return copy.deepcopy(self.data)
+        """Exactly what results.json holds, as plain data (a fresh copy, safe to modify)."""
+        return self.value.to_dict()
 
     @property
-    def runs(self) -> list[dict[str, Any]]:
+    def runs(self) -> tuple[results_io.Run, ...]:
         """Every optimizer run: trajectory, losses, final theta, divergence."""
-        runs: list[dict[str, Any]] = self.data["runs"]
-        return runs
+        return self.value.runs
 
     @property
-    def ols(self) -> dict[str, Any]:
+    def ols(self) -> results_io.OLS:
         """The closed-form least-squares solution and its loss."""
-        ols: dict[str, Any] = self.data["ols"]
-        return ols
+        return self.value.ols
+
+    @property
+    def diagnostics(self) -> results_io.Diagnostics:
+        """The Hessian, its eigenvalues, the condition number, 2/L and the optimal rate."""
+        return self.value.diagnostics
 
     def _repr_html_(self) -> str:
         """A results table for Jupyter: every run against the closed form."""
         rows = "".join(
-            f"<tr><td>{html.escape(str(run['name']))}</td><td>{run['learning_rate']:g}</td>"
-            f"<td>{run['steps']}</td><td>{fmt_theta(run['final_theta'])}</td>"
-            f"<td>{fmt_num(run['final_loss'])}</td><td>{fmt_pct(run['gap_to_ols'])}</td>"
-            f"<td>{'yes' if run['diverged'] else 'no'}</td></tr>"
+            f"<tr><td>{html.escape(run.name)}</td><td>{run.learning_rate:g}</td>"
+            f"<td>{run.steps}</td><td>{fmt_theta(run.final_theta)}</td>"
+            f"<td>{fmt_num(run.final_loss)}</td><td>{fmt_pct(run.gap_to_ols)}</td>"
+            f"<td>{'yes' if run.diverged else 'no'}</td></tr>"
             for run in self.runs
         )
         ols = (f"<tr><th>closed form (OLS)</th><td></td><td></td>"
-               f"<td>{fmt_theta(self.ols['theta'])}</td><td>{fmt_num(self.ols['loss'])}</td>"
+               f"<td>{fmt_theta(self.ols.theta)}</td><td>{fmt_num(self.ols.loss)}</td>"
                f"<td></td><td></td></tr>")
         head = ("<tr><th>run</th><th>η</th><th>steps</th><th>final θ</th><th>final loss</th>"
                 "<th>gap to OLS</th><th>diverged</th></tr>")
-        title = html.escape(str(self.data["config"]["title"]))
+        title = html.escape(self.value.config.title)
         return f"<table><caption>{title}</caption>{head}{rows}{ols}</table>"
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ import numpy as np
 
 from reportgen import helper as helper_process
 from reportgen.config import Config, ConfigError, dump_toml
-from reportgen.course.exercises import answers, check_student_copy
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
@@ -170,7 +168,7 @@ def report_files(
     progress("load renderer")
     from reportgen.render.report import render_report, renderer_environment
 
-    student_copy = config.withholds_answers
+    student_copy = computed.results.is_student_copy
     files = {} if student_copy else results_files(computed)
     files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
     record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
@@ -191,8 +189,10 @@ def report_files(
     record["files"] = manifest.file_hashes(files)
     files[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
     if student_copy:
+        from reportgen.render.leaks import check_student_copy
+
         progress("leak check")
-        check_student_copy(files, answers(config, computed.results))
+        check_student_copy(files, results_io.answers(computed.results))
     return files
 
 

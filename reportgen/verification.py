@@ -488,7 +488,7 @@ def check(path: Path) -> Verification:
     tolerance = tolerance_for(stored_env, environment(computed.environment))
     problems = compare_config(report) + compare_files(report)
     if report.results is not None:
-        problems += compare_numbers(report.results, computed.results, tolerance)
+        problems += compare_numbers(report.results, computed.results.to_dict(), tolerance)
     rebuild = compare_rebuild(report, config, computed)
     problems += rebuild.problems
     return Verification(Path(path), not problems, tuple(problems),

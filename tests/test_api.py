@@ -32,7 +32,7 @@ def test_compute_gives_what_results_json_holds(built: reportgen.Report) -> None:
     res = reportgen.compute(reportgen.load_config("source-notebook"))
     stored = json.loads((built.path / "results.json").read_text(encoding="utf-8"))
     assert res.to_dict() == stored
-    assert res.runs[0]["final_theta"] == pytest.approx([3.9106679350316482, 3.204127528398984],
+    assert list(res.runs[0].final_theta) == pytest.approx([3.9106679350316482, 3.204127528398984],
                                                         abs=1e-15)
     table = res._repr_html_()
     assert table.count("<tr>") == 4 and "3.911" in table and "closed form" in table

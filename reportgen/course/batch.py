@@ -28,6 +28,7 @@ from reportgen.course import exercises
 from reportgen.course.matrix import Variant
 from reportgen.course.plan import Plan
 from reportgen.store import manifest, output
+from reportgen.store.results import Results
 
 BATCH_FILE = manifest.BATCH_FILE
 INDEX_FILE = "index.html"
@@ -330,20 +331,20 @@ def _write_variant(folder: Path, variant: Variant, files: Any, started: float) -
 
 
 def _finish(plan: Plan, folder: Path, done: Mapping[str, Outcome],
-            results: Mapping[str, dict[str, Any]]) -> None:
+            results: Mapping[str, Results]) -> None:
     """batch.json, the answer key and index.html (the lecturer's, not for students)."""
-    from reportgen.render.batch import render_index
+    from reportgen.render.batch import Summary, render_index
 
     complete = all(o.status != "failed" for o in done.values())
     _write_json(folder / BATCH_FILE, _record(plan, done, complete=complete))
     summaries = []
     for variant in plan.variants:
         outcome = done[variant.id]
-        summaries.append({"id": variant.id, "values": variant.values,
-                          "student": variant.student.model_dump() if variant.student else None,
-                          "status": outcome.status, "error": outcome.error,
-                          "results": results[variant.id],
-                          "files": _files_of(folder / variant.id)})
+        summaries.append(Summary(
+            id=variant.id, values=variant.values,
+            student=variant.student.model_dump() if variant.student else None,
+            status=outcome.status, error=outcome.error, results=results[variant.id],
+            files=_files_of(folder / variant.id)))
     if plan.base.exercises:
         key = exercises.answer_key(plan.variants, results)
         output.replace_file(folder / exercises.KEY_FILE, key.encode("utf-8"))

@@ -342,7 +342,10 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[Results, 
         sweep=sweep_entry,
     )
     arrays = {} if big_grid is None else {"surface.npy": big_grid}
-    return results, arrays
+    # Read back through results.json's form: every non-finite number becomes what a reader
+    # of the file sees (NaN in an array, None as a number), so computed and cached results
+    # are the same value.
+    return Results.from_dict(results.to_dict(), config), arrays
 
 
 def compute_many(

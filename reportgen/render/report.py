@@ -8,7 +8,6 @@ the same function serves a local build, a worker process and a Dask task.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import BrokenExecutor, Executor
 from pathlib import Path
@@ -22,7 +21,7 @@ from reportgen.render.figures import FigureCache, FigureInfo, make_figures
 from reportgen.render.format import withheld_now, withholding
 from reportgen.render.html import print_stylesheet, render_html
 from reportgen.render.mathtex import typeset_all
-from reportgen.render.pdf import DEFAULT_STANDARD, render_pdf
+from reportgen.render.pdf import render_pdf
 from reportgen.store.results import Results, secrets
 
 T = TypeVar("T")

@@ -21,7 +21,7 @@ import dataclasses
 import json
 import math
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -336,8 +336,11 @@ class Results:
     schema: str = SCHEMA
 
     @classmethod
-    def from_dict(cls, plain: Mapping[str, Any]) -> Results:
+    def from_dict(cls, plain: Mapping[str, Any], config: Config | None = None) -> Results:
         """Read a parsed results.json (this schema; fields added later may be absent).
+
+        ``config``, when given, is taken as the results' config instead of validating the
+        one recorded (the caller knows it is the same).
 
         Raises:
           ConfigError: the file is not reportgen's results, or its config is not valid.
@@ -347,7 +350,7 @@ class Results:
                               f"got {str(plain.get('schema'))[:60]!r}")
         try:
             return cls(
-                config=validate(plain["config"], source="results.json config"),
+                config=config or validate(plain["config"], source="results.json config"),
                 data=Data.from_dict(plain["data"]), ols=OLS.from_dict(plain["ols"]),
                 diagnostics=Diagnostics.from_dict(plain["diagnostics"]),
                 runs=tuple(Run.from_dict(run) for run in plain["runs"]),
@@ -515,7 +518,7 @@ def without(results: Results, paths: Iterable[str]) -> Results:
 
 def _replace_at(record: Any, parts: list[str]) -> Any:
     head, rest = parts[0], parts[1:]
-    if not _has_field(record, head) or not dataclasses.is_dataclass(record):
+    if not _has_field(record, head) or isinstance(record, Config | ExerciseConfig):
         raise KeyError(head)
     if rest:
         return dataclasses.replace(record, **{head: _replace_at(getattr(record, head), rest)})
