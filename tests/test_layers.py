@@ -143,3 +143,9 @@ def test_the_config_modules_are_all_sorted_into_numbers_or_words() -> None:
     assert modules == CONFIG_NUMBERS | CONFIG_WORDS
     assert not CONFIG_NUMBERS & CONFIG_WORDS
 
+
+def test_the_store_imports_no_config() -> None:
+    """The cache takes a key, not a config: no arrow from the store up to the config."""
+    for module in sources.modules_under("reportgen.store"):
+        reached = sources.dependencies([module])
+        assert not [name for name in reached if name.startswith("reportgen.config")], module
