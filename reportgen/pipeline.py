@@ -91,7 +91,7 @@ def compute_many(
     found: dict[int, Computed] = {}
     if use_cache:
         for index, config in enumerate(configs):
-            hit = cache.load(folder, config)
+            hit = cache.load(folder, cache_key(config))
             if hit is not None:
                 results = results_io.Results.loads(hit.results_text).restamped(config)
                 found[index] = Computed(results, hit.arrays, hit.environment, True)
@@ -113,10 +113,15 @@ def compute_many(
             config = configs[index]
             environment = runtime.environment(config.device, config.precision)
             if use_cache:
-                cache.store(folder, config,
+                cache.store(folder, cache_key(config),
                             cache.Entry(results_io.dumps(results), arrays, environment))
             found[index] = Computed(results, arrays, environment)
     return [found[index] for index in range(len(configs))]
+
+
+def cache_key(config: Config) -> str:
+    """The compute cache's key for ``config``: its numbers, the code and the device."""
+    return cache.key(config.numbers_digest(), config.device)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

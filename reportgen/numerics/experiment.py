@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from reportgen import theory
-from reportgen.config import Config, RunConfig
+from reportgen.config.schema import Config
+from reportgen.config.sections import RunConfig
 from reportgen.numerics import diagnostics, model, optimize, surface
 from reportgen.numerics.data import Dataset, RunDraws, batch_schedule, draw
 from reportgen.numerics.runtime import on_device

@@ -19,7 +19,7 @@ from typing import Any
 import jax
 
 from reportgen import xla
-from reportgen.config import ConfigError
+from reportgen.config.errors import ConfigError
 
 MATMUL_PRECISION = "highest"
 #: Compilations faster than this are not worth a disk round trip.
