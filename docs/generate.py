@@ -205,7 +205,7 @@ def templates_page() -> str:
 
 def gallery_page(images: Path) -> str:
     """gallery.md, and the first page of every shipped handout as a PNG in ``images``."""
-    from reportgen.store.paths import reports_dir, shipped_handouts
+    from reportgen.shipped import reports_dir, shipped_handouts
 
     images.mkdir(parents=True, exist_ok=True)
     lines = ["# Gallery", "", "The first page of each shipped handout (A4), and its config.", ""]

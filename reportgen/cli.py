@@ -20,7 +20,7 @@ from reportgen import interrupts, pipeline
 from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load
 from reportgen.render import FORMATS
-from reportgen.store.paths import shipped_handouts
+from reportgen.shipped import shipped_handouts
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

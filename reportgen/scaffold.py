@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from reportgen.config import ConfigError, json_schema_text
-from reportgen.store.paths import templates_dir
+from reportgen.shipped import templates_dir
 
 CONFIG_FILE = "handout.toml"
 SCHEMA_FILE = "reportgen.schema.json"

@@ -21,7 +21,7 @@ import pytest
 
 from reportgen import cli
 from reportgen.config import json_schema, json_schema_text, resolve_path
-from reportgen.store.paths import reports_dir, shipped_handouts
+from reportgen.shipped import reports_dir, shipped_handouts
 
 
 def as_json(value: Any) -> Any:

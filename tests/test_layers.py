@@ -1,6 +1,6 @@
 """The architecture: the layer rule, no import cycles, a lazy API, no import side effects.
 
-Module lists come from the package folders (``store.sources``), never from a hand-kept
+Module lists come from the package folders (``reportgen.codebase``), never from a hand-kept
 list: a module added to ``compute/`` or ``render/`` is checked the day it is added.
 """
 
@@ -13,7 +13,8 @@ import textwrap
 
 import pytest
 
-from reportgen.store import cache, sources
+from reportgen import codebase as sources
+from reportgen.store import cache
 
 RENDERING = ("matplotlib", "jinja2", "weasyprint")
 HEAVY = ("jax", *RENDERING)
@@ -70,7 +71,7 @@ def test_api_names_survive_importing_every_module() -> None:
     """No submodule shares a name with an API function (importing it would rebind it)."""
     code = textwrap.dedent("""
         import importlib, reportgen
-        from reportgen.store import sources
+        from reportgen import codebase as sources
         for name in sources.all_modules():
             if name != "reportgen.__main__":  # that one runs the command line
                 importlib.import_module(name)
@@ -144,8 +145,94 @@ def test_the_config_modules_are_all_sorted_into_numbers_or_words() -> None:
     assert not CONFIG_NUMBERS & CONFIG_WORDS
 
 
-def test_the_store_imports_no_config() -> None:
-    """The cache takes a key, not a config: no arrow from the store up to the config."""
-    for module in sources.modules_under("reportgen.store"):
-        reached = sources.dependencies([module])
-        assert not [name for name in reached if name.startswith("reportgen.config")], module
+def test_the_cache_imports_no_config() -> None:
+    """The cache takes a key, not a config: it reaches no config module but the few that
+    define the results' config type (``store.results`` holds the config it was made for)."""
+    for module in ("reportgen.store.cache", "reportgen.store.manifest", "reportgen.store.output"):
+        reached = {name for name in sources.dependencies([module])
+                   if name.startswith("reportgen.config")}
+        assert reached <= {f"reportgen.config.{name}" for name in CONFIG_NUMBERS}, module
+        assert "reportgen.config" not in reached, module
+
+
+#: The floors of the house, lowest first (DESIGN.md's data flow: config, numerics, store,
+#: render, pipeline, the course tools, the user's doors). A module may import its own floor
+#: and the ones below, never one above. The results' definition (``store.results``) and the
+#: package data's location (``shipped``) are ground-floor facts that numerics and config use.
+FLOORS: list[tuple[str, tuple[str, ...]]] = [
+    ("ground", ("reportgen._version", "reportgen.optimizers", "reportgen.xla_flags",
+                "reportgen.interrupts", "reportgen.shipped", "reportgen.codebase",
+                "reportgen.config")),
+    ("formulas", ("reportgen.theory",)),
+    ("results", ("reportgen.store.results",)),
+    ("numerics", ("reportgen.numerics",)),
+    ("store", ("reportgen.store",)),
+    ("render", ("reportgen.render",)),
+    ("pipeline", ("reportgen.pipeline", "reportgen.helper")),
+    ("tools", ("reportgen.course", "reportgen.watch", "reportgen.verification",
+               "reportgen.scaffold")),
+    ("doors", ("reportgen.api", "reportgen.cli", "reportgen.__main__", "reportgen")),
+]
+
+
+def floor_of(module: str) -> int:
+    """The floor a module lives on: the longest matching prefix decides."""
+    best, length = None, -1
+    for number, (_, prefixes) in enumerate(FLOORS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > length:
+                best, length = number, len(prefix)
+    assert best is not None, f"{module} is on no floor: add it to FLOORS"
+    return best
+
+
+def test_every_import_points_down_or_level() -> None:
+    """No arrow back up: function-level imports count too."""
+    upward = [f"{module} ({FLOORS[floor_of(module)][0]}) imports {target} "
+              f"({FLOORS[floor_of(target)][0]})"
+              for module in sources.all_modules() for target in sources.imports_of(module)
+              if floor_of(target) > floor_of(module)]
+    assert not upward, "\n".join(upward)
+
+
+def folder_of(module: str) -> str:
+    """The folder a module belongs to (a subpackage), or the module itself at the top."""
+    parts = module.split(".")
+    known = sources.all_modules()
+    folder = ".".join(parts[:2])
+    is_package = known.get(folder) is not None and known[folder].name == "__init__.py"
+    return folder if len(parts) > 1 and is_package else module
+
+
+def test_no_circle_between_folders() -> None:
+    edges: dict[str, set[str]] = {}
+    for module in sources.all_modules():
+        for target in sources.imports_of(module):
+            a, b = folder_of(module), folder_of(target)
+            if a != b and a != "reportgen" and b != "reportgen":
+                edges.setdefault(a, set()).add(b)
+    seen: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        seen[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if seen.get(nxt) == 1:
+                return [*path, node, nxt]
+            if nxt not in seen and (found := visit(nxt, [*path, node])):
+                return found
+        seen[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in seen:
+            cycle = visit(start, [])
+            assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_floor_test_sees_an_arrow_back_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The direction test can fail: numerics importing the renderer is caught."""
+    real = sources.imports_of
+    monkeypatch.setattr(sources, "imports_of", lambda name: real(name) | (
+        {"reportgen.render.format"} if name == "reportgen.numerics.model" else set()))
+    with pytest.raises(AssertionError, match="numerics.model"):
+        test_every_import_points_down_or_level()

@@ -17,7 +17,7 @@ from typing import Any
 from reportgen.config.errors import ConfigError
 from reportgen.config.limits import DEFAULT_HANDOUT, MAX_CONFIG_BYTES
 from reportgen.config.shape import toml_shape_error
-from reportgen.store.paths import reports_dir, shipped_handouts
+from reportgen.shipped import reports_dir, shipped_handouts
 
 _FILE_KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),

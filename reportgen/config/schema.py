@@ -141,11 +141,6 @@ class Config(StrictModel):
             plain.pop("student")
         return plain
 
-    @property
-    def withholds_answers(self) -> bool:
-        """Whether this is a student copy of a handout with exercises (answers withheld)."""
-        return bool(self.exercises) and self.audience == "student"
-
     def digest(self) -> str:
         """sha256 of the normalised config, as canonical JSON."""
         return sha256_json(self.normalised())

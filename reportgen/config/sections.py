@@ -15,7 +15,7 @@ from reportgen.config.limits import (
     physical_memory_bytes,
     surface_bytes,
 )
-from reportgen.optimizers import OptimizerName
+from reportgen.optimizers import DEFAULTS, OptimizerName
 
 
 class DataConfig(StrictModel):
@@ -79,15 +79,15 @@ class RunConfig(StrictModel):
     """Points per step, shuffled each epoch; unset: all n (full batch); 1: SGD."""
     init: Literal["random"] | BoundedPair = "random"
     """The start: "random" (from the seed's stream) or [theta0, theta1]."""
-    momentum: Finite = Field(0.9, ge=0.0, lt=1.0)
+    momentum: Finite = Field(DEFAULTS["momentum"], ge=0.0, lt=1.0)
     """momentum and nesterov: the velocity's decay (optax.sgd's momentum)."""
-    b1: Finite = Field(0.9, ge=0.0, lt=1.0)
+    b1: Finite = Field(DEFAULTS["b1"], ge=0.0, lt=1.0)
     """adam: decay of the gradient's running mean."""
-    b2: Finite = Field(0.999, ge=0.0, lt=1.0)
+    b2: Finite = Field(DEFAULTS["b2"], ge=0.0, lt=1.0)
     """adam: decay of the squared gradient's running mean."""
-    decay: Finite = Field(0.9, ge=0.0, lt=1.0)
+    decay: Finite = Field(DEFAULTS["decay"], ge=0.0, lt=1.0)
     """rmsprop: decay of the squared gradient's running mean."""
-    eps: Finite = Field(1e-8, gt=0.0)
+    eps: Finite = Field(DEFAULTS["eps"], gt=0.0)
     """adam and rmsprop: added to the denominator."""
 
 

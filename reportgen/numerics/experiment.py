@@ -19,7 +19,6 @@ from reportgen.config.sections import RunConfig
 from reportgen.numerics import diagnostics, model, optimize, surface
 from reportgen.numerics.data import Dataset, RunDraws, batch_schedule, draw
 from reportgen.numerics.runtime import on_device
-from reportgen.optimizers import HYPERPARAMETERS
 from reportgen.store.results import (
     OLS,
     Data,
@@ -65,9 +64,7 @@ def trajectory(
 ) -> optimize.Trajectory:
     """One run's full trajectory, full-batch or mini-batch."""
     dtype = x.dtype
-    hyper = optimize.Hyper(
-        *(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS)
-    )
+    hyper = optimize.Hyper.of(run, dtype)
     theta_init = jnp.asarray(draws.theta_init, dtype)
     if draws.permutations is None:
         return optimize.full_batch_run(run.optimizer, hyper, theta_init, x, y, steps=run.epochs)
@@ -103,7 +100,7 @@ def shuffle_record(
     if SHUFFLE_REPEATS * steps > SHUFFLE_STEP_BUDGET:
         return None
     dtype = x.dtype
-    hyper = optimize.Hyper(*(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS))
+    hyper = optimize.Hyper.of(run, dtype)
     theta_init = jnp.asarray(draws.theta_init, dtype)
     schedules = [batch_schedule(shuffle_permutations(config, run_index, k, run.epochs), batch_size)
                  for k in range(SHUFFLE_REPEATS)]
@@ -135,7 +132,7 @@ def twin_record(
     if draws.permutations is None or steps * config.data.n > TWIN_WORK_BUDGET:
         return None
     dtype = x.dtype
-    hyper = optimize.Hyper(*(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS))
+    hyper = optimize.Hyper.of(run, dtype)
     record = optimize.full_batch_run(run.optimizer, hyper, jnp.asarray(draws.theta_init, dtype),
                                      x, y, steps=steps)
     thetas = np.asarray(record.thetas, dtype=np.float64)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import matplotlib as mpl
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from reportgen.render.figures.style import STYLE, TEXT_WIDTH_IN, run_style, svg_text
@@ -21,6 +22,7 @@ from reportgen.render.html import (
     with_content_security_policy,
 )
 from reportgen.render.mathtex import svg_data_uri
+from reportgen.render.policy import CONTENT_SECURITY_POLICY
 from reportgen.store.results import Results
 
 TEMPLATE = "batch.html"
@@ -115,6 +117,7 @@ def render_index(name: str, title: str, summaries: Sequence[Summary]) -> str:
         runs=_run_names(summaries), finals=[final_runs(s) for s in summaries],
         figure={"uri": svg_data_uri(svg), "alt": alt, "caption": caption},
         failed=sum(1 for s in summaries if s.status == "failed"),
+        content_security_policy=Markup(CONTENT_SECURITY_POLICY),
     )
     page = with_content_security_policy(page)  # batch.html declares it; checked here
     check_self_contained(page)

@@ -18,11 +18,13 @@ import numpy as np
 from markupsafe import Markup
 
 from reportgen import theory
+from reportgen.optimizers import OPTIMIZERS
 from reportgen.optimizers import title as optimizer_title
 from reportgen.render import mathtex
 from reportgen.render.algorithms import ALGORITHMS, rule_of
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureInfo, run_style
+from reportgen.render.policy import CONTENT_SECURITY_POLICY
 from reportgen.store.results import OLS, Array, Results, Run, Sweep
 
 T = TypeVar("T")
@@ -138,6 +140,7 @@ def _run_view(index: int, run: Run, plain: dict[str, Any], results: Results,
         "anchor": f"run-{index + 1}",
         "style": run_style(index),
         "optimizer_name": optimizer_title(run.optimizer),
+        "family": OPTIMIZERS[run.optimizer].family,
         "settings": settings,
         "rule": rule_of(run.optimizer, batch < n),
         "is_gd": is_gd,
@@ -306,7 +309,7 @@ def _context(results: Results, manifest: dict[str, Any] | None,
         "title": config["title"],
         "author": config.get("author") or "",
         "date": config.get("date") or "",
-        "paper": config.get("paper", "a4"),
+        "paper": config["paper"],
         "data": plain["data"],
         "ols": plain["ols"],
         "closed_form": _closed_form(results.ols, plain["ols"]["theta"]),
@@ -320,10 +323,10 @@ def _context(results: Results, manifest: dict[str, Any] | None,
         "section": numbers,
         "gd_full_runs": gd_full,
         "unstable_runs": [r for r in runs if r["diverged"] or (r["is_gd"] and r["above_bound"])],
-        "momentum_runs": [r for r in runs if r["optimizer"] in ("momentum", "nesterov")],
+        "momentum_runs": [r for r in runs if r["family"] == "momentum"],
         "heavy_ball": next((r for r in runs if r["optimizer"] == "momentum"), None),
         "divergence_factor": theory.DIVERGENCE_FACTOR,
-        "adaptive_runs": [r for r in runs if r["optimizer"] in ("adam", "rmsprop")],
+        "adaptive_runs": [r for r in runs if r["family"] == "adaptive"],
         "same_start": len(starts) == 1,
         "rates": sorted({float(r["learning_rate"]) for r in runs}),
         "example_unstable_rate": example_rate,
@@ -344,6 +347,7 @@ def _context(results: Results, manifest: dict[str, Any] | None,
         "code": {rule: ALGORITHMS[rule] for rule in rules},
         "provenance": _provenance(manifest, config),
         "manifest_json": _script_json(manifest),
+        "content_security_policy": Markup(CONTENT_SECURITY_POLICY),
     }
 
 
@@ -376,6 +380,8 @@ class RunView(TypedDict):
     anchor: Annotated[str, Doc("the id of the run's section (``run-1``)")]
     style: Annotated[dict[str, Any], Doc("colour, line style and marker, as in every figure")]
     optimizer_name: Annotated[str, Doc("the update rule's name in prose")]
+    family: Annotated[str, Doc("gradient, momentum (heavy ball, Nesterov) or adaptive (Adam, "
+                               "RMSProp)")]
     settings: Annotated[dict[str, Any], Doc("the run's config table, normalised")]
     rule: Annotated[str, Doc("which update rule the section shows (gd, minibatch, momentum, ...)")]
     is_gd: Annotated[bool, Doc("plain gradient descent")]
@@ -470,6 +476,9 @@ class HandoutContext(TypedDict):
     code: Annotated[dict[str, str], Doc("each update rule's algorithm as Python")]
     provenance: Annotated[list[tuple[str, str]], Doc("small-print provenance rows")]
     manifest_json: Annotated[Markup, Doc("the manifest as JSON safe inside a <script>")]
+    content_security_policy: Annotated[Markup, Doc("the policy the page declares first in "
+                                                   "<head> (reportgen inserts it if a "
+                                                   "template does not)")]
     exercises: Annotated[list[dict[str, Any]], Doc("the exercises: number, id, prompt, "
                                                    "points, tolerance (answer and solution in "
                                                    "instructor copies)")]

@@ -24,18 +24,15 @@ from reportgen.render.context import build_context
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureInfo
 from reportgen.render.format import FILTERS
-from reportgen.store.paths import templates_dir as shipped_templates_dir
+from reportgen.render.policy import CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY
+from reportgen.render.policy import CSP_META
+from reportgen.shipped import templates_dir as shipped_templates_dir
 from reportgen.store.results import Results, answers
 
 ENTRY_TEMPLATE = "handout.html"
 #: The print stylesheet: given to WeasyPrint only, so the HTML holds no paged-media CSS.
 PRINT_STYLESHEET = "handout-print.css"
 
-#: The policy every handout carries: nothing may be fetched (images only as ``data:``
-#: URIs, styles only inline), no script runs, no base URL or form target can be set.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                           "base-uri 'none'; form-action 'none'")
-CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
 
 
 def environment(templates_dir: Path | None = None) -> sandbox.BoundedSandbox:

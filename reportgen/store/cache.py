@@ -3,7 +3,7 @@
 The key hashes the digest of the config's numbers (``Config.numbers_digest``: the
 normalised config less its presentation, computed by the caller, so the cache never sees
 a config), reportgen's version, the source of every module the compute layer depends on
-(found from its imports, ``store.sources``: the numerics code and the config modules that
+(found from its imports, ``reportgen.codebase``: the numerics code and the config modules that
 define numbers, not the message text or the TOML reading and writing), the installed
 jax, jaxlib and CUDA-plugin versions, JAX_PLATFORMS and the requested device's XLA_FLAGS.
 A hit returns results.json's text, the large arrays and the compute environment without
@@ -32,9 +32,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from reportgen import xla
+from reportgen import codebase as sources
+from reportgen import xla_flags
 from reportgen._version import __version__
-from reportgen.store import output, sources
+from reportgen.store import output
 from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 KEY_PACKAGES = ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin", "optax", "numpy")
@@ -87,7 +88,7 @@ def key(numbers_digest: str, device: str) -> str:
         "code": code_digest(),
         "packages": {name: _version(name) for name in KEY_PACKAGES},
         "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),
-        "xla_flags": xla.flags_for(device),
+        "xla_flags": xla_flags.flags_for(device),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

@@ -28,7 +28,9 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from reportgen.config import Config, ConfigError, ExerciseConfig, validate
+from reportgen.config.course_mode import ExerciseConfig
+from reportgen.config.errors import ConfigError
+from reportgen.config.schema import Config
 
 SCHEMA = "reportgen.results/1"
 RESULTS_FILE = "results.json"
@@ -350,7 +352,7 @@ class Results:
                               f"got {str(plain.get('schema'))[:60]!r}")
         try:
             return cls(
-                config=config or validate(plain["config"], source="results.json config"),
+                config=config or Config.model_validate(plain["config"]),
                 data=Data.from_dict(plain["data"]), ols=OLS.from_dict(plain["ols"]),
                 diagnostics=Diagnostics.from_dict(plain["diagnostics"]),
                 runs=tuple(Run.from_dict(run) for run in plain["runs"]),
@@ -360,8 +362,9 @@ class Results:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ConfigError):
                 raise
+            detail = " ".join(str(exc).split())[:80]
             raise ConfigError(f"results.json: not reportgen's results ({type(exc).__name__}: "
-                              f"{str(exc)[:80]})") from None
+                              f"{detail})") from None
 
     @classmethod
     def loads(cls, text: str) -> Results:

@@ -108,9 +108,9 @@ def inputs_digest(results: Results, arrays: Arrays) -> str:
     code, and the matplotlib and FreeType that draw it."""
     from matplotlib import ft2font
 
+    from reportgen import codebase as sources
     from reportgen.config import PRESENTATION_FIELDS
     from reportgen.render.format import withheld_now
-    from reportgen.store import sources
 
     # the fields that change no number change no figure either
     plain = results.to_dict()

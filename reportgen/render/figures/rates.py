@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from reportgen import theory
+from reportgen.optimizers import in_family
 from reportgen.optimizers import title as optimizer_title
 from reportgen.render.figures.reading import as_array
 from reportgen.render.figures.style import (
@@ -30,7 +31,7 @@ def _momentum_curves(results: Results) -> list[tuple[int, Run, float]]:
     seen: set[tuple[str, float]] = set()
     curves = []
     for i, run in enumerate(results.runs):
-        if run.optimizer not in ("momentum", "nesterov"):
+        if run.optimizer not in in_family("momentum"):
             continue
         beta = float(results.config.runs[i].momentum)
         if (run.optimizer, beta) not in seen:
@@ -113,7 +114,7 @@ def draw_rates(results: Results) -> Drawn:
     ax.set_ylabel("error factor per step")
     fig.legend(loc="outside lower center", ncol=2, fontsize=MIN_FONT_PT)
     fig.set_layout_engine("constrained")
-    adaptive = [r.name for r in results.runs if r.optimizer in ("adam", "rmsprop")]
+    adaptive = [r.name for r in results.runs if r.optimizer in in_family("adaptive")]
     others = (f" {' and '.join(adaptive)} {'has' if len(adaptive) == 1 else 'have'} no such "
               f"factor and {'is' if len(adaptive) == 1 else 'are'} not drawn." if adaptive else "")
     momentum_words = (" Momentum runs sit on their own curves, the spectral radius of the "

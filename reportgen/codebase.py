@@ -14,7 +14,7 @@ import pkgutil
 from pathlib import Path
 
 PACKAGE = "reportgen"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 
 
 @functools.cache
