@@ -9,7 +9,9 @@
   renderer itself uses (``reportgen.render.context``), with example values from the
   default handout, and every filter;
 - ``gallery.md`` (with ``--gallery``): the first page of each shipped handout as an
-  image, beside its config.
+  image, beside its config;
+- ``css/pygments.css``: the colours of the code Pygments highlights at build time (the
+  site loads nothing from a CDN).
 
 ``nox -s docs`` runs this, then ``mkdocs build --strict``.
 """
@@ -200,6 +202,17 @@ def templates_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- code colours
+
+
+def pygments_css() -> str:
+    """css/pygments.css: Pygments' default style for the ``.highlight`` blocks that
+    pymdownx.highlight writes (mkdocs.yml)."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="default").get_style_defs(".highlight") + "\n"
+
+
 # ---------------------------------------------------------------- gallery
 
 
@@ -238,6 +251,8 @@ def main() -> int:
     (reference / "config.md").write_text(config_page(), encoding="utf-8")
     (reference / "cli.md").write_text(cli_page(), encoding="utf-8")
     (reference / "templates.md").write_text(templates_page(), encoding="utf-8")
+    (DOCS / "css").mkdir(exist_ok=True)
+    (DOCS / "css" / "pygments.css").write_text(pygments_css(), encoding="utf-8")
     if args.gallery:
         (DOCS / "gallery.md").write_text(gallery_page(DOCS / "gallery"), encoding="utf-8")
     elif not (DOCS / "gallery.md").exists():
