@@ -96,6 +96,28 @@ def test_init_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not (tmp_path / "templates").exists()
 
 
+@pytest.mark.parametrize("in_the_way", ["file", "link"])
+def test_init_checks_every_path_before_writing_any(tmp_path: Path, in_the_way: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, item 13: with p/templates a file (or a link to someone's folder), init
+    stopped with "File exists" after writing handout.toml and the schema."""
+    folder, elsewhere = tmp_path / "p", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    if in_the_way == "file":
+        (folder / "templates").write_text("mine")
+    else:
+        (folder / "templates").symlink_to(elsewhere)
+    assert cli.main(["init", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"reportgen: error: init: {folder / 'templates'} is in the way: expected a "
+                   "folder (or nothing) there; nothing was written"]
+    assert [p.name for p in folder.iterdir()] == ["templates"]
+    assert list(elsewhere.iterdir()) == []
+    (folder / "templates").unlink()
+    assert cli.main(["init", str(folder)]) == 0  # the rerun works
+
+
 # ---------------------------------------------------------------- watch
 
 

@@ -413,6 +413,23 @@ def test_disk_errors_while_writing_name_the_folder(
         assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "small.toml"]
 
 
+def test_init_on_a_full_disk_leaves_nothing(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, item 13: init writes all its files or none; the 21 KB schema cannot fit
+    in a 12 KiB tmpfs after handout.toml, so handout.toml is removed again."""
+    disk = tmp_path / "tiny"
+    _mount_tmpfs(disk, "size=12k")
+    try:
+        code, err = run_cli(["init", str(disk / "lecture")], capsys)
+        assert code == 2
+        assert err.strip().splitlines() == [
+            f"reportgen: error: init: cannot write {disk / 'lecture' / 'reportgen.schema.json'} "
+            "(No space left on device); nothing was written"]
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
 def test_a_million_samples_on_a_large_grid_is_not_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
