@@ -90,10 +90,29 @@ def _limits(spec: Mapping[str, Any]) -> str:
     return ", ".join(found)
 
 
-def _default(spec: Mapping[str, Any]) -> str:
-    if "default" not in spec:
+def _made_default(model: str, key: str) -> str:
+    """A default the schema cannot hold (made by a factory when the key is left out), in
+    words: ``[]``, ``{}``, or "one [[runs]] table of defaults"."""
+    from reportgen import config
+
+    value = getattr(config, model).model_fields[key].get_default(call_default_factory=True)
+    if isinstance(value, list) and value and hasattr(value[0], "model_dump"):
+        table = dict(TABLES)[type(value[0]).__name__]
+        count = "one" if len(value) == 1 else str(len(value))
+        return f"{count} {table} table{'s' if len(value) > 1 else ''} of defaults"
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    return f"`{json.dumps(value, ensure_ascii=False)}`"
+
+
+def _default(model_name: str, model: Mapping[str, Any], key: str) -> str:
+    """The default cell: "required" exactly where the schema requires the key."""
+    spec = model["properties"][key]
+    if key in model.get("required", ()):
         return "required"
-    return f"`{json.dumps(spec['default'], ensure_ascii=False)}`"
+    if "default" in spec:
+        return f"`{json.dumps(spec['default'], ensure_ascii=False)}`"
+    return _made_default(model_name, key)
 
 
 def config_page() -> str:
@@ -103,15 +122,16 @@ def config_page() -> str:
     lines = ["# Config reference", "",
              "Generated from the config's JSON Schema (`reportgen schema`, which editors "
              "read through the `#:schema` line of a config). Unknown keys are refused; "
-             "every key has a default unless it says required.", ""]
+             "every key has a default unless it says required (a config of only a `title` "
+             "builds the default handout under that title).", ""]
     for name, table in TABLES:
         model = models[name]
         lines += [f"## {table}", "", model.get("description", ""), "",
                   "| key | type | default | limits | meaning |", "|---|---|---|---|---|"]
         for key, spec in model["properties"].items():
             meaning = spec.get("description", "").replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| `{key}` | {_type(spec)} | {_default(spec)} | {_limits(spec)} "
-                         f"| {meaning} |")
+            lines.append(f"| `{key}` | {_type(spec)} | {_default(name, model, key)} | "
+                         f"{_limits(spec)} | {meaning} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -72,7 +72,8 @@ class Stages:
             self._console.print(message)
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_config_arguments(parser: argparse.ArgumentParser,
+                          out_default: str = "build/<name>") -> None:
     parser.add_argument(
         "config", nargs="?", default=None,
         help="a TOML file or a shipped handout name "
@@ -87,7 +88,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="where JAX computes (default: the config's device, auto: a GPU when JAX sees one)",
     )
     parser.add_argument("--out", type=Path, default=None,
-                        help="the report folder to write (default: build/<name>); it must be "
+                        help=f"the report folder to write (default: {out_default}); it must be "
                         "new, empty or a report reportgen wrote (anything else is refused with "
                         "exit code 2); it is replaced atomically when complete, so a failed, "
                         "interrupted or killed build keeps the previous one; a build started "
@@ -138,7 +139,7 @@ def make_parser() -> argparse.ArgumentParser:
         "student) into DIR/<variant-id>/, plus DIR/index.html and DIR/batch.json. "
         "Variants already built with the same config are skipped, so an interrupted "
         "batch resumes.")
-    _add_config_arguments(batch)
+    _add_config_arguments(batch, out_default="build/<name>-batch/")
     _add_render_arguments(batch)
     batch.add_argument("--matrix", dest="matrix", action="append", default=[],
                        metavar="KEY=V1,V2", help="vary a config value over a list (repeatable; "
@@ -177,7 +178,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="Write a commented handout.toml with every section, its JSON Schema for "
         "editors, and a templates/ folder with one overridable template. Never overwrites.")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."),
-                      help="where to write (default: the current folder)")
+                      help="where to write (default: ., the current folder)")
 
     commands.add_parser(
         "schema", help="print the config's JSON Schema",
