@@ -139,10 +139,14 @@ def config_page() -> str:
 # ---------------------------------------------------------------- command line
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+def _subparsers(parser: argparse.ArgumentParser,
+                prefix: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every subcommand by its command line, nested ones (``templates copy``) included."""
     for action in parser._actions:  # argparse keeps its subcommands here
         if isinstance(action, argparse._SubParsersAction):
-            yield from action.choices.items()
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subparsers(sub, f"{prefix}{name} ")
 
 
 def cli_page() -> str:

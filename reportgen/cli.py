@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's marker: this command answers shell completion)
 """The ``reportgen`` command line: compute, build and verify handouts.
 
 Exit codes: 0 done, 1 verification mismatch or internal failure, 2 bad input; stopped by
@@ -20,7 +21,7 @@ from reportgen import interrupts, pipeline
 from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load
 from reportgen.render import FORMATS
-from reportgen.store.paths import shipped_handouts
+from reportgen.store.paths import shipped_handouts, shipped_templates
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -179,6 +180,11 @@ def make_parser() -> argparse.ArgumentParser:
         "editors, and a templates/ folder with one overridable template. Never overwrites.")
     init.add_argument("folder", nargs="?", type=Path, default=Path("."),
                       help="where to write (default: ., the current folder)")
+    init.add_argument("--from", dest="source", choices=shipped_handouts(), default=None,
+                      metavar="NAME",
+                      help="start from a shipped handout or batch instead: its config, the "
+                      "roster it names, the schema, and for a course a fresh random .salt "
+                      f"listed in .gitignore ({', '.join(shipped_handouts())})")
 
     commands.add_parser(
         "schema", help="print the config's JSON Schema",
@@ -193,7 +199,110 @@ def make_parser() -> argparse.ArgumentParser:
     grade.add_argument("batch_dir", type=Path, help="the folder `reportgen batch` wrote")
     grade.add_argument("submissions", type=Path, nargs="+", metavar="SUBMISSION.pdf",
                        help="filled-in student handouts")
+    _add_discovery_commands(commands)
+    _add_examples(parser)
     return parser
+
+
+def _add_discovery_commands(commands: Any) -> None:
+    """``list``, ``templates list|copy`` and ``completion``: what is shipped, and how to
+    start from it, without looking inside the installed package."""
+    commands.add_parser(
+        "list", help="list the shipped handouts and batches",
+        description="List the shipped handouts and batches: the names that build, batch and "
+        "init --from accept, each with the command that makes it and its title.")
+    templates = commands.add_parser(
+        "templates", help="list the shipped templates, or copy one out to override it",
+        description="The templates a handout is made of. A folder given with --templates "
+        "overrides them by name: copy one out, edit it, build with --templates DIR.")
+    actions = templates.add_subparsers(dest="templates_command", required=True,
+                                       metavar="ACTION")
+    actions.add_parser("list", help="list the shipped templates by name",
+                       description="List every shipped template (HTML and CSS) by the name "
+                       "--templates overrides it with.")
+    copy = actions.add_parser(
+        "copy", help="copy a shipped template into a folder, to edit",
+        description="Copy a shipped template into DIR under its own name (keeping "
+        "partials/), so that --templates DIR overrides it. Never overwrites a file.")
+    copy.add_argument("name", choices=shipped_templates(), metavar="NAME",
+                      help="a template's name, as `reportgen templates list` prints it")
+    copy.add_argument("folder", nargs="?", type=Path, default=Path("templates"), metavar="DIR",
+                      help="the folder of your templates (default: templates)")
+    completion = commands.add_parser(
+        "completion", help="print the shell code that completes reportgen's commands",
+        description="Print the shell code that completes reportgen's commands, options and "
+        "shipped names (through argcomplete: pip install 'reportgen-handouts[completion]'). "
+        "Load it from your shell's start-up file.")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"),
+                            help="the shell to complete in")
+
+
+#: Each command's examples, shown at the end of its --help (one command per line, a
+#: comment after two spaces and #; tests/test_docs.py parses every one).
+EXAMPLES: dict[str, str] = {
+    "build": """\
+  reportgen build                                   # the default handout -> build/source-notebook/
+  reportgen build learning-rates --format html      # a shipped handout, HTML only
+  reportgen build handout.toml --set runs.0.learning_rate=0.3 --out build/fast
+  reportgen build handout.toml --templates templates  # with your own templates""",
+    "compute": """\
+  reportgen compute                                 # build/source-notebook/results.json
+  reportgen compute handout.toml --set data.n=1000 --out build/n1000""",
+    "verify": """\
+  reportgen verify build/source-notebook            # a report folder
+  reportgen verify handout.pdf                      # a handout PDF alone (its attachments)
+  reportgen verify build/lab                        # every variant of a batch""",
+    "batch": """\
+  reportgen batch learning-rate-study               # -> build/learning-rate-study-batch/
+  reportgen batch handout.toml --matrix runs.0.learning_rate=0.02,0.1,0.5
+  reportgen batch lab-course --out build/lab        # a copy per student, and the answer key
+  reportgen batch lab-course --audience instructor --out build/lab-key
+  reportgen batch study.toml --executor dask --scheduler tcp://10.0.0.5:8786""",
+    "watch": """\
+  reportgen watch handout.toml --serve              # rebuild on save, reload the browser
+  reportgen watch handout.toml --templates templates --format html,pdf""",
+    "init": """\
+  reportgen init lecture                            # handout.toml, its schema, templates/
+  reportgen init lab --from lab-course              # start from a shipped handout or batch""",
+    "schema": """\
+  reportgen schema > reportgen.schema.json          # what a config's #:schema line names""",
+    "grade": """\
+  reportgen grade build/lab submissions/*.pdf       # -> build/lab/grades.csv""",
+    "list": """\
+  reportgen list                                    # names for build, batch and init --from""",
+    "templates": """\
+  reportgen templates list
+  reportgen templates copy partials/figure.html     # -> templates/partials/figure.html""",
+    "templates list": """\
+  reportgen templates list""",
+    "templates copy": """\
+  reportgen templates copy handout.css              # -> templates/handout.css
+  reportgen templates copy partials/figure.html mine  # then build with --templates mine""",
+    "completion": """\
+  eval "$(reportgen completion bash)"               # in ~/.bashrc
+  reportgen completion zsh > ~/.zfunc/_reportgen    # with fpath+=~/.zfunc in ~/.zshrc
+  reportgen completion fish > ~/.config/fish/completions/reportgen.fish""",
+}
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, except that an examples epilog keeps its lines."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:\n"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _add_examples(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Give every subcommand (nested ones too) its examples as the end of its --help."""
+    for action in parser._actions:  # argparse keeps its subcommands here
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                command = f"{prefix}{name}"
+                sub.formatter_class = _HelpFormatter
+                sub.epilog = f"examples:\n{EXAMPLES[command]}"
+                _add_examples(sub, f"{command} ")
 
 
 def _add_render_arguments(parser: argparse.ArgumentParser) -> None:
@@ -372,16 +481,76 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    """``reportgen init``: write a new handout folder."""
+    """``reportgen init``: write a new handout folder, or a copy of a shipped one."""
     from reportgen import scaffold
 
-    written = scaffold.scaffold(args.folder)
+    written = scaffold.scaffold(args.folder, args.source)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
-    config = args.folder / scaffold.CONFIG_FILE
-    print(f"next: reportgen build {config} --templates {args.folder / 'templates'}",
+    if args.source is None:
+        config = args.folder / scaffold.CONFIG_FILE
+        print(f"next: reportgen build {config} --templates {args.folder / 'templates'}",
+              file=sys.stderr)
+        return EXIT_OK
+    config = args.folder / f"{args.source}.toml"
+    if args.folder / scaffold.SALT_FILE in written:
+        print(f"note: {config} still holds the shipped [students] salt, which anyone with "
+              f"reportgen can read: replace it with a secret of yours (a random one is in "
+              f"{args.folder / scaffold.SALT_FILE}, kept out of git by .gitignore)",
+              file=sys.stderr)
+    print(f"next: reportgen {scaffold.describe(args.source).command} {config}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_list(_args: argparse.Namespace) -> int:
+    """``reportgen list``: the shipped handouts and batches, with the command for each."""
+    from reportgen import scaffold
+
+    shipped = [scaffold.describe(name) for name in shipped_handouts()]
+    width = max(len(item.name) for item in shipped)
+    print("shipped handouts and batches (reportgen init DIR --from NAME copies one):")
+    for item in shipped:
+        print(f"  {item.name:<{width}}  reportgen {item.command:<5}  {item.title}")
+        print(f"  {'':<{width}}  {item.makes}")
+    return EXIT_OK
+
+
+def run_templates(args: argparse.Namespace) -> int:
+    """``reportgen templates list|copy``: the shipped templates; one copied out."""
+    from reportgen import scaffold
+
+    if args.templates_command == "list":
+        print("shipped templates (reportgen templates copy NAME [DIR]; "
+              "then build with --templates DIR):")
+        for name in shipped_templates():
+            print(f"  {name}")
+        return EXIT_OK
+    path = scaffold.copy_template(args.name, args.folder)
+    print(f"wrote {path}", file=sys.stderr)
+    print(f"next: edit it, then reportgen build CONFIG --templates {args.folder}",
           file=sys.stderr)
     return EXIT_OK
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    """``reportgen completion SHELL``: argcomplete's shell code for reportgen."""
+    try:
+        import argcomplete
+    except ImportError:
+        raise ConfigError("completion: needs argcomplete "
+                          "(pip install 'reportgen-handouts[completion]')") from None
+    sys.stdout.write(argcomplete.shellcode(["reportgen"], shell=args.shell))
+    return EXIT_OK
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer the shell's completion request (argcomplete's protocol: $_ARGCOMPLETE is
+    set) and exit; without argcomplete installed, do nothing."""
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
 
 
 def run_schema(_args: argparse.Namespace) -> int:
@@ -408,12 +577,17 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "watch": run_watch,
     "init": run_init,
     "schema": run_schema,
+    "list": run_list,
+    "templates": run_templates,
+    "completion": run_completion,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = make_parser()
+    if "_ARGCOMPLETE" in os.environ:
+        _complete(parser)
     args = parser.parse_args(argv)
     try:
         with interrupts.handling():
@@ -429,6 +603,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"reportgen: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader stopped early (reportgen list | head): not an error
+        with contextlib.suppress(OSError):  # nothing more reaches the closed pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as exc:
         from reportgen.store.output import OutputError
 

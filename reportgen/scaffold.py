@@ -1,26 +1,37 @@
-"""``reportgen init``: a new handout folder to start from.
+"""Starting points: ``reportgen init``, ``list`` and ``templates``.
 
-Writes a commented config with every section, the JSON Schema that editors read through
-its ``#:schema`` line, and a ``templates/`` folder with one overridable template and a
-note on how overriding works. It never overwrites a file, and writes all of its files or
-none: every path is checked before the first is written, and a write that fails midway
-removes what it wrote.
+``init`` writes a commented config with every section, the JSON Schema that editors read
+through its ``#:schema`` line, and a ``templates/`` folder with one overridable template
+and a note on how overriding works; ``init --from NAME`` copies a shipped handout or batch
+instead (its config, the roster it names, the schema; for a course a fresh random salt).
+``list`` names the shipped handouts, ``templates copy`` copies a shipped template out to
+override it. Nothing here overwrites a file, and each writes all of its files or none:
+every path is checked before the first is written, and a write that fails midway removes
+what it wrote.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import math
 import os
+import secrets
+import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from reportgen.config import ConfigError, json_schema_text
-from reportgen.store.paths import templates_dir
+from reportgen.store.paths import reports_dir, shipped_handouts, shipped_templates, templates_dir
 
 CONFIG_FILE = "handout.toml"
 SCHEMA_FILE = "reportgen.schema.json"
 #: The shipped template a new folder gets a copy of, to show how overriding works.
 EXAMPLE_TEMPLATE = "partials/provenance.html"
+#: A course's secret (random, 32 bytes as hex), kept out of version control by .gitignore.
+SALT_FILE = ".salt"
+GITIGNORE = ".gitignore"
 
 
 def files() -> dict[str, str]:
@@ -43,7 +54,7 @@ def check_writable(folder: Path, names: Mapping[str, str], what: str = "init") -
     """
     if os.path.lexists(folder) and not folder.is_dir():
         raise ConfigError(f"{what}: {folder} is not a folder; expected a folder (or nothing) "
-                          f"there")
+                          f"there; nothing was written")
     for name in names:
         path = folder / name
         for parent in reversed(path.relative_to(folder).parents[:-1]):
@@ -53,7 +64,7 @@ def check_writable(folder: Path, names: Mapping[str, str], what: str = "init") -
                                   f"(or nothing) there; nothing was written")
         if os.path.lexists(path):
             raise ConfigError(f"{what}: {path} already exists; reportgen {what} never "
-                              f"overwrites a file (choose an empty folder)")
+                              f"overwrites a file (move it away, or choose another folder)")
 
 
 def write_new(folder: Path, planned: Mapping[str, str], private: frozenset[str] = frozenset(),
@@ -98,11 +109,99 @@ def write_new(folder: Path, planned: Mapping[str, str], private: frozenset[str] 
     return written
 
 
-def scaffold(folder: Path) -> list[Path]:
-    """Write a new handout folder into ``folder``; returns the files written.
+def scaffold(folder: Path, source: str | None = None) -> list[Path]:
+    """Write a new handout folder into ``folder``, or a copy of the shipped handout
+    ``source`` (``files_from``); returns the files written.
 
     Raises:
-      ConfigError: a file exists, or a path on the way is not a folder (nothing is
-        written then).
+      ConfigError: an unknown ``source``, a file that exists, or a path on the way that is
+        not a folder (nothing is written then).
     """
-    return write_new(folder, files())
+    if source is None:
+        return write_new(folder, files())
+    return write_new(folder, files_from(source), private=frozenset({SALT_FILE}))
+
+
+# ---------------------------------------------------------------- shipped handouts
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """A shipped handout or batch: its name, the command that makes it, and what it is."""
+
+    name: str
+    command: str  # "build" or "batch"
+    title: str
+    makes: str  # "a handout", "6 variants ([matrix])", "a handout per student of 4 ..."
+
+
+def _shipped_config(name: str) -> tuple[str, dict]:
+    """The text and the TOML data of the shipped config ``name``."""
+    if name not in shipped_handouts():
+        raise ConfigError(f"--from: expected a shipped handout ({', '.join(shipped_handouts())}),"
+                          f" got {name!r}")
+    text = (reports_dir() / f"{name}.toml").read_text(encoding="utf-8")
+    return text, tomllib.loads(text)
+
+
+def _roster_size(path: Path) -> int:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return sum(1 for row in csv.DictReader(handle) if row)
+
+
+def describe(name: str) -> Shipped:
+    """What the shipped config ``name`` makes, read from its TOML (not computed)."""
+    _text, data = _shipped_config(name)
+    matrix = {key: value for key, value in data.get("matrix", {}).items() if key != "mode"}
+    students = data.get("students")
+    parts = []
+    if matrix:
+        zipped = data["matrix"].get("mode") == "zip"
+        count = (len(next(iter(matrix.values()))) if zipped
+                 else math.prod(len(values) for values in matrix.values()))
+        parts.append(f"{count} variants of {', '.join(matrix)}")
+    if students:
+        size = _roster_size(reports_dir() / students["roster"])
+        exercises = len(data.get("exercises", []))
+        parts.append(f"a handout per student of a {size}-student roster, {exercises} "
+                     f"exercise{'s' if exercises != 1 else ''}")
+    command = "batch" if parts else "build"
+    return Shipped(name, command, str(data.get("title", "")), "; ".join(parts) or "a handout")
+
+
+def files_from(name: str) -> dict[str, str]:
+    """The files of a folder started from the shipped handout or batch ``name``: its
+    config (under its own name), the roster it names, the schema its ``#:schema`` line
+    points to, and for a course a fresh random salt in ``.salt``, which ``.gitignore``
+    keeps out of version control.
+
+    The copied config keeps its ``[students] salt``: the config still has to carry one
+    (``reportgen init`` says so when it writes ``.salt``).
+    """
+    text, data = _shipped_config(name)
+    planned = {f"{name}.toml": text, SCHEMA_FILE: json_schema_text()}
+    students = data.get("students")
+    if students:
+        roster = str(students["roster"])
+        planned[roster] = (reports_dir() / roster).read_text(encoding="utf-8")
+        planned[SALT_FILE] = secrets.token_hex(32) + "\n"
+        planned[GITIGNORE] = ("# the secret that seeds each student's data: never commit or "
+                              f"share it\n{SALT_FILE}\n")
+    return planned
+
+
+# ---------------------------------------------------------------- templates
+
+
+def copy_template(name: str, folder: Path) -> Path:
+    """Copy the shipped template ``name`` into ``folder`` under the same relative name,
+    so that ``--templates folder`` overrides it; returns the file written.
+
+    Raises:
+      ConfigError: an unknown name, or the file exists (nothing is written then).
+    """
+    if name not in shipped_templates():
+        raise ConfigError(f"templates copy: expected a shipped template (reportgen templates "
+                          f"list), got {name!r}")
+    text = (templates_dir() / name).read_text(encoding="utf-8")
+    return write_new(folder, {name: text}, what="templates copy")[0]

@@ -21,7 +21,8 @@ import pytest
 
 from reportgen import cli
 from reportgen.config import json_schema, json_schema_text, resolve_path
-from reportgen.store.paths import reports_dir, shipped_handouts
+from reportgen.config import load as load_config
+from reportgen.store.paths import reports_dir, shipped_handouts, templates_dir
 
 
 def as_json(value: Any) -> Any:
@@ -125,6 +126,78 @@ def test_init_checks_every_path_before_writing_any(tmp_path: Path, in_the_way: s
     assert list(elsewhere.iterdir()) == []
     (folder / "templates").unlink()
     assert cli.main(["init", str(folder)]) == 0  # the rerun works
+
+
+# ---------------------------------------------------------------- init --from, list, templates
+
+
+def test_init_from_a_course_copies_its_roster_schema_and_a_fresh_salt(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23, item 5: a course started without reaching into site-packages."""
+    salts = []
+    for folder in (tmp_path / "lab", tmp_path / "lab2"):
+        assert cli.main(["init", str(folder), "--from", "lab-course"]) == 0
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == [".gitignore", ".salt", "lab-course-roster.csv", "lab-course.toml",
+                         "reportgen.schema.json"]
+        assert (folder / "lab-course.toml").read_text() == \
+            (reports_dir() / "lab-course.toml").read_text()
+        config = load_config(str(folder / "lab-course.toml"))
+        assert config.students is not None
+        assert (folder / config.students.roster).read_text() == \
+            (reports_dir() / "lab-course-roster.csv").read_text()
+        assert json.loads((folder / "reportgen.schema.json").read_text()) == json_schema()
+        salt = (folder / ".salt").read_text()
+        assert re.fullmatch(r"[0-9a-f]{64}\n", salt)
+        assert (folder / ".salt").stat().st_mode & 0o777 == 0o600
+        assert ".salt" in (folder / ".gitignore").read_text().splitlines()
+        salts.append(salt)
+    assert salts[0] != salts[1]
+    err = capsys.readouterr().err
+    assert f"next: reportgen batch {tmp_path / 'lab2' / 'lab-course.toml'}" in err
+
+
+def test_init_from_a_handout_copies_its_config_and_schema(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["init", str(tmp_path), "--from", "optimizers"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["optimizers.toml",
+                                                         "reportgen.schema.json"]
+    assert f"next: reportgen build {tmp_path / 'optimizers.toml'}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["init", str(tmp_path / "x"), "--from", "no-such-handout"])
+    assert stopped.value.code == 2 and not (tmp_path / "x").exists()
+
+
+def test_list_names_each_shipped_handout_with_its_command(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    commands = dict(re.findall(r"^  ([\w-]+) +reportgen (build|batch) ", out, re.M))
+    assert set(commands) == set(shipped_handouts())
+    assert commands["lab-course"] == commands["learning-rate-study"] == "batch"
+    assert commands["source-notebook"] == commands["optimizers"] == "build"
+    assert "6 variants of runs.0.learning_rate" in out
+    assert "a handout per student of a 4-student roster, 2 exercises" in out
+
+
+@pytest.mark.slow
+def test_a_copied_template_overrides_the_shipped_one(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["templates", "list"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert {"handout.html", "handout.css", "partials/provenance.html"} <= set(listed)
+    mine = tmp_path / "mine"
+    assert cli.main(["templates", "copy", "partials/provenance.html", str(mine)]) == 0
+    copied = mine / "partials" / "provenance.html"
+    assert copied.read_text() == (templates_dir() / "partials" / "provenance.html").read_text()
+    copied.write_text(copied.read_text().replace("</footer>", "<p>Copied and edited.</p></footer>"))
+    assert cli.main(["templates", "copy", "partials/provenance.html", str(mine)]) == 2
+    assert "already exists; reportgen templates copy never overwrites" in \
+        capsys.readouterr().err
+    assert "Copied and edited." in copied.read_text()
+    assert cli.main(["build", "--templates", str(mine), "--format", "html", "--out",
+                     str(tmp_path / "out"), "-q"]) == 0
+    assert "<p>Copied and edited.</p>" in (tmp_path / "out" / "index.html").read_text()
 
 
 # ---------------------------------------------------------------- watch

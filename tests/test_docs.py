@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
+import shlex
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -196,3 +198,52 @@ def test_a_batch_without_out_goes_where_its_help_says(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     assert cli.main(["batch", str(config), "--format", "html", "-q", "--jobs", "1"]) == 0
     assert (tmp_path / "build" / "tiny-batch" / "batch.json").is_file()
+
+
+def test_the_readme_lists_every_command() -> None:
+    table = README.split("## Commands", 1)[1].split("\n\n", 2)[1]
+    listed = set(re.findall(r"^\| `reportgen (\w+)", table, re.M))
+    assert listed == {name for name in subcommands(cli.make_parser()) if " " not in name}
+
+
+def test_every_command_ends_its_help_with_examples_that_parse() -> None:
+    parser = cli.make_parser()
+    for command, sub in subcommands(parser).items():
+        text = sub.format_help()
+        assert "\nexamples:\n" in text, command
+        examples = text.split("\nexamples:\n", 1)[1]
+        lines = [re.split(r"  #| > | \| ", line)[0].strip() for line in examples.splitlines()
+                 if line.strip().startswith("reportgen ")]
+        assert lines, command
+        for line in lines:
+            argv = shlex.split(line)[1:]
+            try:
+                parser.parse_args(argv)
+            except SystemExit as exc:  # argparse refused the example
+                raise AssertionError(f"{command}: {line}") from exc
+            assert argv[: len(command.split())] == command.split(), line
+
+
+def test_completion_offers_build_for_bu(tmp_path: Path) -> None:
+    """Shell completion through argcomplete: the bash code `reportgen completion bash`
+    prints, run in a real bash, completes `reportgen bu` to `build`."""
+    import shutil
+    import subprocess
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    pytest.importorskip("argcomplete")  # the completion extra (and the test extra) have it
+    bindir = Path(sys.executable).parent
+    script = """
+set -e
+eval "$(reportgen completion bash)"
+COMP_LINE="reportgen bu"; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(reportgen bu); COMP_CWORD=1
+complete -p reportgen >/dev/null
+$(complete -p reportgen | sed -E 's/.*-F ([^ ]+) .*/\\1/') reportgen bu reportgen
+printf '%s\\n' "${COMPREPLY[@]}"
+"""
+    done = subprocess.run([bash, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["build"], done.stdout
