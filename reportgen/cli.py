@@ -19,7 +19,7 @@ from typing import Any
 
 from reportgen import interrupts, pipeline
 from reportgen._version import __version__
-from reportgen.config import Config, ConfigError, load
+from reportgen.config import Config, ConfigError, load, parse_key
 from reportgen.render import FORMATS
 from reportgen.store.paths import shipped_handouts, shipped_templates
 
@@ -321,6 +321,37 @@ def load_config(args: argparse.Namespace) -> Config:
     return load(args.config, _overrides(args))
 
 
+def check_one_handout(config: Config, args: argparse.Namespace) -> None:
+    """Refuse to build (or compute) one handout from a config that makes many.
+
+    A ``[students]`` roster makes a handout per student, and a ``[matrix]`` one per
+    combination: built alone, such a config silently gave an anonymous copy or the base
+    values only. A matrix whose every varied key is fixed with ``--set`` is one variant,
+    byte-identical to the batch's, and builds.
+    """
+    name = args.config or config.name
+    if config.students is not None:
+        raise ConfigError(f"{args.command}: {name} has a [students] roster (a handout per "
+                          f"student); to build them: reportgen batch {name}")
+    varied = [key for key in (config.matrix or {}) if key != "mode"]
+    fixed = {parse_key(text.partition("=")[0], "--set") for text in args.overrides}
+    loose = [key for key in varied if parse_key(key, f'matrix."{key}"') not in fixed]
+    if loose:
+        raise ConfigError(f"{args.command}: {name} has a [matrix] of variants; to build them "
+                          f"all: reportgen batch {name} (to {args.command} one, fix "
+                          f"{', '.join(loose)} with --set)")
+
+
+def check_many_handouts(config: Config, args: argparse.Namespace) -> None:
+    """Refuse a batch of one: a config with neither a matrix, nor --matrix, nor a roster."""
+    varied = [key for key in (config.matrix or {}) if key != "mode"]
+    if not varied and not args.matrix and config.students is None:
+        name = args.config or config.name
+        raise ConfigError(f"batch: {name} has no [matrix] or [students] (it makes one "
+                          f"handout); to build it: reportgen build {name} (or vary a value "
+                          f"with --matrix KEY=V1,V2)")
+
+
 def _overrides(args: argparse.Namespace) -> list[str]:
     """--set values, with --device and --audience as the last of them."""
     overrides = list(args.overrides)
@@ -352,6 +383,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 def run_compute(args: argparse.Namespace) -> int:
     """``reportgen compute``: results.json (and large arrays) only."""
     config = load_config(args)
+    check_one_handout(config, args)
     target = output_folder(args, config)
     stages = Stages(args.quiet)
     try:
@@ -368,6 +400,7 @@ def run_build(args: argparse.Namespace) -> int:
     """``reportgen build``: compute, render and write the report folder atomically."""
     pipeline.check_jobs(args.jobs)
     config = load_config(args)
+    check_one_handout(config, args)
     formats = parse_formats(args.format)
     _check_templates(args)
     target = output_folder(args, config)
@@ -390,6 +423,7 @@ def run_batch(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     _check_templates(args)
     pipeline.check_jobs(args.jobs)  # before the plan computes anything
+    check_many_handouts(load_config(args), args)
     stages = Stages(args.quiet)
     try:
         made = plan.make_plan(args.config, _overrides(args), args.matrix,
