@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,11 @@ class Stages:
         """Print one line above the status (rich markup allowed); nothing when quiet."""
         if self._console is not None:
             self._console.print(text)
+
+    def abandon(self) -> None:
+        """Stop the display without marking the stage under way as done (it failed)."""
+        self._current = None
+        self.close()
 
     def close(self, message: str | None = None) -> None:
         self._finish_current()
@@ -145,8 +150,9 @@ def make_parser() -> argparse.ArgumentParser:
     batch.add_argument("--matrix", dest="matrix", action="append", default=[],
                        metavar="KEY=V1,V2", help="vary a config value over a list (repeatable; "
                        "replaces the config's [matrix] entry for KEY)")
-    batch.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="render in N local worker processes (default: 1, in this process)")
+    batch.add_argument("--jobs", type=int, default=available_cores(), metavar="N",
+                       help="render in N local worker processes, 1 in this process "
+                       "(default: one per core this process may use, %(default)s here)")
     batch.add_argument("--executor", choices=("local", "dask"), default="local",
                        help="render locally, or as tasks on an existing Dask cluster")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -202,6 +208,13 @@ def make_parser() -> argparse.ArgumentParser:
     _add_discovery_commands(commands)
     _add_examples(parser)
     return parser
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _add_discovery_commands(commands: Any) -> None:
@@ -599,7 +612,17 @@ def run_verify(args: argparse.Namespace) -> int:
     """``reportgen verify``: recompute from the report's own config and compare."""
     from reportgen import verification
 
-    return verification.main(args.path, quiet=args.quiet)
+    @contextlib.contextmanager
+    def display(_path: Path) -> Iterator[Stages]:
+        stages = Stages(args.quiet)
+        try:
+            yield stages
+        except BaseException:
+            stages.abandon()
+            raise
+        stages.close()
+
+    return verification.main(args.path, quiet=args.quiet, display=display)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
