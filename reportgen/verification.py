@@ -27,7 +27,8 @@ import json
 import math
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -71,6 +72,10 @@ class Tolerance(NamedTuple):
 
 class NotInside(Exception):
     """A path that is not a regular file inside the report folder; says what it is."""
+
+
+def _silent(_stage: str) -> None:
+    """A progress callback that shows nothing."""
 
 
 def read_inside(folder: Path, name: str) -> bytes:
@@ -390,8 +395,8 @@ class Rebuild(NamedTuple):
     skipped: str | None = None
 
 
-def compare_rebuild(report: StoredReport, config: Config,
-                    computed: pipeline.Computed) -> Rebuild:
+def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Computed,
+                    progress: pipeline.Progress = _silent) -> Rebuild:
     """Rebuild the report in memory from the recomputed results and compare every file.
 
     Only where the manifest's environment is exactly this one (platform, versions, git
@@ -421,7 +426,7 @@ def compare_rebuild(report: StoredReport, config: Config,
                                  f"elsewhere ({shown})")
 
     if report.pdf is not None:
-        rebuilt = pipeline.report_files(config, computed, ("pdf",))[PDF_FILE]
+        rebuilt = pipeline.report_files(config, computed, ("pdf",), progress=progress)[PDF_FILE]
         problems = [] if rebuilt == report.pdf else [
             f"{PDF_FILE}: differs from the PDF rebuilt from its config "
             f"({_first_difference(report.pdf, rebuilt)})"]
@@ -430,8 +435,9 @@ def compare_rebuild(report: StoredReport, config: Config,
     assert report.folder is not None
     formats = tuple(fmt for fmt, name in (("html", HTML_FILE), ("pdf", PDF_FILE))
                     if name in listed)
-    rebuilt_files = (pipeline.report_files(config, computed, formats) if rendered
-                     else pipeline.compute_files(config, computed))
+    rebuilt_files = (pipeline.report_files(config, computed, formats, progress=progress)
+                     if rendered else pipeline.compute_files(config, computed))
+    progress("compare files")
     problems = []  # files the rebuild does not make: compare_files names them
     for name in sorted(rebuilt_files):
         try:
@@ -475,21 +481,24 @@ class Verification:
         return f"NOT reproduced: {len(self.differences)} difference(s); {self.compared}"
 
 
-def check(path: Path) -> Verification:
-    """Recompute the report at ``path`` from its own config and compare.
+def check(path: Path, progress: pipeline.Progress = _silent) -> Verification:
+    """Recompute the report at ``path`` from its own config and compare; ``progress`` is
+    called with each stage's name as it starts (reading, computing, rendering, comparing).
 
     Raises:
       ConfigError: ``path`` is not a readable report.
     """
+    progress("read report")
     report = read_report(path)
     config = stored_config(report)
-    computed = pipeline.compute(config, use_cache=False)
+    computed = pipeline.compute(config, use_cache=False, progress=progress)
+    progress("compare numbers")
     stored_env = (report.manifest or {}).get("environment")
     tolerance = tolerance_for(stored_env, environment(computed.environment))
     problems = compare_config(report) + compare_files(report)
     if report.results is not None:
         problems += compare_numbers(report.results, computed.results.to_dict(), tolerance)
-    rebuild = compare_rebuild(report, config, computed)
+    rebuild = compare_rebuild(report, config, computed, progress)
     problems += rebuild.problems
     return Verification(Path(path), not problems, tuple(problems),
                         _compared(report, rebuild),
@@ -539,27 +548,38 @@ def batch_variants(folder: Path) -> list[Path] | None:
     return [folder / name for name in names]
 
 
-def main(path: Path, quiet: bool = False) -> int:
+#: Opens a progress display for the report at a path; it closes before the verdict prints.
+ProgressDisplay = Callable[[Path], AbstractContextManager[pipeline.Progress]]
+
+
+def _no_display(_path: Path) -> AbstractContextManager[pipeline.Progress]:
+    return nullcontext(_silent)
+
+
+def main(path: Path, quiet: bool = False, display: ProgressDisplay = _no_display) -> int:
     """``reportgen verify``: print the verdict and the differences; 0 reproduced, 1 not.
 
     A batch folder is verified variant by variant (exit 0 only when all reproduce).
+    ``display`` shows each report's stages while it is recomputed and rebuilt.
     """
     if not os.path.lexists(path):
         raise ConfigError(f"verify: no such report folder or PDF: {path}")
     variants = batch_variants(path)
     if variants is not None:
-        failed = [variant.name for variant in variants if _main_one(variant, quiet) != 0]
+        failed = [variant.name for variant in variants
+                  if _main_one(variant, quiet, display) != 0]
         print(f"batch {path}: {len(variants) - len(failed)} of {len(variants)} variants "
               f"reproduced" + (f"; NOT reproduced: {', '.join(failed)}" if failed else ""))
         return 1 if failed else 0
-    return _main_one(path, quiet)
+    return _main_one(path, quiet, display)
 
 
-def _main_one(path: Path, quiet: bool) -> int:
+def _main_one(path: Path, quiet: bool, display: ProgressDisplay) -> int:
     if not path.exists():
         print(f"NOT reproduced: {path} is missing")
         return 1
-    result = check(path)
+    with display(path) as progress:
+        result = check(path, progress)
     if not quiet:
         print(f"verify {path}: {result.tolerance}")
     if result.ok:

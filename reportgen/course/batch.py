@@ -215,7 +215,7 @@ def _dask(tasks: Sequence[Task], formats: tuple[str, ...], templates_dir: Path |
         from distributed import Client, as_completed
     except ImportError:
         raise ConfigError("--executor dask: the distributed package is not installed "
-                          "(pip install 'reportgen[dask]')") from None
+                          "(pip install 'reportgen-handouts[dask]')") from None
     try:
         client = Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as exc:
