@@ -234,5 +234,5 @@ def test_the_floor_test_sees_an_arrow_back_up(monkeypatch: pytest.MonkeyPatch) -
     real = sources.imports_of
     monkeypatch.setattr(sources, "imports_of", lambda name: real(name) | (
         {"reportgen.render.format"} if name == "reportgen.numerics.model" else set()))
-    with pytest.raises(AssertionError, match="numerics.model"):
+    with pytest.raises(AssertionError, match=r"numerics\.model"):
         test_every_import_points_down_or_level()
