@@ -16,6 +16,7 @@ from typing import Any
 
 import reportgen
 from reportgen import pipeline
+from reportgen.config import validate
 from reportgen.store.results import Results, dumps
 
 DEFAULT_RUNS: list[dict[str, Any]] = [
@@ -73,6 +74,13 @@ def make_results(runs: list[dict[str, Any]] | None = None, **options: Any) -> Re
     from their results.json text (a new value with its own arrays, safe to modify)."""
     config = config_for(runs, **options)
     return Results.loads(results_text(config.model_dump_json()))
+
+
+def with_exercises(results: Results, exercises: list[dict[str, Any]],
+                   audience: str = "student") -> Results:
+    """The same numbers for a config that adds ``exercises`` for ``audience``."""
+    raw = {**results.config.normalised(), "exercises": exercises, "audience": audience}
+    return results.restamped(validate(raw, source="test config"))
 
 
 def optimizer_results() -> Results:

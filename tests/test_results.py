@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from results_fixture import LEARNING_RATE_RUNS, config_for
+from results_fixture import LEARNING_RATE_RUNS, config_for, with_exercises
 
 import reportgen
 from reportgen.config import ConfigError
@@ -123,8 +123,7 @@ def test_results_written_before_later_fields_still_read() -> None:
 def with_answers(results: Results, *paths: str, audience: str = "student") -> Results:
     """The results relabelled for a config whose exercises ask for ``paths``."""
     exercises = [{"id": f"q{i}", "prompt": "?", "answer": path} for i, path in enumerate(paths)]
-    raw = {**results.config.normalised(), "exercises": exercises, "audience": audience}
-    return results.restamped(reportgen.config.validate(raw, source="test"))
+    return with_exercises(results, exercises, audience)
 
 
 def test_answers_read_each_exercise_from_the_results() -> None:
