@@ -113,7 +113,8 @@ def test_the_twin_is_full_batch_gd_from_the_same_start(default_results: Results)
     theta = minibatch.theta_init
     for _ in range(twin.steps):
         theta = theta - 0.1 * (-2 / data.n * design.T @ (data.y - design @ theta))
-    np.testing.assert_allclose(twin.final_theta, theta, rtol=1e-12)  # type: ignore[arg-type]
+    assert twin.final_theta is not None
+    np.testing.assert_allclose(twin.final_theta, theta, rtol=1e-12)
     np.testing.assert_array_equal(twin.thetas[0], minibatch.theta_init)
     assert twin.steps == minibatch.steps
     assert twin.loss_after_epochs == twin.losses[minibatch.epochs]
