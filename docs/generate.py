@@ -195,7 +195,7 @@ def templates_page() -> str:
     from reportgen.render.format import FILTERS
     from reportgen.render.html import render_context
 
-    results = api.compute(config.load("source-notebook")).to_dict()
+    results = api.compute(config.load("source-notebook")).value
     handout = render_context(results, None, make_figures(results))
     lines = ["# Template context reference", "",
              "Generated from the typed definition the renderer checks every context "

@@ -1,16 +1,14 @@
 """Results for the rendering tests, computed by reportgen itself on small configs.
 
-The rendering layer reads only the plain results, but its tests must not run on a
-hand-copied schema that can drift from what ``compute`` writes: every results dict here
-comes from ``reportgen.numerics`` (cached per process and in the test cache folder), so a
-change to the results shows up in the rendering tests at once.
+The rendering layer reads only the typed results, but its tests must not run on a
+hand-made value that can drift from what ``compute`` makes: every ``Results`` here comes
+from ``reportgen.numerics`` (cached per process and in the test cache folder), so a change
+to the results shows up in the rendering tests at once.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
-import json
 import logging
 import tempfile
 from pathlib import Path
@@ -18,6 +16,8 @@ from typing import Any
 
 import reportgen
 from reportgen import pipeline
+from reportgen.config import validate
+from reportgen.store.results import Results, dumps
 
 DEFAULT_RUNS: list[dict[str, Any]] = [
     {"name": "Batch gradient descent", "learning_rate": 0.1, "epochs": 10, "batch_size": None},
@@ -63,18 +63,27 @@ def config_for(
 
 
 @functools.cache
-def _results_json(config_json: str) -> str:
+def results_text(config_json: str) -> str:
+    """results.json's text for a config (given as JSON, so that it can key the cache)."""
     config = reportgen.Config.model_validate_json(config_json)
-    return json.dumps(reportgen.compute(config).to_dict())
+    return dumps(reportgen.compute(config).value)
 
 
-def make_results(runs: list[dict[str, Any]] | None = None, **options: Any) -> dict[str, Any]:
-    """The results dict of the notebook's experiment (or of ``runs`` on its data); a copy."""
+def make_results(runs: list[dict[str, Any]] | None = None, **options: Any) -> Results:
+    """The results of the notebook's experiment (or of ``runs`` on its data), read afresh
+    from their results.json text (a new value with its own arrays, safe to modify)."""
     config = config_for(runs, **options)
-    return copy.deepcopy(json.loads(_results_json(config.model_dump_json())))
+    return Results.loads(results_text(config.model_dump_json()))
 
 
-def optimizer_results() -> dict[str, Any]:
+def with_exercises(results: Results, exercises: list[dict[str, Any]],
+                   audience: str = "student") -> Results:
+    """The same numbers for a config that adds ``exercises`` for ``audience``."""
+    raw = {**results.config.normalised(), "exercises": exercises, "audience": audience}
+    return results.restamped(validate(raw, source="test config"))
+
+
+def optimizer_results() -> Results:
     """The notebook's data with plain GD, momentum, Nesterov and Adam from one start."""
     runs = [{"name": f"{label} run", "optimizer": name, "learning_rate": rate, "epochs": 30,
              "init": [-2.0, 8.0]}

@@ -65,10 +65,10 @@ def test_a_hand_edited_results_json_is_recomputed_and_replaced(
     assert cli.main(argv) == 0
 
     assert "123.456" not in (out / "index.html").read_text(encoding="utf-8")
-    assert json.loads((out / "results.json").read_text())["ols"] == first.results["ols"]
+    assert json.loads((out / "results.json").read_text())["ols"] == first.results.to_dict()["ols"]
     assert (folder / cache.RESULTS_FILE).read_bytes() == stored  # the entry was replaced
     again = pipeline.compute(config, cache_dir=cache_dir)
-    assert again.cached and again.results == first.results
+    assert again.cached and again.results.to_dict() == first.results.to_dict()
 
 
 def _truncate(name: str) -> Callable[[Path], None]:

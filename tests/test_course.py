@@ -23,8 +23,10 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from reportgen import cli
-from reportgen.config import ConfigError, StudentConfig, StudentsConfig
-from reportgen.course import exercises, grading, students
+from reportgen.config import ConfigError, ExerciseConfig, StudentConfig, StudentsConfig
+from reportgen.course import grading, students
+from reportgen.render.leaks import find_leaks
+from reportgen.store.results import Answer
 
 pytestmark = pytest.mark.slow
 
@@ -363,11 +365,10 @@ def test_a_template_that_prints_an_answer_is_refused(course: Path, tmp_path: Pat
 
 
 def test_find_leaks_names_each_spelling_and_place() -> None:
-    answer = exercises.Answer(1, exercises.ExerciseConfig(
-        id="a", prompt="p", answer="ols.loss"), 0.48411023)
+    answer = Answer(1, ExerciseConfig(id="a", prompt="p", answer="ols.loss"), 0.48411023)
     files = {"index.html": b"<p>0.4841</p>", "figures/x.svg": b"<text>10.484</text>",
              "notes.txt": b"0.484110"}
-    leaks = exercises.find_leaks(files, [answer])
+    leaks = find_leaks(files, [answer])
     assert leaks == ["exercises[0] (a): its answer appears as 0.4841 in index.html",
                      "exercises[0] (a): its answer appears as 0.484110 in notes.txt"]
 

@@ -13,7 +13,7 @@ from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 import pytest
-from results_fixture import make_results
+from results_fixture import make_results, with_exercises
 
 from reportgen import helper
 from reportgen.render.report import render_report
@@ -46,15 +46,14 @@ def test_figures_html_and_pdf_rendered_with_the_helper_are_the_same_bytes(
 def test_a_student_copy_withholds_the_same_numbers_in_the_helper(
     started: helper.Helper,
 ) -> None:
-    results = make_results()
-    results["config"]["audience"] = "student"
-    results["config"]["exercises"] = [
+    results = with_exercises(make_results(), [
         {"id": "slope", "prompt": "The OLS slope?", "answer": "ols.theta.1",
-         "tolerance": 0.001, "points": 1, "solution": "It is {{ answer|num(4) }}."}]
+         "tolerance": 0.001, "points": 1, "solution": "It is {{ answer|num(4) }}."}])
+    assert results.is_student_copy and results.ols.theta is not None
     alone = render_report(results, None, {"html"})
     shared = render_report(results, None, {"html"}, helper=started)
     assert shared == alone
-    slope = f"{results['ols']['theta'][1]:.3f}"
+    slope = f"{results.ols.theta[1]:.3f}"
     assert slope not in shared["index.html"].decode()
 
 

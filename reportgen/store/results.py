@@ -427,7 +427,7 @@ def resolve(results: Results, path: str) -> Any:
 def _has_field(record: Any, name: str) -> bool:
     if dataclasses.is_dataclass(record):
         return name in {field.name for field in dataclasses.fields(record)}
-    if isinstance(record, Config | ExerciseConfig) or hasattr(record, "model_fields"):
+    if isinstance(record, Config | ExerciseConfig) or hasattr(type(record), "model_fields"):
         return name in type(record).model_fields
     return False
 
