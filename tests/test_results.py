@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from reportgen.store.paths import shipped_handouts
 from results_fixture import LEARNING_RATE_RUNS, config_for, with_exercises
 
 import reportgen
 from reportgen.config import ConfigError
+from reportgen.shipped import shipped_handouts
 from reportgen.store.results import (
     SCHEMA,
     Results,
