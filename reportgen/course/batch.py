@@ -170,7 +170,10 @@ def _warm_renderer() -> None:
 def _start_pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor:
     """``jobs`` spawned worker processes, started now (not at the first variant), so
     their start-up and imports overlap the numbers computed in the calling process."""
+    from reportgen.helper import reap_at_exit
+
     context = multiprocessing.get_context("spawn")  # JAX is not fork-safe
+    reap_at_exit()
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                                   initializer=_warm_renderer)
     for _ in range(jobs):  # spawn workers are started on demand: one per pending task
