@@ -10,18 +10,21 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen import config as config_module
-from reportgen import pipeline
+from reportgen import pipeline, verification
 from reportgen.config import Config
+from reportgen.errors import ParameterError
 from reportgen.render.format import fmt_num, fmt_pct, fmt_theta
-from reportgen.verification import Verification, check
+from reportgen.store.output import OutputError
+from reportgen.verification import Verification
 
 if TYPE_CHECKING:
     from reportgen.course.batch import BatchResult
@@ -167,14 +170,16 @@ def build(
       The written report.
 
     Raises:
-      ConfigError: a bad config or template.
-      reportgen.store.output.OutputError: an ``OSError`` naming the output folder, which
-        may not be replaced (it holds other files, it is a symbolic link...) or cannot
-        be written.
+      ConfigError: a bad config or template; a :class:`ParameterError` (a ConfigError)
+        for a bad argument, named as in this call (``jobs=0: ...``).
+      OutputError: an ``OSError`` naming the output folder, which may not be replaced (it
+        holds other files, it is a symbolic link...) or cannot be written; its message
+        is the one line the command line prints, in this call's terms (``out='x': ...``).
     """
     target = Path(out) if out is not None else Path("build") / config.name
-    files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
-                           cache_dir=_path(cache_dir), use_cache=cache, jobs=jobs)
+    with _python_terms({"out": out if out is not None else str(target), "jobs": jobs}):
+        files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
+                               cache_dir=_path(cache_dir), use_cache=cache, jobs=jobs)
     return Report(target, tuple(sorted(files)))
 
 
@@ -225,12 +230,30 @@ def build_batch(
 
 
 def verify(path: PathLike) -> Verification:
-    """Recompute a report folder (or a handout PDF) from its own config and compare.
+    """Recompute a report folder, a handout PDF, or every variant of a batch folder, from
+    its own config and compare (as ``reportgen verify`` does).
 
     Returns:
-      A :class:`~reportgen.verification.Verification`: ``.ok`` and ``.differences``.
+      A :class:`~reportgen.verification.Verification`: ``.ok`` and ``.differences``; for
+      a batch, ``.variants`` holds each variant's, and ``.differences`` all of theirs,
+      each led by the variant's id.
+
+    Raises:
+      ConfigError: ``path`` is missing or is not a readable report or batch.
     """
-    return check(Path(path))
+    return verification.verify(Path(path))
+
+
+@contextlib.contextmanager
+def _python_terms(arguments: Mapping[str, Any]) -> Iterator[None]:
+    """Errors about an argument, worded as in the call (``jobs=0: ...``), not as the
+    command line words them (``--jobs: ...``)."""
+    try:
+        yield
+    except (ParameterError, OutputError) as exc:
+        name = exc.parameter
+        given = f"{name}={arguments[name]!r}" if name in arguments else f"{name}="
+        raise exc.worded(f"{given}: {exc.problem}") from None
 
 
 def _path(value: PathLike | None) -> Path | None:

@@ -19,6 +19,7 @@ from typing import Any
 from reportgen import interrupts, pipeline
 from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load
+from reportgen.errors import NamesParameter
 from reportgen.render import FORMATS
 from reportgen.store.paths import shipped_handouts
 
@@ -410,6 +411,17 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def error_lines(exc: Exception) -> list[str]:
+    """What the command line prints for bad input: an error about an argument names its
+    option (``--jobs: ...``), any other its own lines."""
+    if isinstance(exc, NamesParameter):
+        return [f"--{exc.parameter.replace('_', '-')}: {exc.problem}"]
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return [f"{exc.strerror or exc}{where}"]
+    return str(exc).splitlines() or [type(exc).__name__]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = make_parser()
@@ -424,18 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = f"; {outcome}" if outcome else ""
         print(f"reportgen: interrupted ({exc.name}){detail}", file=sys.stderr)
         return exc.exit_code
-    except ConfigError as exc:
-        for line in str(exc).splitlines():
+    except (ConfigError, OSError) as exc:
+        for line in error_lines(exc):
             print(f"reportgen: error: {line}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        from reportgen.store.output import OutputError
-
-        if isinstance(exc, OutputError):
-            print(f"reportgen: error: {exc.strerror}", file=sys.stderr)
-        else:
-            where = f" ({exc.filename})" if exc.filename else ""
-            print(f"reportgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # raised by code itself; a real SIGINT arrives as Interrupted
         print("reportgen: interrupted; the previous report is untouched", file=sys.stderr)

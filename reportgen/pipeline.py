@@ -26,6 +26,7 @@ import numpy as np
 from reportgen import helper as helper_process
 from reportgen.config import Config, ConfigError, dump_toml
 from reportgen.course.exercises import answers, check_student_copy
+from reportgen.errors import ParameterError
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
@@ -197,9 +198,13 @@ def report_files(
 
 
 def check_jobs(jobs: int) -> None:
-    """Refuse a number of processes below one (``--jobs`` of build and batch)."""
-    if jobs < 1:
-        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
+    """Refuse a number of processes below one (``jobs`` of build and batch).
+
+    Raises:
+      ParameterError: naming ``jobs``.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError("jobs", f"expected a whole number >= 1, got {jobs!r}")
 
 
 def preflight(target: Path) -> None:

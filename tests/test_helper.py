@@ -159,7 +159,7 @@ def test_fewer_than_one_job_is_refused_before_anything_is_written(
     assert cli.main(["build", "--jobs", "0", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "reportgen: error: --jobs: expected a whole number >= 1, got 0"
-    with pytest.raises(ConfigError, match=r"--jobs: expected a whole number >= 1, got -1"):
+    with pytest.raises(ConfigError, match=r"^jobs=-1: expected a whole number >= 1, got -1$"):
         reportgen.build(reportgen.load_config(), out=out, jobs=-1)
     assert not out.exists()
 
