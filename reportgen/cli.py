@@ -166,10 +166,13 @@ def make_parser() -> argparse.ArgumentParser:
     watch.add_argument("--out", type=Path, default=None,
                        help="the report folder to write (default: build/<name>)")
     watch.add_argument("--serve", action="store_true",
-                       help="serve the report on http://127.0.0.1 and reload the page after "
-                       "each rebuild (only the served page gets the reload script)")
+                       help="serve the report's own files on http://127.0.0.1 (to this "
+                       "machine only) and reload the page after each rebuild; a failed "
+                       "rebuild's error shows in the page (only the served page gets the "
+                       "reload script, the one script it may run)")
     watch.add_argument("--port", type=int, default=8000,
-                       help="the port for --serve (default: 8000; 0 picks a free one)")
+                       help="the port for --serve, 0 to 65535 (default: 8000; 0 picks a "
+                       "free one)")
     watch.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                        help="where results and JAX compilations are cached")
 
@@ -339,14 +342,16 @@ def run_watch(args: argparse.Namespace) -> int:
     """``reportgen watch``: build, then rebuild on every change until Ctrl-C."""
     import threading
 
-    from reportgen import watch
+    from reportgen import serve, watch
 
     formats = parse_formats(args.format)
     _check_templates(args)
+    if args.serve:
+        serve.check_port(args.port)
     config = load(args.config, args.overrides)
     target = output_folder(args, config)
     watcher = watch.Watcher(args.config, target, args.overrides, formats, args.templates,
-                            args.cache_dir)
+                            args.cache_dir, describe=lambda exc: error_lines(exc)[0])
 
     def report(rebuild: watch.Rebuild) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -360,10 +365,9 @@ def run_watch(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         if args.serve:
             try:
-                url = stack.enter_context(watch.serving(target, lambda: watcher.version,
-                                                        args.port))
+                url = stack.enter_context(serve.serving(lambda: watcher.site, args.port))
             except OSError as exc:
-                raise ConfigError(f"--port: cannot serve on 127.0.0.1:{args.port} "
+                raise ConfigError(f"--port: cannot serve on {serve.HOST}:{args.port} "
                                   f"({exc.strerror or exc})") from None
             print(f"serving {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
         print(f"watching {watcher.config_path} (Ctrl-C stops)", file=sys.stderr, flush=True)
