@@ -83,12 +83,15 @@ def compute_many(
     use_cache: bool = True,
     progress: Progress = _silent,
     before_jax: Callable[[], Any] = lambda: None,
+    store: bool = True,
 ) -> list[Computed]:
     """The results of many configs: cached ones read, the rest computed together.
 
     Configs whose arrays share shapes are computed by one compiled program each
     (``numerics.experiment.compute_many``); the results equal ``compute`` of each config.
     ``before_jax`` is called just before JAX is imported, if anything is to be computed.
+    ``store=False`` caches nothing new (a caller that keeps only some results, such as
+    students' redraws, caches those with ``remember``).
     """
     folder = cache_dir or cache.default_dir()
     found: dict[int, Computed] = {}
@@ -115,11 +118,19 @@ def compute_many(
         for index, (results, arrays) in zip(missing, outcomes, strict=True):
             config = configs[index]
             environment = runtime.environment(config.device, config.precision)
-            if use_cache:
-                cache.store(folder, config,
-                            cache.Entry(results_io.dumps(results), arrays, environment))
             found[index] = Computed(results, arrays, environment)
+            if use_cache and store:
+                remember(config, found[index], cache_dir=folder)
     return [found[index] for index in range(len(configs))]
+
+
+def remember(config: Config, computed: Computed, *, cache_dir: Path | None = None) -> None:
+    """Put freshly computed results of ``config`` in the cache (a hit is already there)."""
+    if computed.cached:
+        return
+    cache.store(cache_dir or cache.default_dir(), config,
+                cache.Entry(results_io.dumps(computed.results), computed.arrays,
+                            computed.environment))
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
