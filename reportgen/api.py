@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from reportgen import config as config_module
 from reportgen import pipeline, verification
 from reportgen.config import Config
+from reportgen.course.cluster import WORKER_TIMEOUT_S
 from reportgen.errors import ParameterError
 from reportgen.render.format import fmt_num, fmt_pct, fmt_theta
 from reportgen.store.output import OutputError
@@ -194,10 +195,14 @@ def build_batch(
     jobs: int = 1,
     executor: str = "local",
     scheduler: str | None = None,
+    worker_timeout: float = WORKER_TIMEOUT_S,
     cache: bool = True,
     cache_dir: PathLike | None = None,
 ) -> BatchResult:
     """Build every variant of a batch config (its ``[matrix]`` and/or ``[students]``).
+
+    Bad arguments, a bad config, an ``out`` folder holding other files and a Dask
+    scheduler that cannot be reached are all refused before anything is computed.
 
     Args:
       path_or_name: a TOML file or shipped handout name (a roster path is relative to it).
@@ -209,24 +214,31 @@ def build_batch(
       templates: a folder of templates overriding the shipped ones by name.
       jobs: local worker processes that render (spawned).
       executor: ``"local"`` or ``"dask"`` (with ``scheduler``, an existing cluster).
+      scheduler: the Dask scheduler's address, ``"tcp://HOST:PORT"``.
+      worker_timeout: seconds the Dask cluster may have no worker before the batch stops
+        (``BatchResult.stopped`` says so; the built variants are kept, a rerun resumes).
       cache: False recomputes and caches nothing.
       cache_dir: the cache folder.
 
     Returns:
-      The batch folder and each variant's outcome (``.failed`` lists the failures).
+      The batch folder and each variant's outcome (``.failed`` lists the failures,
+      ``.pending`` what a stopped batch did not reach).
 
     Raises:
-      ConfigError: a bad config, matrix, roster or output folder.
+      ConfigError: a bad config, matrix, roster or constraint; a :class:`ParameterError`
+        (a ConfigError) for a bad argument, named as in this call (``jobs=0: ...``).
+      OutputError: an ``OSError`` for an ``out`` folder that may not be written.
     """
-    from reportgen.course import batch, plan
+    from reportgen.course import batch
 
-    pipeline.check_jobs(jobs)  # before the plan computes anything
-    made = plan.make_plan(path_or_name, overrides or (), matrix, cache_dir=_path(cache_dir),
-                          use_cache=cache)
-    target = Path(out) if out is not None else batch.default_folder(made)
-    return batch.run(made, target, formats, templates_dir=_path(templates), jobs=jobs,
-                     executor=executor, scheduler=scheduler, cache_dir=_path(cache_dir),
-                     use_cache=cache)
+    arguments = {"out": out, "jobs": jobs, "executor": executor, "scheduler": scheduler,
+                 "worker_timeout": worker_timeout}
+    with _python_terms(arguments):
+        return batch.build(path_or_name, _path(out), formats, overrides=overrides or (),
+                           matrix_options=matrix, templates_dir=_path(templates), jobs=jobs,
+                           executor=executor, scheduler=scheduler,
+                           worker_timeout=worker_timeout, cache_dir=_path(cache_dir),
+                           use_cache=cache)
 
 
 def verify(path: PathLike) -> Verification:

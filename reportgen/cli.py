@@ -19,6 +19,7 @@ from typing import Any
 from reportgen import interrupts, pipeline
 from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load
+from reportgen.course.cluster import WORKER_TIMEOUT_S
 from reportgen.errors import NamesParameter
 from reportgen.render import FORMATS
 from reportgen.store.paths import shipped_handouts
@@ -149,7 +150,13 @@ def make_parser() -> argparse.ArgumentParser:
     batch.add_argument("--executor", choices=("local", "dask"), default="local",
                        help="render locally, or as tasks on an existing Dask cluster")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask)")
+                       help="the Dask scheduler, tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 "
+                       "(--executor dask); reached before anything is computed")
+    batch.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT_S,
+                       metavar="SECONDS",
+                       help="with --executor dask: how long the cluster may have no worker "
+                       "before the batch stops with exit code 1, keeping what it built "
+                       f"(a rerun resumes; default: {WORKER_TIMEOUT_S:g})")
 
     watch = commands.add_parser(
         "watch", help="rebuild a handout whenever its config or a template changes",
@@ -279,34 +286,33 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``reportgen batch``: every variant into its own folder, an index and batch.json."""
-    from reportgen.course import batch, plan
+    from reportgen.course import batch
 
     formats = parse_formats(args.format)
     _check_templates(args)
-    pipeline.check_jobs(args.jobs)  # before the plan computes anything
     stages = Stages(args.quiet)
     try:
-        made = plan.make_plan(args.config, _overrides(args), args.matrix,
-                              cache_dir=args.cache_dir,
-                              use_cache=not args.no_cache, progress=stages)
-        target = args.out if args.out is not None else batch.default_folder(made)
-
         def report(outcome: batch.Outcome, done: int, total: int) -> None:
             stages.line(_variant_line(outcome, done, total))
 
-        result = batch.run(made, target, formats, templates_dir=args.templates,
-                           jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                           cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                           progress=stages, on_variant=report)
+        result = batch.build(args.config, args.out, formats, overrides=_overrides(args),
+                             matrix_options=args.matrix, templates_dir=args.templates,
+                             jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+                             worker_timeout=args.worker_timeout, cache_dir=args.cache_dir,
+                             use_cache=not args.no_cache, progress=stages, on_variant=report)
     finally:
         stages.close()
-    built = sum(1 for o in result.outcomes if o.status == "built")
-    skipped = sum(1 for o in result.outcomes if o.status == "skipped")
-    print(f"wrote {target}/: {built} built, {skipped} already there, {len(result.failed)} "
-          f"failed, of {len(result.outcomes)} variants", file=sys.stderr)
+    counts = {status: sum(1 for o in result.outcomes if o.status == status)
+              for status in ("built", "skipped", "failed", "pending")}
+    pending = f", {counts['pending']} pending" if counts["pending"] else ""
+    print(f"wrote {result.folder}/: {counts['built']} built, {counts['skipped']} already "
+          f"there, {counts['failed']} failed{pending}, of {len(result.outcomes)} variants",
+          file=sys.stderr)
     for outcome in result.failed:
         print(f"reportgen: error: variant {outcome.variant.id}: {outcome.error}", file=sys.stderr)
-    return EXIT_FAILED if result.failed else EXIT_OK
+    if result.stopped:
+        print(f"reportgen: error: {result.stopped}", file=sys.stderr)
+    return EXIT_FAILED if result.failed or result.stopped else EXIT_OK
 
 
 def _variant_line(outcome: Any, done: int, total: int) -> str:

@@ -138,3 +138,53 @@ def test_an_unusable_out_folder_is_the_exported_output_error_in_one_line(
     line = _cli_error(["build", "--out", ".", "-q"], capsys)
     assert line == "--out: " + message.split(": ", 1)[1]  # the same line, in CLI terms
     assert {"ConfigError", "OutputError", "ParameterError"} <= set(dir(reportgen))
+
+
+@pytest.mark.parametrize(("call", "args", "python", "cli_line"), [
+    ({"jobs": 0}, ["--jobs", "0"], "jobs=0: expected a whole number >= 1, got 0",
+     "--jobs: expected a whole number >= 1, got 0"),
+    ({"executor": "spark"}, None, "executor='spark': expected local or dask, got 'spark'",
+     None),
+    ({"executor": "dask", "scheduler": "foo://bar:1"},
+     ["--executor", "dask", "--scheduler", "foo://bar:1"],
+     "scheduler='foo://bar:1': expected tcp://HOST:PORT, the address of a Dask scheduler, "
+     "got 'foo://bar:1'",
+     "--scheduler: expected tcp://HOST:PORT, the address of a Dask scheduler, got "
+     "'foo://bar:1'"),
+    ({"executor": "dask", "worker_timeout": 0}, ["--executor", "dask", "--scheduler",
+                                                  "tcp://127.0.0.1:1", "--worker-timeout", "0"],
+     "worker_timeout=0: expected a number of seconds > 0, got 0",
+     "--worker-timeout: expected a number of seconds > 0, got 0.0"),
+])
+def test_a_bad_argument_is_named_as_the_caller_spelled_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], call: dict, args: list[str] | None,
+    python: str, cli_line: str | None,
+) -> None:
+    """Lower layers named CLI flags ("--jobs:") to Python callers too (item 16)."""
+    arguments = {"scheduler": "tcp://127.0.0.1:1", **call}
+    with pytest.raises(reportgen.ParameterError) as caught:
+        reportgen.build_batch("source-notebook", tmp_path / "b", **arguments)
+    assert str(caught.value) == python
+    assert isinstance(caught.value, reportgen.ConfigError)
+    if args is not None:
+        line = _cli_error(["batch", "source-notebook", "--out", str(tmp_path / "b"), *args],
+                          capsys)
+        assert line == cli_line
+    assert not (tmp_path / "b").exists()
+
+
+def test_lower_layers_name_the_parameter_not_a_flag(tmp_path: Path) -> None:
+    from reportgen import pipeline
+    from reportgen.course import batch, cluster
+
+    for check in (lambda: pipeline.check_jobs(0),
+                  lambda: cluster.check_address("inproc://x"),
+                  lambda: batch.check_options(1, "spark", None)):
+        with pytest.raises(reportgen.ParameterError) as caught:
+            check()
+        assert not str(caught.value).startswith("--")
+        assert str(caught.value).startswith(f"{caught.value.parameter}: ")
+    (tmp_path / "mine.txt").write_text("mine")
+    with pytest.raises(reportgen.OutputError) as refused:
+        batch.check_folder(tmp_path)
+    assert str(refused.value).startswith(f"out: {tmp_path} holds other files")

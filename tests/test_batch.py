@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -251,6 +252,7 @@ def test_dask_cluster_gives_the_same_bytes(batch_dir: Path, study: Path) -> None
     assert {k: v for k, v in remote.items() if k != "batch.json"} == \
         {k: v for k, v in local.items() if k != "batch.json"}
 
+
 # ---------------------------------------------------------------- refused early, bounded (issue 22)
 
 STUDENTS = """\
@@ -287,6 +289,26 @@ def _course(folder: Path, constraints: str = "") -> Path:
 
 def _result_entries(cache: Path) -> list[Path]:
     return sorted(cache.rglob("results.json")) if cache.exists() else []
+
+
+def test_out_holding_a_users_file_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed "✓ drawing 4 student problem(s) 3.8 s" before the refusal (item 10)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(cache))
+    config = _course(tmp_path, "[students.constraints]\ncondition_number = [1.0, 1000.0]\n")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("mine")
+    code = cli.main(["batch", str(config), "--out", str(mine), "--format", "html"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"reportgen: error: --out: {mine} holds other files; expected an empty "
+                   f"folder or a reportgen batch folder (with batch.json)\n")
+    assert not cache.exists()  # nothing was computed
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    assert (mine / "thesis.tex").read_text() == "mine"
 
 
 def test_unsatisfiable_constraints_end_at_once_and_cache_no_rejected_draw(
@@ -330,3 +352,28 @@ def test_redraws_are_bounded_for_the_whole_batch(
                        r"the 0 this batch may still compute \(at most 8\)"):
         plan.make_plan(config, cache_dir=tmp_path / "cache")
     assert len(_result_entries(tmp_path / "cache")) == 4  # the draws that held, only
+
+
+def test_batch_json_lists_what_a_killed_batch_built(study: Path, tmp_path: Path) -> None:
+    """batch.json was written at the start and the end only: after kill -9, every
+    variant was "pending", the built ones too (item 11)."""
+    out = tmp_path / "b"
+    batch = subprocess.Popen(
+        [sys.executable, "-m", "reportgen", "batch", str(study), "--out", str(out),
+         "--format", "html", "--no-cache"], stderr=subprocess.PIPE, text=True, env=os.environ)
+    assert batch.stderr is not None
+    for line in batch.stderr:
+        if " 2/6 " in line:
+            batch.send_signal(signal.SIGKILL)
+            break
+    batch.wait(60)
+    assert batch.returncode == -signal.SIGKILL
+    record = json.loads((out / "batch.json").read_text())
+    built = [row for row in record["variants"] if row["status"] == "built"]
+    assert len(built) >= 2 and record["complete"] is False
+    for row in record["variants"]:
+        folder = out / row["id"]
+        assert (folder / "manifest.json").is_file() == (row["status"] == "built")
+        if row["status"] == "built":
+            assert hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest() == \
+                row["manifest_sha256"]
