@@ -138,31 +138,49 @@ def _is_built(folder: Path, config: Config) -> str | None:
         return None
 
 
-def _record(plan: Plan, outcomes: Mapping[str, Outcome], complete: bool) -> dict[str, Any]:
-    rows = []
-    for variant in plan.variants:
-        outcome = outcomes.get(variant.id)
-        row: dict[str, Any] = {
-            "id": variant.id,
-            "values": variant.values,
-            "config_sha256": variant.config.digest(),
-            "manifest_sha256": outcome.manifest_sha256 if outcome else None,
-            "status": outcome.status if outcome else "pending",
-        }
-        if variant.student is not None:
-            row["student"] = variant.student.model_dump()
-            row["redraws"] = variant.redraws
+class _Ledger:
+    """A run's batch.json, rewritten atomically whenever a variant lands.
+
+    A variant's line is serialised again only when its outcome changed, and its config's
+    sha256 computed once: rewriting every row with json's indenting encoder (pure Python)
+    and every digest took ~0.15 s a write for 1,000 variants, which a batch paid once per
+    variant; now a write of 5,000 variants costs about the write itself.
+    """
+
+    def __init__(self, plan: Plan, path: Path) -> None:
+        self.path = path
+        self.head = {"schema": SCHEMA, "name": plan.name,
+                     "audience": plan.base.audience if plan.base.exercises else None}
+        self.fixed: list[dict[str, Any]] = []
+        for variant in plan.variants:
+            row: dict[str, Any] = {"id": variant.id, "values": variant.values,
+                                   "config_sha256": variant.config.digest()}
+            if variant.student is not None:
+                row["student"] = variant.student.model_dump()
+                row["redraws"] = variant.redraws
+            self.fixed.append(row)
+        self.lines = [self._line(row, None) for row in self.fixed]
+        self.shown: list[Outcome | None] = [None] * len(self.fixed)
+
+    @staticmethod
+    def _line(fixed: dict[str, Any], outcome: Outcome | None) -> str:
+        row = {**fixed, "manifest_sha256": outcome.manifest_sha256 if outcome else None,
+               "status": outcome.status if outcome else "pending"}
         if outcome is not None and outcome.error:
             row["error"] = outcome.error
-        rows.append(row)
-    return {"schema": SCHEMA, "name": plan.name, "complete": complete,
-            "audience": plan.base.audience if plan.base.exercises else None,
-            "variants": rows}
+        return json.dumps(row, sort_keys=True, allow_nan=False)
 
-
-def _write_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, sort_keys=True, indent=1, allow_nan=False) + "\n"
-    output.replace_file(path, text.encode("utf-8"))
+    def write(self, outcomes: Mapping[str, Outcome], complete: bool) -> None:
+        """batch.json with each variant's outcome (``pending`` until it has one), one
+        variant per line."""
+        for index, fixed in enumerate(self.fixed):
+            outcome = outcomes.get(fixed["id"])
+            if outcome is not self.shown[index]:
+                self.lines[index] = self._line(fixed, outcome)
+                self.shown[index] = outcome
+        head = json.dumps({**self.head, "complete": complete}, sort_keys=True, allow_nan=False)
+        text = f'{head[:-1]}, "variants": [\n' + ",\n".join(self.lines) + "\n]}\n"
+        output.replace_file(self.path, text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------- rendering executors
@@ -360,12 +378,13 @@ def _run_locked(
     use_cache: bool, progress: pipeline.Progress, on_variant: OnVariant,
 ) -> BatchResult:
     result = BatchResult(folder)
+    ledger = _Ledger(plan, folder / BATCH_FILE)
     done: dict[str, Outcome] = {}
     for variant in plan.variants:
         digest = _is_built(folder / variant.id, variant.config)
         if digest is not None:
             done[variant.id] = Outcome(variant, "skipped", manifest_sha256=digest)
-    _write_json(folder / BATCH_FILE, _record(plan, done, complete=False))
+    ledger.write(done, complete=False)
     total = len(plan.variants)
     for count, outcome in enumerate(done.values(), start=1):
         on_variant(outcome, count, total)
@@ -397,7 +416,7 @@ def _run_locked(
         try:
             for variant, files in rendered:
                 done[variant.id] = _write_variant(folder, variant, files, started)
-                _write_json(folder / BATCH_FILE, _record(plan, done, complete=False))
+                ledger.write(done, complete=False)
                 on_variant(done[variant.id], len(done), total)
                 started = time.perf_counter()
         except dask_cluster.WorkersLost as exc:
@@ -406,7 +425,7 @@ def _run_locked(
                               "same command again to resume (built variants are kept)")
     result.outcomes = [done.get(v.id) or Outcome(v, "pending") for v in plan.variants]
     progress("index")
-    _finish(plan, folder, {o.variant.id: o for o in result.outcomes},
+    _finish(plan, folder, ledger, {o.variant.id: o for o in result.outcomes},
             {key: c.results for key, c in computed.items()})
     return result
 
@@ -424,13 +443,13 @@ def _write_variant(folder: Path, variant: Variant, files: Any, started: float) -
                    seconds=time.perf_counter() - started)
 
 
-def _finish(plan: Plan, folder: Path, done: Mapping[str, Outcome],
+def _finish(plan: Plan, folder: Path, ledger: _Ledger, done: Mapping[str, Outcome],
             results: Mapping[str, dict[str, Any]]) -> None:
     """batch.json, the answer key and index.html (the lecturer's, not for students)."""
     from reportgen.render.batch import render_index
 
     complete = all(o.status in ("built", "skipped") for o in done.values())
-    _write_json(folder / BATCH_FILE, _record(plan, done, complete=complete))
+    ledger.write(done, complete=complete)
     summaries = []
     for variant in plan.variants:
         outcome = done[variant.id]
