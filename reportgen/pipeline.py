@@ -24,6 +24,7 @@ import numpy as np
 
 from reportgen import helper as helper_process
 from reportgen.config import Config, ConfigError, dump_toml
+from reportgen.errors import ParameterError
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
@@ -80,12 +81,15 @@ def compute_many(
     use_cache: bool = True,
     progress: Progress = _silent,
     before_jax: Callable[[], Any] = lambda: None,
+    store: bool = True,
 ) -> list[Computed]:
     """The results of many configs: cached ones read, the rest computed together.
 
     Configs whose arrays share shapes are computed by one compiled program each
     (``numerics.experiment.compute_many``); the results equal ``compute`` of each config.
     ``before_jax`` is called just before JAX is imported, if anything is to be computed.
+    ``store=False`` caches nothing new (a caller that keeps only some results, such as
+    students' redraws, caches those with ``remember``).
     """
     folder = cache_dir or cache.default_dir()
     found: dict[int, Computed] = {}
@@ -112,16 +116,24 @@ def compute_many(
         for index, (results, arrays) in zip(missing, outcomes, strict=True):
             config = configs[index]
             environment = runtime.environment(config.device, config.precision)
-            if use_cache:
-                cache.store(folder, cache_key(config),
-                            cache.Entry(results_io.dumps(results), arrays, environment))
             found[index] = Computed(results, arrays, environment)
+            if use_cache and store:
+                remember(config, found[index], cache_dir=folder)
     return [found[index] for index in range(len(configs))]
 
 
 def cache_key(config: Config) -> str:
     """The compute cache's key for ``config``: its numbers, the code and the device."""
     return cache.key(config.numbers_digest(), config.device)
+
+
+def remember(config: Config, computed: Computed, *, cache_dir: Path | None = None) -> None:
+    """Put freshly computed results of ``config`` in the cache (a hit is already there)."""
+    if computed.cached:
+        return
+    cache.store(cache_dir or cache.default_dir(), cache_key(config),
+                cache.Entry(results_io.dumps(computed.results), computed.arrays,
+                            computed.environment))
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -202,9 +214,13 @@ def report_files(
 
 
 def check_jobs(jobs: int) -> None:
-    """Refuse a number of processes below one (``--jobs`` of build and batch)."""
-    if jobs < 1:
-        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
+    """Refuse a number of processes below one (``jobs`` of build and batch).
+
+    Raises:
+      ParameterError: naming ``jobs``.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError("jobs", f"expected a whole number >= 1, got {jobs!r}")
 
 
 def preflight(target: Path) -> None:

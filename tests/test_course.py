@@ -376,5 +376,6 @@ def test_find_leaks_names_each_spelling_and_place() -> None:
 def test_verify_rebuilds_student_copies_from_their_config(student_batch: Path) -> None:
     done = reportgen("verify", str(student_batch / variants(student_batch)[0]["id"]))
     assert "reproduced" in done.stdout and "NOT" not in done.stdout
-    assert "no numbers (a student copy carries no results" in done.stdout
+    assert "its numbers through a rebuild (a student copy carries no results.json" in \
+        done.stdout
     assert "with a rebuild (index.html and handout.pdf included)" in done.stdout

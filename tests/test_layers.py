@@ -162,15 +162,15 @@ def test_the_cache_imports_no_config() -> None:
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("reportgen._version", "reportgen.optimizers", "reportgen.xla_flags",
                 "reportgen.interrupts", "reportgen.shipped", "reportgen.codebase",
-                "reportgen.config")),
+                "reportgen.errors", "reportgen.config")),
     ("formulas", ("reportgen.theory",)),
     ("results", ("reportgen.store.results",)),
     ("numerics", ("reportgen.numerics",)),
     ("store", ("reportgen.store",)),
     ("render", ("reportgen.render",)),
     ("pipeline", ("reportgen.pipeline", "reportgen.helper")),
-    ("tools", ("reportgen.course", "reportgen.watch", "reportgen.verification",
-               "reportgen.scaffold")),
+    ("tools", ("reportgen.course", "reportgen.watch", "reportgen.serve",
+               "reportgen.verification", "reportgen.scaffold")),
     ("doors", ("reportgen.api", "reportgen.cli", "reportgen.__main__", "reportgen")),
 ]
 
