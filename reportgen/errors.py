@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any, TypeVar
 
-from reportgen.config import ConfigError
+from reportgen.config.errors import ConfigError
 
 E = TypeVar("E", bound="NamesParameter")
 
