@@ -23,6 +23,7 @@ from reportgen import pipeline, verification
 from reportgen.config import Config
 from reportgen.course.cluster import WORKER_TIMEOUT_S
 from reportgen.errors import ParameterError
+from reportgen.layout import HTML_FILE, PDF_FILE, default_report_folder
 from reportgen.render.format import fmt_num, fmt_pct, fmt_theta
 from reportgen.store import results as results_io
 from reportgen.store.output import OutputError
@@ -130,12 +131,12 @@ class Report:
     @property
     def html_path(self) -> Path | None:
         """``index.html``, when the build made HTML."""
-        return self.path / "index.html" if "index.html" in self.files else None
+        return self.path / HTML_FILE if HTML_FILE in self.files else None
 
     @property
     def pdf_path(self) -> Path | None:
         """``handout.pdf``, when the build made a PDF."""
-        return self.path / "handout.pdf" if "handout.pdf" in self.files else None
+        return self.path / PDF_FILE if PDF_FILE in self.files else None
 
     def _repr_html_(self) -> str:
         """The handout inline in Jupyter (in an iframe, so its styles stay its own)."""
@@ -180,7 +181,7 @@ def build(
         holds other files, it is a symbolic link...) or cannot be written; its message
         is the one line the command line prints, in this call's terms (``out='x': ...``).
     """
-    target = Path(out) if out is not None else Path("build") / config.name
+    target = Path(out) if out is not None else default_report_folder(config.name)
     with _python_terms({"out": out if out is not None else str(target), "jobs": jobs}):
         files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
                                cache_dir=_path(cache_dir), use_cache=cache, jobs=jobs)

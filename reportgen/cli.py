@@ -22,13 +22,14 @@ from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load, parse_key
 from reportgen.course.cluster import WORKER_TIMEOUT_S
 from reportgen.errors import NamesParameter
+from reportgen.layout import default_report_folder
 from reportgen.render import FORMATS
 from reportgen.shipped import shipped_handouts, shipped_templates
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-class Stages:
+class ProgressDisplay:
     """A progress display on stderr: one line per stage with its time; silent when quiet."""
 
     def __init__(self, quiet: bool) -> None:
@@ -390,7 +391,7 @@ def output_folder(args: argparse.Namespace, config: Config) -> Path:
     """--out, or build/<handout name>."""
     if args.out is not None:
         return Path(args.out)
-    return Path("build") / config.name
+    return default_report_folder(config.name)
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -409,7 +410,7 @@ def run_compute(args: argparse.Namespace) -> int:
     config = load_config(args)
     check_one_handout(config, args)
     target = output_folder(args, config)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
         pipeline.compute_folder(config, target, cache_dir=args.cache_dir,
                                 use_cache=not args.no_cache, progress=stages)
@@ -422,13 +423,12 @@ def run_compute(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     """``reportgen build``: compute, render and write the report folder atomically."""
-    pipeline.check_jobs(args.jobs)
     config = load_config(args)
     check_one_handout(config, args)
     formats = parse_formats(args.format)
     _check_templates(args)
     target = output_folder(args, config)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
         pipeline.build(config, target, formats, templates_dir=args.templates,
                        cache_dir=args.cache_dir, use_cache=not args.no_cache, progress=stages,
@@ -447,7 +447,7 @@ def run_batch(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     _check_templates(args)
     check_many_handouts(load_config(args), args)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
         def report(outcome: batch.Outcome, done: int, total: int) -> None:
             stages.line(_variant_line(outcome, done, total))
@@ -624,8 +624,8 @@ def run_verify(args: argparse.Namespace) -> int:
     from reportgen import verification
 
     @contextlib.contextmanager
-    def display(_path: Path) -> Iterator[Stages]:
-        stages = Stages(args.quiet)
+    def display(_path: Path) -> Iterator[ProgressDisplay]:
+        stages = ProgressDisplay(args.quiet)
         try:
             yield stages
         except BaseException:

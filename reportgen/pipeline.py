@@ -22,15 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import helper as helper_process
+from reportgen import renderer_process
 from reportgen.config import Config, ConfigError, dump_toml
 from reportgen.errors import ParameterError
+from reportgen.layout import CONFIG_FILE as CONFIG_FILE
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
 
 Progress = Callable[[str], None]
-CONFIG_FILE = "config.toml"
 #: What a PDF carries so that it can be verified alone.
 ATTACHED_FILES = (CONFIG_FILE, results_io.RESULTS_FILE)
 
@@ -244,7 +244,7 @@ def build(
 
     Figures come from ``figure_cache`` (default: the disk cache) when their inputs are
     unchanged, so a template- or prose-only rebuild draws nothing. With ``jobs`` of 2 or
-    more, when the numbers must be computed, a helper process (``reportgen.helper``)
+    more, when the numbers must be computed, a helper process (``reportgen.renderer_process``)
     imports the renderer meanwhile, then draws figures beside this process, renders the
     HTML and typesets the PDF: the same bytes, sooner.
     """
@@ -255,7 +255,7 @@ def build(
 
         def start_helper() -> None:
             nonlocal helper
-            if jobs >= 2 and (started := helper_process.start(with_pdf="pdf" in formats)):
+            if jobs >= 2 and (started := renderer_process.start(with_pdf="pdf" in formats)):
                 helper = stack.enter_context(started)
 
         computed = compute(config, cache_dir=cache_dir, use_cache=use_cache,

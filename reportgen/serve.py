@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from reportgen.errors import ParameterError
+from reportgen.layout import HTML_FILE
 from reportgen.render.html import CONTENT_SECURITY_POLICY, CSP_META
 
 HOST = "127.0.0.1"
@@ -90,8 +91,8 @@ class Response:
 def served_page(site: Site) -> str:
     """The page at ``/``: the written index.html with its policy widened for the reload
     script, which is added, and the last rebuild's error (if any) above the report."""
-    if "index.html" in site.files:
-        page = site.files["index.html"].decode("utf-8", errors="replace")
+    if HTML_FILE in site.files:
+        page = site.files[HTML_FILE].decode("utf-8", errors="replace")
         page = page.replace(CSP_META, CSP_META.replace(CONTENT_SECURITY_POLICY, SERVED_CSP), 1)
     else:  # no report yet, or one without HTML
         links = "".join(f'<li><a href="{html.escape(name)}">{html.escape(name)}</a></li>'

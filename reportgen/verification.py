@@ -35,14 +35,13 @@ from typing import Any, NamedTuple
 
 from reportgen import pipeline
 from reportgen.config import Config, ConfigError, parse_toml, validate
+from reportgen.layout import CONFIG_FILE, HTML_FILE, PDF_FILE
 from reportgen.store import manifest as manifest_io
 from reportgen.store.manifest import BATCH_FILE, BATCH_SCHEMA, MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
 from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 MAX_SHOWN = 20
-CONFIG_FILE = pipeline.CONFIG_FILE
-HTML_FILE, PDF_FILE = "index.html", "handout.pdf"
 
 
 class StoredReport(NamedTuple):
@@ -354,7 +353,7 @@ def compare_config(report: StoredReport) -> list[str]:
     if report.config_toml is None or report.results is None:
         return []
     try:
-        config = validate(parse_toml(report.config_toml, "config.toml"), source="config.toml")
+        config = validate(parse_toml(report.config_toml, CONFIG_FILE), source=CONFIG_FILE)
     except ConfigError as exc:
         return [f"config.toml: unreadable ({exc})"]
     recorded = report.results.get("config") or {}
@@ -556,7 +555,7 @@ def batch_variants(folder: Path) -> list[Path] | None:
 
 
 #: Opens a progress display for the report at a path; it closes before the verdict prints.
-ProgressDisplay = Callable[[Path], AbstractContextManager[pipeline.Progress]]
+OpenDisplay = Callable[[Path], AbstractContextManager[pipeline.Progress]]
 
 
 def _no_display(_path: Path) -> AbstractContextManager[pipeline.Progress]:
@@ -564,7 +563,7 @@ def _no_display(_path: Path) -> AbstractContextManager[pipeline.Progress]:
 
 
 def verify(path: Path, on_variant: Callable[[Verification], None] | None = None,
-           display: ProgressDisplay = _no_display) -> Verification:
+           display: OpenDisplay = _no_display) -> Verification:
     """Verify a report folder, a handout PDF, or every variant of a batch folder.
 
     The one place that tells a batch folder (its ``batch.json``, ``batch_variants``) from
@@ -603,7 +602,7 @@ def verify(path: Path, on_variant: Callable[[Verification], None] | None = None,
         "each variant's own (see variants)", tuple(verdicts))
 
 
-def main(path: Path, quiet: bool = False, display: ProgressDisplay = _no_display) -> int:
+def main(path: Path, quiet: bool = False, display: OpenDisplay = _no_display) -> int:
     """``reportgen verify``: print the verdict and the differences; 0 reproduced, 1 not.
 
     A batch folder is verified variant by variant (exit 0 only when all reproduce).

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from results_fixture import make_results, with_exercises
 
-from reportgen import helper
+from reportgen import renderer_process as helper
 from reportgen.render.report import render_report
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -34,11 +34,11 @@ from reportgen.course import plan as planning
 from reportgen.course.matrix import Variant
 from reportgen.course.plan import Plan
 from reportgen.errors import ParameterError
+from reportgen.layout import HTML_FILE, PDF_FILE, default_batch_folder
 from reportgen.store import manifest, output
 from reportgen.store.results import Results
 
 BATCH_FILE = manifest.BATCH_FILE
-INDEX_FILE = "index.html"
 SCHEMA = manifest.BATCH_SCHEMA
 EXECUTORS = ("local", "dask")
 
@@ -89,7 +89,7 @@ def _ignore(_outcome: Outcome, _done: int, _total: int) -> None:
 
 def default_folder(plan: Plan | planning.Outline) -> Path:
     """Where a batch goes when no folder is given: ``build/<name>-batch``."""
-    return Path("build") / f"{plan.name}-batch"
+    return default_batch_folder(plan.name)
 
 
 def check_folder(folder: Path) -> None:
@@ -199,7 +199,7 @@ def _warm_renderer() -> None:
     """Import the renderer (WeasyPrint too) once per worker process, before its first
     variant: the workers pay for this while the calling process computes. A worker ends
     with the calling process, even one killed outright."""
-    from reportgen.helper import exit_with_parent
+    from reportgen.renderer_process import exit_with_parent
 
     exit_with_parent()
     import weasyprint  # noqa: F401
@@ -210,7 +210,7 @@ def _warm_renderer() -> None:
 def _start_pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor:
     """``jobs`` spawned worker processes, started now (not at the first variant), so
     their start-up and imports overlap the numbers computed in the calling process."""
-    from reportgen.helper import reap_at_exit
+    from reportgen.renderer_process import reap_at_exit
 
     context = multiprocessing.get_context("spawn")  # JAX is not fork-safe
     reap_at_exit()
@@ -463,8 +463,8 @@ def _finish(plan: Plan, folder: Path, ledger: _Ledger, done: Mapping[str, Outcom
         key = exercises.answer_key(plan.variants, results)
         output.replace_file(folder / exercises.KEY_FILE, key.encode("utf-8"))
     html = render_index(plan.name, plan.base.title, summaries)
-    output.replace_file(folder / INDEX_FILE, html.encode("utf-8"))
+    output.replace_file(folder / HTML_FILE, html.encode("utf-8"))
 
 
 def _files_of(folder: Path) -> list[str]:
-    return sorted(name for name in ("index.html", "handout.pdf") if (folder / name).is_file())
+    return sorted(name for name in (HTML_FILE, PDF_FILE) if (folder / name).is_file())

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from reportgen.layout import HTML_FILE as HTML_FILE
+from reportgen.layout import PDF_FILE as PDF_FILE
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureCache, FigureInfo, make_figures
@@ -26,8 +28,6 @@ from reportgen.store.results import Results, secrets
 
 T = TypeVar("T")
 
-HTML_FILE = "index.html"
-PDF_FILE = "handout.pdf"
 
 
 def renderer_environment() -> dict[str, Any]:
@@ -63,7 +63,7 @@ def render_report(
       attachments: files the PDF carries, by name.
       progress: called with each stage's name as it starts.
       figure_cache: figures drawn before, reused when their inputs are the same.
-      helper: a one-process executor (``reportgen.helper``, its renderer imported while
+      helper: a one-process executor (``reportgen.renderer_process``, its renderer imported while
         this process computed) that draws some of the figures, renders the HTML and
         typesets the PDF.
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from reportgen._version import __version__
+from reportgen.layout import BATCH_FILE as BATCH_FILE
+from reportgen.layout import MANIFEST_FILE as MANIFEST_FILE
 
-MANIFEST_FILE = "manifest.json"
 SCHEMA = "reportgen.manifest/1"
 #: A batch folder's record of its variants (``reportgen batch``; read by verify and grade).
-BATCH_FILE = "batch.json"
 BATCH_SCHEMA = "reportgen.batch/1"
 #: Recorded (as ``"templates": "custom"``) only when a build used --templates: verify
 #: cannot rebuild such a report's HTML and PDF, and says so.

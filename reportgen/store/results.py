@@ -31,9 +31,9 @@ from numpy.typing import NDArray
 from reportgen.config.course_mode import ExerciseConfig
 from reportgen.config.errors import ConfigError
 from reportgen.config.schema import Config
+from reportgen.layout import RESULTS_FILE as RESULTS_FILE
 
 SCHEMA = "reportgen.results/1"
-RESULTS_FILE = "results.json"
 
 #: A float64 array; NaN where results.json has null (a value that overflowed).
 Array = NDArray[np.float64]
