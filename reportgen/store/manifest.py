@@ -58,15 +58,6 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def sha256_file(path: Path) -> str:
-    """The sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def file_hashes(
     files: Mapping[str, bytes], skip: tuple[str, ...] = (MANIFEST_FILE,)
 ) -> dict[str, str]:
