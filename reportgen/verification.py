@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 
 from reportgen import pipeline
 from reportgen.config import Config, ConfigError, parse_toml, validate
+from reportgen.render import FORMAT_FILES
 from reportgen.store import manifest as manifest_io
 from reportgen.store.manifest import BATCH_FILE, BATCH_SCHEMA, MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
@@ -42,7 +43,7 @@ from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 MAX_SHOWN = 20
 CONFIG_FILE = pipeline.CONFIG_FILE
-HTML_FILE, PDF_FILE = "index.html", "handout.pdf"
+HTML_FILE, PDF_FILE = FORMAT_FILES["html"], FORMAT_FILES["pdf"]
 
 
 class StoredReport(NamedTuple):
@@ -408,7 +409,7 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         return Rebuild([], None, f"{what} were not compared with a rebuild: no manifest "
                                  "records how the report was built")
     listed = set(report.manifest["files"])
-    rendered = report.pdf is not None or bool({HTML_FILE, PDF_FILE} & listed)
+    rendered = report.pdf is not None or bool(set(FORMAT_FILES.values()) & listed)
     if report.manifest.get(manifest_io.TEMPLATES) == manifest_io.CUSTOM_TEMPLATES:
         return Rebuild([], None, f"{what} were not compared with a rebuild: the report was "
                                  "made with custom templates (--templates), which it does "
@@ -433,8 +434,7 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         return Rebuild(problems, "the PDF's own bytes with a rebuild")
 
     assert report.folder is not None
-    formats = tuple(fmt for fmt, name in (("html", HTML_FILE), ("pdf", PDF_FILE))
-                    if name in listed)
+    formats = tuple(fmt for fmt, name in FORMAT_FILES.items() if name in listed)
     rebuilt_files = (pipeline.report_files(config, computed, formats, progress=progress)
                      if rendered else pipeline.compute_files(config, computed))
     progress("compare files")
@@ -448,7 +448,8 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         if data != rebuilt_files[name]:
             problems.append(f"{name}: differs from the rebuilt file "
                             f"({_first_difference(data, rebuilt_files[name])})")
-    pages = " and ".join(name for name in (HTML_FILE, PDF_FILE) if name in rebuilt_files)
+    made = [name for name in FORMAT_FILES.values() if name in rebuilt_files]
+    pages = " and ".join([", ".join(made[:-1]), made[-1]] if len(made) > 2 else made)
     return Rebuild(problems, f"the bytes of every file ({len(rebuilt_files)}) with a rebuild"
                              + (f" ({pages} included)" if pages else ""))
 

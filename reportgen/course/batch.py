@@ -27,6 +27,7 @@ from reportgen.config import Config, ConfigError
 from reportgen.course import exercises
 from reportgen.course.matrix import Variant
 from reportgen.course.plan import Plan
+from reportgen.render import FORMAT_FILES
 from reportgen.store import manifest, output
 from reportgen.store.results import Results
 
@@ -353,4 +354,4 @@ def _finish(plan: Plan, folder: Path, done: Mapping[str, Outcome],
 
 
 def _files_of(folder: Path) -> list[str]:
-    return sorted(name for name in ("index.html", "handout.pdf") if (folder / name).is_file())
+    return [name for name in FORMAT_FILES.values() if (folder / name).is_file()]
