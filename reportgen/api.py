@@ -138,6 +138,11 @@ class Report:
         """``handout.pdf``, when the build made a PDF."""
         return self.path / PDF_FILE if PDF_FILE in self.files else None
 
+    @property
+    def notebook_path(self) -> Path | None:
+        """``handout.ipynb``, when the build made the notebook."""
+        return self.path / "handout.ipynb" if "handout.ipynb" in self.files else None
+
     def _repr_html_(self) -> str:
         """The handout inline in Jupyter (in an iframe, so its styles stay its own)."""
         if self.html_path is None:
@@ -163,7 +168,8 @@ def build(
       config: from :func:`load_config`.
       out: the report folder (default: ``build/<handout name>``); replaced only when it
         is empty or a report reportgen wrote.
-      formats: any of ``"html"`` and ``"pdf"``.
+      formats: any of ``"html"``, ``"pdf"`` and ``"ipynb"`` (``handout.ipynb``, the
+        handout as a notebook that recomputes its numbers with numpy).
       templates: a folder of templates overriding the shipped ones by name.
       cache: False recomputes and caches nothing.
       cache_dir: the cache folder.
@@ -214,7 +220,8 @@ def build_batch(
       overrides: values set over the file, by dotted key, as in :func:`load_config`
         (``{"audience": "instructor"}`` makes instructor copies).
       matrix: ``"KEY=V1,V2"`` entries replacing the config's matrix for KEY.
-      formats: any of ``"html"`` and ``"pdf"``.
+      formats: any of ``"html"``, ``"pdf"`` and ``"ipynb"`` (``handout.ipynb``, the
+        handout as a notebook that recomputes its numbers with numpy).
       templates: a folder of templates overriding the shipped ones by name.
       jobs: local worker processes that render (spawned).
       executor: ``"local"`` or ``"dask"`` (with ``scheduler``, an existing cluster).

@@ -176,7 +176,7 @@ def make_parser() -> argparse.ArgumentParser:
     watch.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config value (repeatable)")
     watch.add_argument("--format", default="html",
-                       help="comma-separated output formats: html, pdf (default: html)")
+                       help="comma-separated output formats: html, pdf, ipynb (default: html)")
     watch.add_argument("--templates", type=Path, default=None, metavar="DIR",
                        help="a folder of templates overriding the shipped ones (watched too)")
     watch.add_argument("--out", type=Path, default=None,
@@ -268,6 +268,7 @@ EXAMPLES: dict[str, str] = {
     "build": """\
   reportgen build                                   # the default handout -> build/source-notebook/
   reportgen build learning-rates --format html      # a shipped handout, HTML only
+  reportgen build --format html,pdf,ipynb           # and the handout as a notebook
   reportgen build handout.toml --set runs.0.learning_rate=0.3 --out build/fast
   reportgen build handout.toml --templates templates  # with your own templates""",
     "compute": """\
@@ -281,6 +282,7 @@ EXAMPLES: dict[str, str] = {
   reportgen batch learning-rate-study               # -> build/learning-rate-study-batch/
   reportgen batch handout.toml --matrix runs.0.learning_rate=0.02,0.1,0.5
   reportgen batch lab-course --out build/lab        # a copy per student, and the answer key
+  reportgen batch lab-course --format html,pdf,ipynb --out build/lab  # with notebooks
   reportgen batch lab-course --audience instructor --out build/lab-key
   reportgen batch study.toml --executor dask --scheduler tcp://10.0.0.5:8786""",
     "watch": """\
@@ -332,7 +334,8 @@ def _add_examples(parser: argparse.ArgumentParser, prefix: str = "") -> None:
 
 def _add_render_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="html,pdf",
-                        help="comma-separated output formats: html, pdf (default: html,pdf)")
+                        help="comma-separated output formats: html, pdf, ipynb (a notebook "
+                        "that recomputes the numbers; default: html,pdf)")
     parser.add_argument("--templates", type=Path, default=None, metavar="DIR",
                         help="a folder of templates overriding the shipped ones by name")
     parser.add_argument("--audience", choices=("student", "instructor"), default=None,

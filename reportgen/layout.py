@@ -9,6 +9,7 @@ from pathlib import Path
 
 HTML_FILE = "index.html"
 PDF_FILE = "handout.pdf"
+NOTEBOOK_FILE = "handout.ipynb"
 RESULTS_FILE = "results.json"
 MANIFEST_FILE = "manifest.json"
 CONFIG_FILE = "config.toml"

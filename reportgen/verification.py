@@ -35,7 +35,8 @@ from typing import Any, NamedTuple
 
 from reportgen import pipeline
 from reportgen.config import Config, ConfigError, parse_toml, validate
-from reportgen.layout import CONFIG_FILE, HTML_FILE, PDF_FILE
+from reportgen.layout import CONFIG_FILE, PDF_FILE
+from reportgen.render import FORMAT_FILES
 from reportgen.store import manifest as manifest_io
 from reportgen.store.manifest import BATCH_FILE, BATCH_SCHEMA, MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
@@ -407,7 +408,7 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         return Rebuild([], None, f"{what} were not compared with a rebuild: no manifest "
                                  "records how the report was built")
     listed = set(report.manifest["files"])
-    rendered = report.pdf is not None or bool({HTML_FILE, PDF_FILE} & listed)
+    rendered = report.pdf is not None or bool(set(FORMAT_FILES.values()) & listed)
     if report.manifest.get(manifest_io.TEMPLATES) == manifest_io.CUSTOM_TEMPLATES:
         return Rebuild([], None, f"{what} were not compared with a rebuild: the report was "
                                  "made with custom templates (--templates), which it does "
@@ -432,8 +433,7 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         return Rebuild(problems, "the PDF's own bytes with a rebuild")
 
     assert report.folder is not None
-    formats = tuple(fmt for fmt, name in (("html", HTML_FILE), ("pdf", PDF_FILE))
-                    if name in listed)
+    formats = tuple(fmt for fmt, name in FORMAT_FILES.items() if name in listed)
     rebuilt_files = (pipeline.report_files(config, computed, formats, progress=progress)
                      if rendered else pipeline.compute_files(config, computed))
     progress("compare files")
@@ -447,7 +447,8 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         if data != rebuilt_files[name]:
             problems.append(f"{name}: differs from the rebuilt file "
                             f"({_first_difference(data, rebuilt_files[name])})")
-    pages = " and ".join(name for name in (HTML_FILE, PDF_FILE) if name in rebuilt_files)
+    made = [name for name in FORMAT_FILES.values() if name in rebuilt_files]
+    pages = " and ".join([", ".join(made[:-1]), made[-1]] if len(made) > 2 else made)
     return Rebuild(problems, f"the bytes of every file ({len(rebuilt_files)}) with a rebuild"
                              + (f" ({pages} included)" if pages else ""))
 

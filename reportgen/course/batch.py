@@ -34,7 +34,8 @@ from reportgen.course import plan as planning
 from reportgen.course.matrix import Variant
 from reportgen.course.plan import Plan
 from reportgen.errors import ParameterError
-from reportgen.layout import HTML_FILE, PDF_FILE, default_batch_folder
+from reportgen.layout import HTML_FILE, default_batch_folder
+from reportgen.render import FORMAT_FILES
 from reportgen.store import manifest, output
 from reportgen.store.results import Results
 
@@ -467,4 +468,4 @@ def _finish(plan: Plan, folder: Path, ledger: _Ledger, done: Mapping[str, Outcom
 
 
 def _files_of(folder: Path) -> list[str]:
-    return sorted(name for name in (HTML_FILE, PDF_FILE) if (folder / name).is_file())
+    return [name for name in FORMAT_FILES.values() if (folder / name).is_file()]

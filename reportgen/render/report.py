@@ -1,4 +1,5 @@
-"""Results -> the rendered files of a report: figures, ``index.html`` and ``handout.pdf``.
+"""Results -> the rendered files of a report: figures, ``index.html``, ``handout.pdf`` and
+``handout.ipynb``.
 
 Everything is rendered in memory and returned as bytes by relative path; writing them
 (atomically) is the store's job. That keeps rendering free of file-system effects, so
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from reportgen.layout import HTML_FILE as HTML_FILE
+from reportgen.layout import NOTEBOOK_FILE as NOTEBOOK_FILE
 from reportgen.layout import PDF_FILE as PDF_FILE
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
@@ -52,12 +54,13 @@ def render_report(
     figure_cache: FigureCache | None = None,
     helper: Executor | None = None,
 ) -> dict[str, bytes]:
-    """Render a handout's figures, HTML and PDF (as ``formats`` asks).
+    """Render a handout's figures, HTML, PDF and notebook (as ``formats`` asks).
 
     Args:
       results: the results (a student copy's: see ``store.results.is_student_copy``).
       manifest: the provenance shown in small print and embedded in the HTML.
-      formats: any of ``html`` and ``pdf``; the figures are always rendered.
+      formats: any of ``html``, ``pdf`` and ``ipynb``; the figures (and the HTML, which
+        the PDF is typeset from and the notebook takes its text from) are always rendered.
       arrays: large arrays kept beside results.json (``surface.npy``), by file name.
       templates_dir: templates overriding the shipped ones by name.
       attachments: files the PDF carries, by name.
@@ -75,7 +78,8 @@ def render_report(
     """
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected html and/or pdf")
+        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected any of "
+                          f"{', '.join(FORMATS)}")
     say = progress or (lambda _stage: None)
     config = results.config
     with withholding(secrets(results)):
@@ -98,6 +102,11 @@ def render_report(
             options = {"print_css": print_stylesheet(templates_dir),
                        "standard": config.pdf.standard, "forms": results.is_student_copy}
             files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
+        if "ipynb" in formats:
+            say("notebook")
+            from reportgen.render.notebook import render_notebook
+
+            files[NOTEBOOK_FILE] = render_notebook(results, html)
     return files
 
 

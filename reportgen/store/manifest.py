@@ -28,7 +28,7 @@ BATCH_SCHEMA = "reportgen.batch/1"
 TEMPLATES, CUSTOM_TEMPLATES = "templates", "custom"
 PACKAGES = (
     "jax", "jaxlib", "numpy", "optax", "matplotlib", "jinja2", "weasyprint", "fonttools",
-    "pydantic", "pydyf",
+    "pydantic", "pydyf", "nbformat",
 )
 
 
