@@ -20,15 +20,21 @@ from reportgen.course import matrix, students
 Progress = Callable[[str], None]
 
 
+#: Draws a student's next fair problem after ``variant`` (whose copy gave an answer away).
+Redraw = Callable[[matrix.Variant], tuple[matrix.Variant, pipeline.Computed]]
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a batch builds: its name, base config and variants, and the numbers of those
-    already computed while planning (students' draws are checked on them), by variant id."""
+    already computed while planning (students' draws are checked on them), by variant id;
+    for a roster, ``redraw`` gives a student their next fair problem."""
 
     name: str
     base: Config
     variants: list[matrix.Variant]
     computed: dict[str, pipeline.Computed] = field(default_factory=dict, repr=False)
+    redraw: Redraw | None = field(default=None, repr=False)
 
 
 def _silent(_stage: str) -> None:
@@ -56,9 +62,15 @@ def make_plan(
     if base.students is None:
         return Plan(base.name, base, variants)
     computed: dict[str, pipeline.Computed] = {}
-    variants = _per_student(source, base, variants, computed, cache_dir=cache_dir,
+    combos = variants
+    variants = _per_student(source, base, combos, computed, cache_dir=cache_dir,
                             use_cache=use_cache, progress=progress)
-    return Plan(base.name, base, variants, computed)
+
+    def redraw(variant: matrix.Variant) -> tuple[matrix.Variant, pipeline.Computed]:
+        return _redraw(source, base, combos, variant, cache_dir=cache_dir,
+                       use_cache=use_cache)
+
+    return Plan(base.name, base, variants, computed, redraw)
 
 
 def _per_student(
@@ -77,16 +89,51 @@ def _per_student(
     assert settings is not None
     students.check_ranges(settings)
     roster = students.read_roster(source.path.parent / settings.roster)
+    salt = students.read_salt(settings, source.path.parent)
     if len(roster) * len(combos) > matrix.MAX_VARIANTS:
         raise ConfigError(f"students: expected at most {matrix.MAX_VARIANTS} variants, got "
                           f"{len(roster)} students x {len(combos)} combinations")
     pending = [(student, combo) for student in roster for combo in combos]
-    attempts = dict.fromkeys(range(len(pending)), 0)
+    accepted = _draw(source, settings, salt, pending, dict.fromkeys(range(len(pending)), 0),
+                     computed, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
+    return [accepted[index] for index in range(len(pending))]
+
+
+def _redraw(source: Source, base: Config, combos: list[matrix.Variant],
+            variant: matrix.Variant, *, cache_dir: Path | None,
+            use_cache: bool) -> tuple[matrix.Variant, pipeline.Computed]:
+    """A student's next fair problem after ``variant`` (drawn from the next attempts)."""
+    settings = base.students
+    assert settings is not None and variant.student is not None
+    combo = next(c for c in combos if all(variant.values.get(key) == value
+                                          for key, value in c.values.items()))
+    salt = students.read_salt(settings, source.path.parent)
+    computed: dict[str, pipeline.Computed] = {}
+    accepted = _draw(source, settings, salt, [(variant.student, combo)],
+                     {0: variant.redraws + 1}, computed, cache_dir=cache_dir,
+                     use_cache=use_cache, progress=_silent)
+    return accepted[0], computed[accepted[0].id]
+
+
+def _draw(
+    source: Source,
+    settings: Any,
+    salt: str,
+    pending: list[tuple[Any, matrix.Variant]],
+    attempts: dict[int, int],
+    computed: dict[str, pipeline.Computed],
+    *,
+    cache_dir: Path | None,
+    use_cache: bool,
+    progress: Progress,
+) -> dict[int, matrix.Variant]:
+    """Draw each pending (student, combination) from its attempt on until fair; the
+    accepted variants by index, their numbers put in ``computed``."""
     accepted: dict[int, matrix.Variant] = {}
     limit = settings.constraints.max_redraws
     while attempts:
         progress(f"drawing {len(attempts)} student problem(s)")
-        candidates = {index: _candidate(source, settings, *pending[index], attempt)
+        candidates = {index: _candidate(source, settings, *pending[index], attempt, salt)
                       for index, attempt in attempts.items()}
         outcomes = pipeline.compute_many([v.config for v in candidates.values()],
                                          cache_dir=cache_dir, use_cache=use_cache)
@@ -103,7 +150,7 @@ def _per_student(
                     f"the constraints, or raise max_redraws")
             else:
                 attempts[index] += 1
-    return [accepted[index] for index in range(len(pending))]
+    return accepted
 
 
 def _candidate(
@@ -112,8 +159,9 @@ def _candidate(
     student: Any,
     combo: matrix.Variant,
     attempt: int,
+    salt: str,
 ) -> matrix.Variant:
-    drawn = students.draw(settings, student, attempt)
+    drawn = students.draw(settings, student, attempt, salt)
     extra = [*combo.overrides, *students.overrides(student, drawn)]
     config = source.with_overrides(extra).named(combo.config.name)
     values = {**combo.values, **drawn}
