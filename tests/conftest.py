@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 from reportgen.numerics import runtime
@@ -28,3 +30,11 @@ runtime.configure_jax("cpu")
 
 # Keep the tests' result and compilation caches out of the user's cache directory.
 os.environ.setdefault("REPORTGEN_CACHE_DIR", tempfile.mkdtemp(prefix="reportgen-test-cache-"))
+
+
+@pytest.fixture(scope="session")
+def course_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared four-student course, batched once per session (tests/course_fixture.py)."""
+    from course_fixture import build_course
+
+    return build_course(tmp_path_factory.mktemp("course"))
