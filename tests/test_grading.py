@@ -79,6 +79,7 @@ def answers_from_print(text: str) -> dict[str, str]:
     theta = np.zeros(2)
     for _ in range(2):
         theta = theta - 0.05 * 2 / n * (a @ theta - b)
+    a, b = (np.array(inputs[2][k]) for k in ("X\u1d40X", "X\u1d40y"))  # its own digits
     star, floor = np.array(inputs[2]["\u03b8*"]), float(inputs[2]["J*"])
     t, k = np.zeros(2), 0
     while (t - star) @ a @ (t - star) / n > 0.01 * floor:
@@ -147,10 +148,11 @@ def test_a_second_submission_needs_replace_and_says_so(batch: Path, tmp_path: Pa
     late = fill(handout(batch, "s001"), tmp_path / "late.pdf", {"stable-rate": "1"})
     done = reportgen("grade", str(batch), str(late), check=False)
     assert done.returncode == 1 and (batch / "grades.csv").read_bytes() == before
-    assert "was marked before from first.pdf; late.pdf is another file: pass --replace" \
-        in done.stderr
+    assert "student 's001' was marked before from first.pdf; " in done.stderr
+    assert "late.pdf is another file: pass --replace" in done.stderr
     done = reportgen("grade", str(batch), str(late), "--replace")
-    assert "replaced: student s001: late.pdf replaces first.pdf (6 points)" in done.stdout
+    assert "replaced: student s001: " in done.stdout
+    assert "late.pdf replaces first.pdf (6 points)" in done.stdout
     assert {r["student_id"]: r for r in grades(batch)}["s001"]["total"] == "0"
 
 

@@ -57,9 +57,10 @@ def text_of(written: str) -> str:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A CSV file of ``rows`` under ``header``, every cell through :func:`cell`."""
+    """A CSV file of ``rows`` under ``header``, every cell through :func:`cell`; lines end
+    with CRLF (RFC 4180), so a cell holding a line break of either kind is quoted."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([cell(name) for name in header])
     for row in rows:
         writer.writerow([cell(value) for value in row])
