@@ -345,3 +345,19 @@ def test_init_starts_a_course_with_a_secret_ignored_salt(tmp_path: Path) -> None
     assert config["students"]["salt_file"] == ".salt" and "salt" not in config["students"]
     assert (tmp_path / "lab" / ".salt").stat().st_mode & 0o077 == 0
     assert ROSTER.splitlines()[0] == "id,name,email"
+
+
+def test_verify_reads_a_course_batchs_two_trees(tmp_path: Path) -> None:
+    from reportgen import verification
+
+    def listed(*ids: str) -> list[Path] | None:
+        rows = [{"id": name} for name in ids]
+        (tmp_path / "batch.json").write_text(json.dumps({"schema": "reportgen.batch/1",
+                                                         "variants": rows}))
+        return verification.batch_variants(tmp_path)
+
+    assert listed("students/s001", "instructor/s001") == [tmp_path / "students/s001",
+                                                         tmp_path / "instructor/s001"]
+    for bad in ("students/../x", "../x", "other/s001", "students/a/b"):
+        with pytest.raises(ConfigError, match="names a variant outside the batch folder"):
+            listed(bad)
