@@ -287,6 +287,8 @@ def build(
     """
     check_jobs(jobs)
     preflight(target)
+    if results_io.is_student_copy(config):  # before computing: what it cannot keep secret
+        results_io.check_exercises(config)
     with contextlib.ExitStack() as stack:
         helper: Executor | None = None
 

@@ -361,3 +361,30 @@ def test_verify_reads_a_course_batchs_two_trees(tmp_path: Path) -> None:
     for bad in ("students/../x", "../x", "other/s001", "students/a/b"):
         with pytest.raises(ConfigError, match="names a variant outside the batch folder"):
             listed(bad)
+
+
+def test_an_exercise_no_copy_can_keep_secret_stops_the_batch_before_drawing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_course(tmp_path)
+    config.write_text(COURSE.replace('answer = "diagnostics.max_stable_lr"',
+                                     'answer = "runs.0.final_loss"'))
+    code = cli.main(["batch", str(config), "--out", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and not (tmp_path / "out").exists()
+    assert "exercises[0].answer: a student copy cannot withhold what 'runs.0.final_loss'" \
+        in err[0]
+
+
+def test_a_prompt_that_prints_its_answer_is_refused_at_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    one = tmp_path / "one.toml"  # a handout with exercises and no roster: build makes it
+    one.write_text(re.sub(r"\[students\][\s\S]*?(?=\[\[exercises\]\])", "", COURSE).replace(
+        'prompt = "Count the steps."',
+        'prompt = "hint: {{ \\"%.5f\\"|format(results.diagnostics.max_stable_lr) }}"'))
+    code = cli.main(["build", str(one), "--out", str(tmp_path / "out"), "--format", "html",
+                     "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and not (tmp_path / "out").exists()
+    assert "exercises[2].prompt: uses what a student copy does not hold" in err[0]

@@ -16,6 +16,7 @@ from typing import Any
 from reportgen import pipeline
 from reportgen.config import Config, ConfigError, Source, read_source, validate
 from reportgen.course import matrix, students
+from reportgen.store.results import check_exercises
 
 Progress = Callable[[str], None]
 
@@ -58,6 +59,8 @@ def make_plan(
     source = read_source(spec, overrides)
     base = validate(source.raw, source=source.path.name,
                     overrides=source.overrides).named(source.path.stem)
+    if base.exercises:  # before any student is drawn: what no copy could keep secret
+        check_exercises(base)
     variants = matrix.expand(source, base, matrix_options)
     if base.students is None:
         return Plan(base.name, base, variants)

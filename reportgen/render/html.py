@@ -180,9 +180,10 @@ def given_text(value: Any, name: str, digits: int) -> str:
 
 def _nested(array: np.ndarray, digits: int) -> str:
     if array.ndim == 0:
-        text = np.format_float_positional(float(array), precision=digits, unique=False,
-                                          fractional=False, trim="k")
-        return text.removesuffix(".").replace("-", "\u2212")
+        value = float(f"{float(array):.{digits - 1}e}")  # rounded as store.kinds rounds
+        exponent = math.floor(math.log10(abs(value))) if value else 0
+        text = f"{value:.{max(0, digits - 1 - exponent)}f}"
+        return text.replace("-", "\u2212")
     return "[" + ", ".join(_nested(row, digits) for row in array) + "]"
 
 
