@@ -20,13 +20,16 @@ from typing import Any
 from reportgen import interrupts, pipeline
 from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load, parse_key
+from reportgen.course.cluster import WORKER_TIMEOUT_S
+from reportgen.errors import NamesParameter
+from reportgen.layout import default_report_folder
 from reportgen.render import FORMATS
 from reportgen.shipped import shipped_handouts, shipped_templates
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-class Stages:
+class ProgressDisplay:
     """A progress display on stderr: one line per stage with its time; silent when quiet."""
 
     def __init__(self, quiet: bool) -> None:
@@ -156,7 +159,13 @@ def make_parser() -> argparse.ArgumentParser:
     batch.add_argument("--executor", choices=("local", "dask"), default="local",
                        help="render locally, or as tasks on an existing Dask cluster")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask)")
+                       help="the Dask scheduler, tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 "
+                       "(--executor dask); reached before anything is computed")
+    batch.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT_S,
+                       metavar="SECONDS",
+                       help="with --executor dask: how long the cluster may have no worker "
+                       "before the batch stops with exit code 1, keeping what it built "
+                       f"(a rerun resumes; default: {WORKER_TIMEOUT_S:g})")
 
     watch = commands.add_parser(
         "watch", help="rebuild a handout whenever its config or a template changes",
@@ -167,16 +176,19 @@ def make_parser() -> argparse.ArgumentParser:
     watch.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config value (repeatable)")
     watch.add_argument("--format", default="html",
-                       help="comma-separated output formats: html, pdf (default: html)")
+                       help="comma-separated output formats: html, pdf, ipynb (default: html)")
     watch.add_argument("--templates", type=Path, default=None, metavar="DIR",
                        help="a folder of templates overriding the shipped ones (watched too)")
     watch.add_argument("--out", type=Path, default=None,
                        help="the report folder to write (default: build/<name>)")
     watch.add_argument("--serve", action="store_true",
-                       help="serve the report on http://127.0.0.1 and reload the page after "
-                       "each rebuild (only the served page gets the reload script)")
+                       help="serve the report's own files on http://127.0.0.1 (to this "
+                       "machine only) and reload the page after each rebuild; a failed "
+                       "rebuild's error shows in the page (only the served page gets the "
+                       "reload script, the one script it may run)")
     watch.add_argument("--port", type=int, default=8000,
-                       help="the port for --serve (default: 8000; 0 picks a free one)")
+                       help="the port for --serve, 0 to 65535 (default: 8000; 0 picks a "
+                       "free one)")
     watch.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                        help="where results and JAX compilations are cached")
 
@@ -261,6 +273,7 @@ EXAMPLES: dict[str, str] = {
     "build": """\
   reportgen build                                   # the default handout -> build/source-notebook/
   reportgen build learning-rates --format html      # a shipped handout, HTML only
+  reportgen build --format html,pdf,ipynb           # and the handout as a notebook
   reportgen build handout.toml --set runs.0.learning_rate=0.3 --out build/fast
   reportgen build handout.toml --templates templates  # with your own templates""",
     "compute": """\
@@ -274,6 +287,7 @@ EXAMPLES: dict[str, str] = {
   reportgen batch learning-rate-study               # -> build/learning-rate-study-batch/
   reportgen batch handout.toml --matrix runs.0.learning_rate=0.02,0.1,0.5
   reportgen batch lab/lab-course.toml --out build/lab  # students/, instructor/, handouts/, key
+  reportgen batch lab/lab-course.toml --format html,pdf,ipynb --out build/lab  # with notebooks
   reportgen batch study.toml --executor dask --scheduler tcp://10.0.0.5:8786""",
     "watch": """\
   reportgen watch handout.toml --serve              # rebuild on save, reload the browser
@@ -325,7 +339,8 @@ def _add_examples(parser: argparse.ArgumentParser, prefix: str = "") -> None:
 
 def _add_render_arguments(parser: argparse.ArgumentParser, audience: bool = True) -> None:
     parser.add_argument("--format", default="html,pdf",
-                        help="comma-separated output formats: html, pdf (default: html,pdf)")
+                        help="comma-separated output formats: html, pdf, ipynb (a notebook "
+                        "that recomputes the numbers; default: html,pdf)")
     parser.add_argument("--templates", type=Path, default=None, metavar="DIR",
                         help="a folder of templates overriding the shipped ones by name")
     parser.add_argument("--audience", choices=("student", "instructor"), default=None,
@@ -385,7 +400,7 @@ def output_folder(args: argparse.Namespace, config: Config) -> Path:
     """--out, or build/<handout name>."""
     if args.out is not None:
         return Path(args.out)
-    return Path("build") / config.name
+    return default_report_folder(config.name)
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -404,7 +419,7 @@ def run_compute(args: argparse.Namespace) -> int:
     config = load_config(args)
     check_one_handout(config, args)
     target = output_folder(args, config)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
         pipeline.compute_folder(config, target, cache_dir=args.cache_dir,
                                 use_cache=not args.no_cache, progress=stages)
@@ -417,13 +432,12 @@ def run_compute(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     """``reportgen build``: compute, render and write the report folder atomically."""
-    pipeline.check_jobs(args.jobs)
     config = load_config(args)
     check_one_handout(config, args)
     formats = parse_formats(args.format)
     _check_templates(args)
     target = output_folder(args, config)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
         pipeline.build(config, target, formats, templates_dir=args.templates,
                        cache_dir=args.cache_dir, use_cache=not args.no_cache, progress=stages,
@@ -437,38 +451,37 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``reportgen batch``: every variant into its own folder, an index and batch.json."""
-    from reportgen.course import batch, plan
+    from reportgen.course import batch
 
     formats = parse_formats(args.format)
     _check_templates(args)
-    pipeline.check_jobs(args.jobs)  # before the plan computes anything
     if args.audience is not None:
         raise ConfigError("--audience: a batch makes every copy at once (DIR/students/ and, "
                           "with exercises, DIR/instructor/); drop --audience")
     check_many_handouts(load_config(args), args)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
-        made = plan.make_plan(args.config, _overrides(args), args.matrix,
-                              cache_dir=args.cache_dir,
-                              use_cache=not args.no_cache, progress=stages)
-        target = args.out if args.out is not None else batch.default_folder(made)
-
         def report(outcome: batch.Outcome, done: int, total: int) -> None:
             stages.line(_variant_line(outcome, done, total))
 
-        result = batch.run(made, target, formats, templates_dir=args.templates,
-                           jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                           cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                           progress=stages, on_variant=report)
+        result = batch.build(args.config, args.out, formats, overrides=_overrides(args),
+                             matrix_options=args.matrix, templates_dir=args.templates,
+                             jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+                             worker_timeout=args.worker_timeout, cache_dir=args.cache_dir,
+                             use_cache=not args.no_cache, progress=stages, on_variant=report)
     finally:
         stages.close()
-    built = sum(1 for o in result.outcomes if o.status == "built")
-    skipped = sum(1 for o in result.outcomes if o.status == "skipped")
-    print(f"wrote {target}/: {built} built, {skipped} already there, {len(result.failed)} "
-          f"failed, of {len(result.outcomes)} variants", file=sys.stderr)
+    counts = {status: sum(1 for o in result.outcomes if o.status == status)
+              for status in ("built", "skipped", "failed", "pending")}
+    pending = f", {counts['pending']} pending" if counts["pending"] else ""
+    print(f"wrote {result.folder}/: {counts['built']} built, {counts['skipped']} already "
+          f"there, {counts['failed']} failed{pending}, of {len(result.outcomes)} variants",
+          file=sys.stderr)
     for outcome in result.failed:
         print(f"reportgen: error: variant {outcome.variant.id}: {outcome.error}", file=sys.stderr)
-    return EXIT_FAILED if result.failed else EXIT_OK
+    if result.stopped:
+        print(f"reportgen: error: {result.stopped}", file=sys.stderr)
+    return EXIT_FAILED if result.failed or result.stopped else EXIT_OK
 
 
 def _variant_line(outcome: Any, done: int, total: int) -> str:
@@ -520,14 +533,16 @@ def run_watch(args: argparse.Namespace) -> int:
     """``reportgen watch``: build, then rebuild on every change until Ctrl-C."""
     import threading
 
-    from reportgen import watch
+    from reportgen import serve, watch
 
     formats = parse_formats(args.format)
     _check_templates(args)
+    if args.serve:
+        serve.check_port(args.port)
     config = load(args.config, args.overrides)
     target = output_folder(args, config)
     watcher = watch.Watcher(args.config, target, args.overrides, formats, args.templates,
-                            args.cache_dir)
+                            args.cache_dir, describe=lambda exc: error_lines(exc)[0])
 
     def report(rebuild: watch.Rebuild) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -541,10 +556,9 @@ def run_watch(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         if args.serve:
             try:
-                url = stack.enter_context(watch.serving(target, lambda: watcher.version,
-                                                        args.port))
+                url = stack.enter_context(serve.serving(lambda: watcher.site, args.port))
             except OSError as exc:
-                raise ConfigError(f"--port: cannot serve on 127.0.0.1:{args.port} "
+                raise ConfigError(f"--port: cannot serve on {serve.HOST}:{args.port} "
                                   f"({exc.strerror or exc})") from None
             print(f"serving {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
         print(f"watching {watcher.config_path} (Ctrl-C stops)", file=sys.stderr, flush=True)
@@ -638,8 +652,8 @@ def run_verify(args: argparse.Namespace) -> int:
     from reportgen import verification
 
     @contextlib.contextmanager
-    def display(_path: Path) -> Iterator[Stages]:
-        stages = Stages(args.quiet)
+    def display(_path: Path) -> Iterator[ProgressDisplay]:
+        stages = ProgressDisplay(args.quiet)
         try:
             yield stages
         except BaseException:
@@ -665,6 +679,17 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def error_lines(exc: Exception) -> list[str]:
+    """What the command line prints for bad input: an error about an argument names its
+    option (``--jobs: ...``), any other its own lines."""
+    if isinstance(exc, NamesParameter):
+        return [f"--{exc.parameter.replace('_', '-')}: {exc.problem}"]
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return [f"{exc.strerror or exc}{where}"]
+    return str(exc).splitlines() or [type(exc).__name__]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = make_parser()
@@ -681,22 +706,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = f"; {outcome}" if outcome else ""
         print(f"reportgen: interrupted ({exc.name}){detail}", file=sys.stderr)
         return exc.exit_code
-    except ConfigError as exc:
-        for line in str(exc).splitlines():
-            print(f"reportgen: error: {line}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except BrokenPipeError:  # the reader stopped early (reportgen list | head): not an error
         with contextlib.suppress(OSError):  # nothing more reaches the closed pipe at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
-    except OSError as exc:
-        from reportgen.store.output import OutputError
-
-        if isinstance(exc, OutputError):
-            print(f"reportgen: error: {exc.strerror}", file=sys.stderr)
-        else:
-            where = f" ({exc.filename})" if exc.filename else ""
-            print(f"reportgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
+    except (ConfigError, OSError) as exc:
+        for line in error_lines(exc):
+            print(f"reportgen: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # raised by code itself; a real SIGINT arrives as Interrupted
         print("reportgen: interrupted; the previous report is untouched", file=sys.stderr)

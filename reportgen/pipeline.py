@@ -22,14 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import helper as helper_process
+from reportgen import renderer_process
 from reportgen.config import Config, ConfigError, dump_toml
+from reportgen.errors import ParameterError
+from reportgen.layout import CONFIG_FILE as CONFIG_FILE
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
 
 Progress = Callable[[str], None]
-CONFIG_FILE = "config.toml"
 #: What a PDF carries so that it can be verified alone.
 ATTACHED_FILES = (CONFIG_FILE, results_io.RESULTS_FILE)
 
@@ -80,12 +81,15 @@ def compute_many(
     use_cache: bool = True,
     progress: Progress = _silent,
     before_jax: Callable[[], Any] = lambda: None,
+    store: bool = True,
 ) -> list[Computed]:
     """The results of many configs: cached ones read, the rest computed together.
 
     Configs whose arrays share shapes are computed by one compiled program each
     (``numerics.experiment.compute_many``); the results equal ``compute`` of each config.
     ``before_jax`` is called just before JAX is imported, if anything is to be computed.
+    ``store=False`` caches nothing new (a caller that keeps only some results, such as
+    students' redraws, caches those with ``remember``).
     """
     folder = cache_dir or cache.default_dir()
     found: dict[int, Computed] = {}
@@ -112,16 +116,24 @@ def compute_many(
         for index, (results, arrays) in zip(missing, outcomes, strict=True):
             config = configs[index]
             environment = runtime.environment(config.device, config.precision)
-            if use_cache:
-                cache.store(folder, cache_key(config),
-                            cache.Entry(results_io.dumps(results), arrays, environment))
             found[index] = Computed(results, arrays, environment)
+            if use_cache and store:
+                remember(config, found[index], cache_dir=folder)
     return [found[index] for index in range(len(configs))]
 
 
 def cache_key(config: Config) -> str:
     """The compute cache's key for ``config``: its numbers, the code and the device."""
     return cache.key(config.numbers_digest(), config.device)
+
+
+def remember(config: Config, computed: Computed, *, cache_dir: Path | None = None) -> None:
+    """Put freshly computed results of ``config`` in the cache (a hit is already there)."""
+    if computed.cached:
+        return
+    cache.store(cache_dir or cache.default_dir(), cache_key(config),
+                cache.Entry(results_io.dumps(computed.results), computed.arrays,
+                            computed.environment))
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -255,9 +267,13 @@ def check_prompts(view: results_io.Results, expected: Sequence[results_io.Answer
 
 
 def check_jobs(jobs: int) -> None:
-    """Refuse a number of processes below one (``--jobs`` of build and batch)."""
-    if jobs < 1:
-        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
+    """Refuse a number of processes below one (``jobs`` of build and batch).
+
+    Raises:
+      ParameterError: naming ``jobs``.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError("jobs", f"expected a whole number >= 1, got {jobs!r}")
 
 
 def preflight(target: Path) -> None:
@@ -281,7 +297,7 @@ def build(
 
     Figures come from ``figure_cache`` (default: the disk cache) when their inputs are
     unchanged, so a template- or prose-only rebuild draws nothing. With ``jobs`` of 2 or
-    more, when the numbers must be computed, a helper process (``reportgen.helper``)
+    more, when the numbers must be computed, a helper process (``reportgen.renderer_process``)
     imports the renderer meanwhile, then draws figures beside this process, renders the
     HTML and typesets the PDF: the same bytes, sooner.
     """
@@ -294,7 +310,7 @@ def build(
 
         def start_helper() -> None:
             nonlocal helper
-            if jobs >= 2 and (started := helper_process.start(with_pdf="pdf" in formats)):
+            if jobs >= 2 and (started := renderer_process.start(with_pdf="pdf" in formats)):
                 helper = stack.enter_context(started)
 
         computed = compute(config, cache_dir=cache_dir, use_cache=use_cache,

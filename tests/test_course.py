@@ -231,6 +231,9 @@ def test_the_course_index_lists_students_copies_and_the_key(course_batch: Path) 
 def test_verify_rebuilds_a_student_copy_from_its_config(course_batch: Path) -> None:
     done = reportgen("verify", str(course_batch / "students" / "s001"))
     assert "reproduced" in done.stdout and "NOT" not in done.stdout
+    assert "its numbers through a rebuild (a student copy carries no results.json" in \
+        done.stdout
+    assert "with a rebuild (index.html and handout.pdf included)" in done.stdout
 
 
 # ---------------------------------------------------------------- rosters

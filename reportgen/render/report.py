@@ -1,4 +1,5 @@
-"""Results -> the rendered files of a report: figures, ``index.html`` and ``handout.pdf``.
+"""Results -> the rendered files of a report: figures, ``index.html``, ``handout.pdf`` and
+``handout.ipynb``.
 
 Everything is rendered in memory and returned as bytes by relative path; writing them
 (atomically) is the store's job. That keeps rendering free of file-system effects, so
@@ -15,6 +16,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from reportgen.layout import HTML_FILE as HTML_FILE
+from reportgen.layout import NOTEBOOK_FILE as NOTEBOOK_FILE
+from reportgen.layout import PDF_FILE as PDF_FILE
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureCache, make_figures
@@ -25,8 +29,6 @@ from reportgen.store.results import Results
 
 T = TypeVar("T")
 
-HTML_FILE = "index.html"
-PDF_FILE = "handout.pdf"
 #: A form copy's PDF is typeset without ligatures: WeasyPrint embeds a form's font whole,
 #: and its ligature glyphs would extract as "ﬁ" and "ﬂ" (search and copy would fail).
 NO_LIGATURES = "\nhtml { font-variant-ligatures: none; }\n"
@@ -54,19 +56,20 @@ def render_report(
     figure_cache: FigureCache | None = None,
     helper: Executor | None = None,
 ) -> dict[str, bytes]:
-    """Render a handout's figures, HTML and PDF (as ``formats`` asks).
+    """Render a handout's figures, HTML, PDF and notebook (as ``formats`` asks).
 
     Args:
       results: the results; for a student copy, its student view
         (``store.results.student_view``), which lacks what the copy withholds.
       manifest: the provenance shown in small print and embedded in the HTML.
-      formats: any of ``html`` and ``pdf``; the figures are always rendered.
+      formats: any of ``html``, ``pdf`` and ``ipynb``; the figures (and the HTML, which
+        the PDF is typeset from and the notebook takes its text from) are always rendered.
       arrays: large arrays kept beside results.json (``surface.npy``), by file name.
       templates_dir: templates overriding the shipped ones by name.
       attachments: files the PDF carries, by name.
       progress: called with each stage's name as it starts.
       figure_cache: figures drawn before, reused when their inputs are the same.
-      helper: a one-process executor (``reportgen.helper``, its renderer imported while
+      helper: a one-process executor (``reportgen.renderer_process``, its renderer imported while
         this process computed) that draws some of the figures, renders the HTML and
         typesets the PDF.
 
@@ -78,7 +81,8 @@ def render_report(
     """
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected html and/or pdf")
+        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected any of "
+                          f"{', '.join(FORMATS)}")
     say = progress or (lambda _stage: None)
     config = results.config
     say("figures")
@@ -100,6 +104,11 @@ def render_report(
         options = {"print_css": print_stylesheet(templates_dir) + (NO_LIGATURES if forms else ""),
                    "standard": config.pdf.standard, "forms": forms}
         files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
+    if "ipynb" in formats:
+        say("notebook")
+        from reportgen.render.notebook import render_notebook
+
+        files[NOTEBOOK_FILE] = render_notebook(results, html)
     return files
 
 

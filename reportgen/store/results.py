@@ -31,10 +31,10 @@ from numpy.typing import NDArray
 from reportgen.config.course_mode import ExerciseConfig, option_letter
 from reportgen.config.errors import ConfigError
 from reportgen.config.schema import Config
+from reportgen.layout import RESULTS_FILE as RESULTS_FILE
 from reportgen.store import kinds
 
 SCHEMA = "reportgen.results/1"
-RESULTS_FILE = "results.json"
 
 #: A float64 array; NaN where results.json has null (a value that overflowed).
 Array = NDArray[np.float64]

@@ -20,6 +20,7 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 
+from reportgen.layout import FIGURES_DIR
 from reportgen.render.figures.data import draw_data, draw_fits, draw_fits_grid
 from reportgen.render.figures.loss import draw_loss
 from reportgen.render.figures.rates import draw_rates, draw_sweep
@@ -31,7 +32,6 @@ from reportgen.store.results import Results
 __all__ = ["FIGURES_DIR", "FigureCache", "FigureInfo", "MemoryCache", "make_figures",
            "run_style"]
 
-FIGURES_DIR = "figures"
 #: Up to this many runs each gets its own small multiples; more share one grid (a row each).
 MAX_RUNS_FOR_OWN_FITS = 2
 
@@ -146,7 +146,7 @@ def make_figures(
       results: the results.
       arrays: the large arrays beside results.json (``surface.npy``), by file name.
       cache: figures drawn before, by the digest of their inputs (``inputs_digest``).
-      helper: a one-process executor (``reportgen.helper``) that draws some of the
+      helper: a one-process executor (``reportgen.renderer_process``) that draws some of the
         figures while this process draws the others; the SVGs are the same bytes.
 
     Returns:
