@@ -163,11 +163,11 @@ def test_a_bad_argument_is_named_as_the_caller_spelled_it(
     """Lower layers named CLI flags ("--jobs:") to Python callers too (item 16)."""
     arguments = {"scheduler": "tcp://127.0.0.1:1", **call}
     with pytest.raises(reportgen.ParameterError) as caught:
-        reportgen.build_batch("source-notebook", tmp_path / "b", **arguments)
+        reportgen.build_batch("learning-rate-study", tmp_path / "b", **arguments)
     assert str(caught.value) == python
     assert isinstance(caught.value, reportgen.ConfigError)
     if args is not None:
-        line = _cli_error(["batch", "source-notebook", "--out", str(tmp_path / "b"), *args],
+        line = _cli_error(["batch", "learning-rate-study", "--out", str(tmp_path / "b"), *args],
                           capsys)
         assert line == cli_line
     assert not (tmp_path / "b").exists()
