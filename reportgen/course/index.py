@@ -15,9 +15,12 @@ from typing import Any
 
 from reportgen.config import ConfigError
 from reportgen.course import cells, copies, exercises, gradebook
+from reportgen.render import FORMAT_FILES
 from reportgen.store import output
 
 INDEX_FILE = "index.html"
+#: The link text of each file a copy's folder may hold, in FORMAT_FILES order.
+FILE_LABELS = {"html": "HTML", "pdf": "PDF", "ipynb": "notebook"}
 
 
 def write(folder: Path, record: Mapping[str, Any]) -> None:
@@ -45,7 +48,8 @@ def write(folder: Path, record: Mapping[str, Any]) -> None:
         if variant.get("error"):
             row.errors.append(str(variant["error"]))
         built = folder / variant["id"]
-        row.files[copy] = [f for f in ("index.html", "handout.pdf") if (built / f).is_file()]
+        row.files[copy] = [(file, FILE_LABELS[fmt]) for fmt, file in FORMAT_FILES.items()
+                           if (built / file).is_file()]
         if copy == "student" and (folder / copies.HANDOUTS / f"{name}.pdf").is_file():
             row.handout = f"{copies.HANDOUTS}/{name}.pdf"
         answers = key.get(sid, {})

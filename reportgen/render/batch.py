@@ -59,7 +59,7 @@ class CourseRow:
     states: dict[str, str] = field(default_factory=dict)  # by copy: built, skipped, failed
     errors: list[str] = field(default_factory=list)
     redraws: int = 0
-    files: dict[str, list[str]] = field(default_factory=dict)  # by copy
+    files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # by copy: (file, label)
     handout: str | None = None
     answers: dict[str, str] = field(default_factory=dict)  # the key, by exercise
     points: dict[str, str] = field(default_factory=dict)  # after grade

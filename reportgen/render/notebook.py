@@ -101,7 +101,7 @@ class Shown:
                      "diagnostics.condition_number", "diagnostics.max_stable_lr",
                      "diagnostics.optimal_lr")
         runs = tuple(index for index, run in enumerate(results.runs)
-                     if allowed([f"runs.{index}"])
+                     if allowed([f"runs.{index}.thetas", f"runs.{index}.final_theta"])
                      and (run.final_theta is not None or run.diverged))
         return cls(
             ols=allowed(["ols.theta", "ols.loss"], ["ols.theta"]),
