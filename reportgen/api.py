@@ -217,8 +217,9 @@ def build_batch(
     Args:
       path_or_name: a TOML file or shipped handout name (a roster path is relative to it).
       out: the batch folder (default: ``build/<name>-batch``).
-      overrides: values set over the file, by dotted key, as in :func:`load_config`
-        (``{"audience": "instructor"}`` makes instructor copies).
+      overrides: values set over the file, by dotted key, as in :func:`load_config` (a
+        batch with exercises makes student and instructor copies at once:
+        ``out/students/`` and ``out/instructor/``).
       matrix: ``"KEY=V1,V2"`` entries replacing the config's matrix for KEY.
       formats: any of ``"html"``, ``"pdf"`` and ``"ipynb"`` (``handout.ipynb``, the
         handout as a notebook that recomputes its numbers with numpy).

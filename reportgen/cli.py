@@ -149,7 +149,7 @@ def make_parser() -> argparse.ArgumentParser:
         "Variants already built with the same config are skipped, so an interrupted "
         "batch resumes.")
     _add_config_arguments(batch, out_default="build/<name>-batch/")
-    _add_render_arguments(batch)
+    _add_render_arguments(batch, audience=False)
     batch.add_argument("--matrix", dest="matrix", action="append", default=[],
                        metavar="KEY=V1,V2", help="vary a config value over a list (repeatable; "
                        "replaces the config's [matrix] entry for KEY)")
@@ -212,11 +212,16 @@ def make_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser(
         "grade", help="mark filled-in student PDFs against a batch's answer key",
         description="Read each submission's form fields, identify the student from the PDF's "
-        "attached config (checked against batch.json), score every answer within its "
-        "tolerance and write BATCH_DIR/grades.csv.")
+        "attached config (checked against batch.json, its own manifest and its first "
+        "page), score every answer within its tolerance and merge the marks into "
+        "BATCH_DIR/grades.csv (one row per student; earlier marks are kept), with "
+        "grades-moodle.csv and grades-canvas.csv for an LMS import, and the index.")
     grade.add_argument("batch_dir", type=Path, help="the folder `reportgen batch` wrote")
     grade.add_argument("submissions", type=Path, nargs="+", metavar="SUBMISSION.pdf",
                        help="filled-in student handouts")
+    grade.add_argument("--replace", action="store_true",
+                       help="mark a new file for a student already marked from another "
+                       "(without it, that is an error and nothing is written)")
     _add_discovery_commands(commands)
     _add_examples(parser)
     return parser
@@ -281,20 +286,20 @@ EXAMPLES: dict[str, str] = {
     "batch": """\
   reportgen batch learning-rate-study               # -> build/learning-rate-study-batch/
   reportgen batch handout.toml --matrix runs.0.learning_rate=0.02,0.1,0.5
-  reportgen batch lab-course --out build/lab        # a copy per student, and the answer key
-  reportgen batch lab-course --format html,pdf,ipynb --out build/lab  # with notebooks
-  reportgen batch lab-course --audience instructor --out build/lab-key
+  reportgen batch lab/lab-course.toml --out build/lab  # students/, instructor/, handouts/, key
+  reportgen batch lab/lab-course.toml --format html,pdf,ipynb --out build/lab  # with notebooks
   reportgen batch study.toml --executor dask --scheduler tcp://10.0.0.5:8786""",
     "watch": """\
   reportgen watch handout.toml --serve              # rebuild on save, reload the browser
   reportgen watch handout.toml --templates templates --format html,pdf""",
     "init": """\
   reportgen init lecture                            # handout.toml, its schema, templates/
-  reportgen init lab --from lab-course              # start from a shipped handout or batch""",
+  reportgen init lab --from lab-course              # a course: config, roster, secret .salt""",
     "schema": """\
   reportgen schema > reportgen.schema.json          # what a config's #:schema line names""",
     "grade": """\
-  reportgen grade build/lab submissions/*.pdf       # -> build/lab/grades.csv""",
+  reportgen grade build/lab submissions/*.pdf       # -> build/lab/grades.csv (merged)
+  reportgen grade build/lab late/s003.pdf --replace  # a new file for a student marked before""",
     "list": """\
   reportgen list                                    # names for build, batch and init --from""",
     "templates": """\
@@ -332,7 +337,7 @@ def _add_examples(parser: argparse.ArgumentParser, prefix: str = "") -> None:
                 _add_examples(sub, f"{command} ")
 
 
-def _add_render_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_render_arguments(parser: argparse.ArgumentParser, audience: bool = True) -> None:
     parser.add_argument("--format", default="html,pdf",
                         help="comma-separated output formats: html, pdf, ipynb (a notebook "
                         "that recomputes the numbers; default: html,pdf)")
@@ -341,7 +346,8 @@ def _add_render_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--audience", choices=("student", "instructor"), default=None,
                         help="for handouts with exercises: student copies withhold the answers "
                         "and have fillable fields; instructor copies add worked solutions "
-                        "(default: the config's audience, student)")
+                        "(default: the config's audience, student)" if audience
+                        else argparse.SUPPRESS)
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -449,6 +455,9 @@ def run_batch(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     _check_templates(args)
+    if args.audience is not None:
+        raise ConfigError("--audience: a batch makes every copy at once (DIR/students/ and, "
+                          "with exercises, DIR/instructor/); drop --audience")
     check_many_handouts(load_config(args), args)
     stages = ProgressDisplay(args.quiet)
     try:
@@ -483,20 +492,36 @@ def _variant_line(outcome: Any, done: int, total: int) -> str:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """``reportgen grade``: score submissions, write grades.csv, print a summary."""
-    from reportgen.course import grading
+    """``reportgen grade``: score submissions, merge grades.csv, print a summary."""
+    from reportgen.course import gradebook, grading
 
-    marked = grading.grade(args.batch_dir, args.submissions)
-    for item in marked:
+    try:
+        graded = grading.grade(args.batch_dir, args.submissions, replace=args.replace)
+    except grading.GradeConflict as exc:
+        print(f"reportgen: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for item in graded.marked:
         if item.rejected:
-            print(f"  {item.path.name}: NOT SCORED: {item.rejected}")
+            print(f"  {item.shown}: NOT SCORED: {item.rejected}")
         else:
             notes = f" ({'; '.join(item.notes)})" if item.notes else ""
-            print(f"  {item.path.name}: student {item.student_id}: {item.total:g} points{notes}")
-    scored = [m for m in marked if not m.rejected]
-    print(f"graded {len(scored)} of {len(marked)} submission(s) into "
-          f"{args.batch_dir / grading.GRADES_FILE}")
-    return EXIT_FAILED if len(scored) < len(marked) else EXIT_OK
+            print(f"  {item.shown}: student {shown(item.student_id)}: {item.total:g} "
+                  f"points{notes}")
+    for line in graded.replaced:
+        print(f"  replaced: {line}")
+    scored = [m for m in graded.marked if not m.rejected]
+    folder = shown(args.batch_dir)
+    print(f"graded {len(scored)} of {len(graded.marked)} submission(s) into "
+          f"{folder}/{gradebook.GRADES_FILE} (and {gradebook.MOODLE_FILE}, "
+          f"{gradebook.CANVAS_FILE}, index.html)")
+    return EXIT_FAILED if len(scored) < len(graded.marked) else EXIT_OK
+
+
+def shown(text: object) -> str:
+    """A name as the terminal may show it (control characters escaped)."""
+    from reportgen.course.files import shown as escaped
+
+    return escaped(text)
 
 
 def _check_templates(args: argparse.Namespace) -> None:
@@ -555,9 +580,9 @@ def run_init(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = args.folder / f"{args.source}.toml"
     if args.folder / scaffold.SALT_FILE in written:
-        print(f"note: {config} still holds the shipped [students] salt, which anyone with "
-              f"reportgen can read: replace it with a secret of yours (a random one is in "
-              f"{args.folder / scaffold.SALT_FILE}, kept out of git by .gitignore)",
+        print(f"note: the course's secret salt is {args.folder / scaffold.SALT_FILE} (random, "
+              f"kept out of git by .gitignore, never in a student's file); keep it: the same "
+              f"salt gives every student the same data again",
               file=sys.stderr)
     print(f"next: reportgen {scaffold.describe(args.source).command} {config}", file=sys.stderr)
     return EXIT_OK

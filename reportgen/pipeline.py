@@ -176,16 +176,25 @@ def report_files(
 
     The manifest embedded in the HTML and attached to the PDF lists the files that exist
     before rendering (results, arrays, config); ``manifest.json`` lists them all. A
-    student copy of a handout with exercises holds no results (the config alone re-derives
-    it) and is searched for its answers before it is returned.
+    student copy of a handout with exercises is rendered from its student view
+    (``store.results.student_view``: the results without what gives an answer away) and
+    its config without solutions; it holds no results (the config alone re-derives it),
+    its prompts are checked before rendering and the whole copy after (``render.leaks``).
 
     Raises:
-      ConfigError: a template error or a refused resource (``render: ...``).
+      ConfigError: a template error or a refused resource (``render: ...``), an exercise
+        a student copy cannot keep secret, or a copy that would give an answer away
+        (``render.leaks.LeakError``).
     """
     progress("load renderer")
     from reportgen.render.report import render_report, renderer_environment
 
-    student_copy = computed.results.is_student_copy
+    results = computed.results
+    student_copy = results.is_student_copy
+    expected: list[results_io.Answer] = []
+    if student_copy:
+        config, results, expected = student_copy_of(config, computed)
+        check_prompts(results, expected, templates_dir)
     files = {} if student_copy else results_files(computed)
     files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
     record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
@@ -196,7 +205,7 @@ def report_files(
     attachments = {name: files[name] for name in ATTACHED_FILES if name in files}
     attachments[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
     try:
-        files.update(render_report(computed.results, record, formats, arrays=computed.arrays,
+        files.update(render_report(results, record, formats, arrays=computed.arrays,
                                    templates_dir=templates_dir, attachments=attachments,
                                    progress=progress, figure_cache=figure_cache,
                                    helper=helper))
@@ -209,8 +218,52 @@ def report_files(
         from reportgen.render.leaks import check_student_copy
 
         progress("leak check")
-        check_student_copy(files, results_io.answers(computed.results))
+        check_student_copy(files, expected)
     return files
+
+
+def student_copy_of(config: Config, computed: Computed
+                    ) -> tuple[Config, results_io.Results, list[results_io.Answer]]:
+    """What a student copy is made of: its config (no solutions), the value it is rendered
+    from (its student view) and the answers it must not give away.
+
+    Raises:
+      ConfigError: an exercise the copy cannot keep secret, or without a fair answer.
+    """
+    config = results_io.student_config(config)
+    full = computed.results.restamped(config)
+    expected = results_io.answers(full)
+    return config, results_io.student_view(full), expected
+
+
+def check_student_copy(config: Config, computed: Computed,
+                       templates_dir: Path | None = None) -> None:
+    """Refuse, before rendering, a student copy whose exercises it cannot keep secret or
+    whose prompts give an answer away (``check_prompts``).
+
+    Raises:
+      ConfigError: naming the exercise.
+    """
+    _config, view, expected = student_copy_of(config, computed)
+    check_prompts(view, expected, templates_dir)
+
+
+def check_prompts(view: results_io.Results, expected: Sequence[results_io.Answer],
+                  templates_dir: Path | None = None) -> None:
+    """Refuse a student copy whose prompts would print what it withholds (undefined in its
+    student view) or a number that scores (``render.leaks.check_prompts``).
+
+    Raises:
+      ConfigError: naming the exercise.
+    """
+    from reportgen.render.html import student_prompts
+    from reportgen.render.leaks import check_prompts as check_texts
+
+    try:
+        prompts = student_prompts(view, templates_dir)
+    except RenderError as exc:
+        raise ConfigError(str(exc)) from None
+    check_texts(prompts, expected)
 
 
 def check_jobs(jobs: int) -> None:
@@ -250,6 +303,8 @@ def build(
     """
     check_jobs(jobs)
     preflight(target)
+    if results_io.is_student_copy(config):  # before computing: what it cannot keep secret
+        results_io.check_exercises(config)
     with contextlib.ExitStack() as stack:
         helper: Executor | None = None
 

@@ -550,9 +550,20 @@ def batch_variants(folder: Path) -> list[Path] | None:
                                              for r in rows):
         raise ConfigError(f"verify: {path} lists no variants; expected a reportgen batch")
     names = [row["id"] for row in rows]
-    if any(Path(name).name != name or name in ("", ".", "..") for name in names):
+    if not all(_inside(name) for name in names):
         raise ConfigError(f"verify: {path} names a variant outside the batch folder")
     return [folder / name for name in names]
+
+
+#: The trees a course batch writes its copies into (``course.copies``).
+COPY_TREES = ("students", "instructor")
+
+
+def _inside(name: str) -> bool:
+    """A variant's folder name: plain, or ``students/<plain>`` / ``instructor/<plain>``."""
+    tree, _, rest = name.partition("/")
+    plain = rest if tree in COPY_TREES and rest else name
+    return Path(plain).name == plain and plain not in ("", ".", "..")
 
 
 #: Opens a progress display for the report at a path; it closes before the verdict prints.

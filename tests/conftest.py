@@ -45,3 +45,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The process that made the run's folder removes it."""
     if _MADE_HERE:
         shutil.rmtree(_SHARED, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def course_batch() -> Path:
+    """The shared four-student course, batched once per run (tests/course_fixture.py)."""
+    from course_fixture import build_course
+    from results_fixture import shared_build
+
+    return shared_build("course", build_course) / "batch"

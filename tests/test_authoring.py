@@ -178,7 +178,7 @@ def test_list_names_each_shipped_handout_with_its_command(
     assert commands["lab-course"] == commands["learning-rate-study"] == "batch"
     assert commands["source-notebook"] == commands["optimizers"] == "build"
     assert "6 variants of runs.0.learning_rate" in out
-    assert "a handout per student of a 4-student roster, 2 exercises" in out
+    assert "a handout per student of a 4-student roster, 4 exercises" in out
 
 
 @pytest.mark.slow

@@ -272,7 +272,7 @@ init = [0.0, 0.0]
 
 [students]
 roster = "roster.csv"
-salt = "course secret"
+salt_file = "course.salt"
 
 [students.ranges]
 "data.theta" = [[2.0, 6.0], [1.0, 4.0]]
@@ -282,6 +282,7 @@ ROSTER = "id,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(1, 9))
 
 def _course(folder: Path, constraints: str = "") -> Path:
     (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (folder / "course.salt").write_text("a test course's secret salt\n", encoding="utf-8")
     config = folder / "course.toml"
     config.write_text(STUDENTS + constraints, encoding="utf-8")
     return config

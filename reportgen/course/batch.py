@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import json
@@ -29,12 +30,12 @@ from typing import Any
 from reportgen import pipeline, verification
 from reportgen.config import Config, ConfigError
 from reportgen.course import cluster as dask_cluster
-from reportgen.course import exercises
+from reportgen.course import copies, exercises
 from reportgen.course import plan as planning
 from reportgen.course.matrix import Variant
 from reportgen.course.plan import Plan
 from reportgen.errors import ParameterError
-from reportgen.layout import HTML_FILE, default_batch_folder
+from reportgen.layout import HTML_FILE, PDF_FILE, default_batch_folder
 from reportgen.render import FORMAT_FILES
 from reportgen.store import manifest, output
 from reportgen.store.results import Results
@@ -157,6 +158,8 @@ class _Ledger:
         for variant in plan.variants:
             row: dict[str, Any] = {"id": variant.id, "values": variant.values,
                                    "config_sha256": variant.config.digest()}
+            if variant.copy is not None:
+                row["copy"] = variant.copy
             if variant.student is not None:
                 row["student"] = variant.student.model_dump()
                 row["redraws"] = variant.redraws
@@ -379,6 +382,7 @@ def _run_locked(
     cluster: dask_cluster.Cluster | None, worker_timeout: float, cache_dir: Path | None,
     use_cache: bool, progress: pipeline.Progress, on_variant: OnVariant,
 ) -> BatchResult:
+    plan = copies.trees(plan)
     result = BatchResult(folder)
     ledger = _Ledger(plan, folder / BATCH_FILE)
     done: dict[str, Outcome] = {}
@@ -405,18 +409,29 @@ def _run_locked(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         raise
-    if todo:
+    try:
+        _check_student_copies([(v, computed[v.id]) for v in todo], templates_dir, progress)
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        raise
+    rounds = 0
+    while todo:
         tasks = [(variant, computed[variant.id]) for variant in todo]
         progress(f"rendering {len(todo)} variant(s)")
         if cluster is not None:
             rendered = _dask(tasks, formats, templates_dir, cluster, worker_timeout)
-        elif pool is not None:
+        elif pool is not None and rounds == 0:
             rendered = _local_pool(tasks, formats, templates_dir, pool)
         else:
             rendered = _in_process(tasks, formats, templates_dir)
         started = time.perf_counter()
+        leaked: list[Variant] = []
         try:
             for variant, files in rendered:
+                if _redrawable(plan, variant, files):
+                    leaked.append(variant)
+                    continue
                 done[variant.id] = _write_variant(folder, variant, files, started)
                 ledger.write(done, complete=False)
                 on_variant(done[variant.id], len(done), total)
@@ -425,6 +440,13 @@ def _run_locked(
             left = total - len(done)
             result.stopped = (f"{exc}: stopped with {left} variant(s) not built; run the "
                               "same command again to resume (built variants are kept)")
+            break
+        rounds += 1
+        plan, todo = _redraw(plan, leaked, computed, progress)
+        if todo:
+            ledger = _Ledger(plan, folder / BATCH_FILE)
+            _check_student_copies([(v, computed[v.id]) for v in todo], templates_dir,
+                                  progress)
     result.outcomes = [done.get(v.id) or Outcome(v, "pending") for v in plan.variants]
     progress("index")
     _finish(plan, folder, ledger, {o.variant.id: o for o in result.outcomes},
@@ -432,10 +454,63 @@ def _run_locked(
     return result
 
 
+def _redrawable(plan: Plan, variant: Variant, files: Any) -> bool:
+    """Whether a rendering failed because a student's copy would give an answer away by
+    coincidence (a printed number that happens to score): that student is redrawn."""
+    from reportgen.render.leaks import LeakError
+
+    return (isinstance(files, LeakError) and plan.redraw is not None
+            and variant.student is not None and variant.copy == "student")
+
+
+def _redraw(plan: Plan, leaked: Sequence[Variant], computed: dict[str, pipeline.Computed],
+            progress: pipeline.Progress) -> tuple[Plan, list[Variant]]:
+    """The plan with each leaked student's next fair problem (both copies), and the
+    copies to render again; ``computed`` gains their numbers.
+
+    Raises:
+      ConfigError: a student without a fair problem left within ``max_redraws``.
+    """
+    if not leaked:
+        return plan, []
+    assert plan.redraw is not None
+    progress(f"redrawing {len(leaked)} student(s) whose copy gave an answer away")
+    replaced: dict[str, Variant] = {}
+    for variant in leaked:
+        drawn, numbers = plan.redraw(variant)
+        name = copies.name_in_tree(variant)
+        for copy, done in copies_of_drawn(plan, drawn, numbers, name):
+            replaced[copy.id] = copy
+            computed[copy.id] = done
+    variants = [replaced.get(v.id, v) for v in plan.variants]
+    plan = dataclasses.replace(plan, variants=variants)
+    return plan, [v for v in variants if v.id in replaced]
+
+
+def copies_of_drawn(plan: Plan, drawn: Variant, numbers: pipeline.Computed,
+                    name: str) -> list[tuple[Variant, pipeline.Computed]]:
+    """A redrawn student's copies under their old folder name."""
+    made = copies.copies_of(drawn, numbers, name, bool(plan.base.exercises))
+    return [(copy, done) for copy, done in made if done is not None]
+
+
+def _check_student_copies(tasks: Sequence[Task], templates_dir: Path | None,
+                          progress: pipeline.Progress) -> None:
+    """Refuse the batch before rendering when a student copy's prompts would show what it
+    withholds (a config error: exit 2, one line), rather than fail every student."""
+    students = [(variant, computed) for variant, computed in tasks
+                if computed.results.restamped(variant.config).is_student_copy]
+    if students:
+        progress(f"checking {len(students)} student cop{'y' if len(students) == 1 else 'ies'}")
+    for variant, computed in students:
+        pipeline.check_student_copy(variant.config, computed, templates_dir)
+
+
 def _write_variant(folder: Path, variant: Variant, files: Any, started: float) -> Outcome:
     if isinstance(files, BaseException):
         return Outcome(variant, "failed", _error_line(files))
     try:
+        output.prepare_parent(folder / variant.id)
         output.write_folder(folder / variant.id, files)
     except (ConfigError, OSError) as exc:
         return Outcome(variant, "failed", _error_line(exc) if isinstance(exc, ConfigError)
@@ -447,11 +522,23 @@ def _write_variant(folder: Path, variant: Variant, files: Any, started: float) -
 
 def _finish(plan: Plan, folder: Path, ledger: _Ledger, done: Mapping[str, Outcome],
             results: Mapping[str, Results]) -> None:
-    """batch.json, the answer key and index.html (the lecturer's, not for students)."""
+    """The answer key, batch.json, handouts/ and index.html (the lecturer's, not for
+    students). The key is written before batch.json records it, so batch.json never
+    vouches for a key it does not match."""
     from reportgen.render.batch import Summary, render_index
 
     complete = all(o.status in ("built", "skipped") for o in done.values())
+    if plan.base.exercises:
+        key = exercises.answer_key(plan.variants, results).encode("utf-8")
+        output.replace_file(folder / exercises.KEY_FILE, key)
+        ledger.head[exercises.KEY_SHA256] = hashlib.sha256(key).hexdigest()
     ledger.write(done, complete=complete)
+    if copies.is_course(plan):
+        from reportgen.course import index
+
+        _write_handouts(plan, folder)
+        index.write(folder, json.loads(ledger.path.read_text(encoding="utf-8")))
+        return
     summaries = []
     for variant in plan.variants:
         outcome = done[variant.id]
@@ -460,11 +547,33 @@ def _finish(plan: Plan, folder: Path, ledger: _Ledger, done: Mapping[str, Outcom
             student=variant.student.model_dump() if variant.student else None,
             status=outcome.status, error=outcome.error, results=results[variant.id],
             files=_files_of(folder / variant.id)))
-    if plan.base.exercises:
-        key = exercises.answer_key(plan.variants, results)
-        output.replace_file(folder / exercises.KEY_FILE, key.encode("utf-8"))
     html = render_index(plan.name, plan.base.title, summaries)
     output.replace_file(folder / HTML_FILE, html.encode("utf-8"))
+
+
+def _write_handouts(plan: Plan, folder: Path) -> None:
+    """``handouts/<name>.pdf``: every built student copy's PDF, flat, ready to upload (the
+    folder is replaced whole, so it never keeps a PDF of an earlier roster)."""
+    pdfs: dict[str, bytes | None] = {}
+    for variant in plan.variants:
+        if variant.copy == "student":
+            path = folder / variant.id / PDF_FILE
+            pdfs[variant.id] = path.read_bytes() if path.is_file() and not path.is_symlink() \
+                else None
+    files = copies.handout_files(pdfs)
+    target = folder / copies.HANDOUTS
+    if files or target.exists():
+        output.write_folder(target, files, check=_only_handouts)
+
+
+def _only_handouts(target: Path) -> None:
+    """What ``handouts/`` may hold to be replaced: PDFs (reportgen's), nothing else."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ConfigError(f"--out: {target} is not reportgen's handouts folder")
+    if target.exists() and any(not (p.is_file() and p.suffix == ".pdf")
+                               for p in target.iterdir()):
+        raise ConfigError(f"--out: {target} holds files reportgen did not write; move them "
+                          f"away")
 
 
 def _files_of(folder: Path) -> list[str]:

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from reportgen import pipeline
 from reportgen.config import Config, ConfigError, Source, StudentConfig, read_source, validate
 from reportgen.course import matrix, students
+from reportgen.store.results import check_exercises
 
 Progress = Callable[[str], None]
 #: Candidates the first round of draws computes at least (when the constraints allow that
@@ -36,6 +37,8 @@ SAMPLE_DRAWS = 64
 #: ``MIN_DRAW_BUDGET`` (each is a full computation of a handout's numbers).
 DRAWS_PER_VARIANT = 10
 MIN_DRAW_BUDGET = 1_000
+#: Draws a student's next fair problem after ``variant`` (whose copy gave an answer away).
+Redraw = Callable[[matrix.Variant], tuple[matrix.Variant, pipeline.Computed]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Plan:
     base: Config
     variants: list[matrix.Variant]
     computed: dict[str, pipeline.Computed] = field(default_factory=dict, repr=False)
+    redraw: Redraw | None = field(default=None, repr=False)
 
 
 class Outline(NamedTuple):
@@ -57,6 +61,7 @@ class Outline(NamedTuple):
     base: Config
     combos: list[matrix.Variant]
     roster: list[StudentConfig] | None
+    salt: str | None = None
 
     @property
     def name(self) -> str:
@@ -81,16 +86,19 @@ def outline(
     source = read_source(spec, overrides)
     base = validate(source.raw, source=source.path.name,
                     overrides=source.overrides).named(source.path.stem)
+    if base.exercises:  # before any student is drawn: what no copy could keep secret
+        check_exercises(base)
     combos = matrix.expand(source, base, matrix_options)
     settings = base.students
     if settings is None:
         return Outline(source, base, combos, None)
     students.check_ranges(settings)
     roster = students.read_roster(source.path.parent / settings.roster)
+    salt = students.read_salt(settings, source.path.parent)
     if len(roster) * len(combos) > matrix.MAX_VARIANTS:
         raise ConfigError(f"students: expected at most {matrix.MAX_VARIANTS} variants, got "
                           f"{len(roster)} students x {len(combos)} combinations")
-    return Outline(source, base, combos, roster)
+    return Outline(source, base, combos, roster, salt)
 
 
 def draw(
@@ -105,13 +113,28 @@ def draw(
     Raises:
       ConfigError: constraints that no draw (or too few draws) satisfies.
     """
-    source, base, combos, roster = outlined
-    if roster is None:
+    source, base, combos, roster, salt = outlined
+    settings = base.students
+    if roster is None or salt is None or settings is None:
         return Plan(base.name, base, combos)
     computed: dict[str, pipeline.Computed] = {}
-    variants = _per_student(source, base, combos, roster, computed, cache_dir=cache_dir,
-                            use_cache=use_cache, progress=progress)
-    return Plan(base.name, base, variants, computed)
+    pending = [(student, combo) for student in roster for combo in combos]
+    accepted = _draw(source, settings, salt, pending, dict.fromkeys(range(len(pending)), 0),
+                     computed, cache_dir=cache_dir, use_cache=use_cache, progress=progress)
+
+    def redraw(variant: matrix.Variant) -> tuple[matrix.Variant, pipeline.Computed]:
+        """The student's next fair problem after ``variant``."""
+        assert settings is not None and salt is not None and variant.student is not None
+        combo = next(c for c in combos if all(variant.values.get(key) == value
+                                              for key, value in c.values.items()))
+        mine: dict[str, pipeline.Computed] = {}
+        again = _draw(source, settings, salt, [(variant.student, combo)],
+                      {0: variant.redraws + 1}, mine, cache_dir=cache_dir,
+                      use_cache=use_cache, progress=_silent)
+        return again[0], mine[again[0].id]
+
+    variants = [accepted[index] for index in range(len(pending))]
+    return Plan(base.name, base, variants, computed, redraw)
 
 
 def make_plan(
@@ -137,28 +160,27 @@ def draw_budget(variants: int) -> int:
     return max(MIN_DRAW_BUDGET, DRAWS_PER_VARIANT * variants)
 
 
-def _per_student(
+def _draw(
     source: Source,
-    base: Config,
-    combos: list[matrix.Variant],
-    roster: list[StudentConfig],
+    settings: Any,
+    salt: str,
+    pending: list[tuple[StudentConfig, matrix.Variant]],
+    first_attempt: dict[int, int],
     computed: dict[str, pipeline.Computed],
     *,
     cache_dir: Path | None,
     use_cache: bool,
     progress: Progress,
-) -> list[matrix.Variant]:
-    """Every student's variant of every combination, redrawn until fair; each accepted
-    variant's numbers are put in ``computed`` (and cached; rejected draws never are)."""
-    settings = base.students
-    assert settings is not None
+) -> dict[int, matrix.Variant]:
+    """Draw each pending (student, combination), from its first attempt on, until fair;
+    the accepted variants by index, their numbers put in ``computed`` (and cached;
+    rejected draws never are)."""
     constraints = settings.constraints
     constrained = bool(constraints.condition_number or constraints.max_stable_lr
                        or constraints.no_divergence)
-    pending = [(student, combo) for student in roster for combo in combos]
     limit = constraints.max_redraws
     budget = draw_budget(len(pending)) if constrained else len(pending)
-    next_attempt = dict.fromkeys(range(len(pending)), 0)  # of the students still open
+    next_attempt = dict(first_attempt)  # of the students still open
     accepted: dict[int, matrix.Variant] = {}
     drawn = held = 0
     last_broken: list[str] = []
@@ -173,7 +195,7 @@ def _per_student(
                 f"student(s) still have no fair problem (last: {'; '.join(last_broken)}); "
                 "widen the ranges or the constraints")
         progress(f"drawing {len(next_attempt)} student problem(s)")
-        candidates = [(index, _candidate(source, settings, *pending[index], attempt))
+        candidates = [(index, _candidate(source, settings, *pending[index], attempt, salt))
                       for index, first in next_attempt.items()
                       for attempt in range(first, min(first + each, limit + 1))]
         outcomes = pipeline.compute_many([v.config for _, v in candidates],
@@ -199,7 +221,7 @@ def _per_student(
                     f"{limit + 1} draws (last: {'; '.join(broken_of[index])}); widen the ranges or "
                     f"the constraints, or raise max_redraws")
         _judge_sample(drawn, held, len(next_attempt), budget, last_broken)
-    return [accepted[index] for index in range(len(pending))]
+    return accepted
 
 
 def _judge_sample(drawn: int, held: int, still_open: int, budget: int,
@@ -231,8 +253,9 @@ def _candidate(
     student: Any,
     combo: matrix.Variant,
     attempt: int,
+    salt: str,
 ) -> matrix.Variant:
-    drawn = students.draw(settings, student, attempt)
+    drawn = students.draw(settings, student, attempt, salt)
     extra = [*combo.overrides, *students.overrides(student, drawn)]
     config = source.with_overrides(extra).named(combo.config.name)
     values = {**combo.values, **drawn}

@@ -54,11 +54,13 @@ NUMBERS_PER_LINE = 4
 
 
 def withheld_paths(results: Results) -> tuple[str, ...]:
-    """The results paths no code of this copy may compute: every exercise's answer in a
-    student copy, nothing in any other."""
+    """The results paths no code of this copy may compute: in a student copy (its student
+    view), every field it withholds and every exercise's answer path; nothing in any
+    other."""
     if not results.is_student_copy:
         return ()
-    return tuple(exercise.answer for exercise in results.config.exercises)
+    answers = (exercise.answer for exercise in results.config.exercises if exercise.answer)
+    return tuple(dict.fromkeys([*(results.withheld or {}), *answers]))
 
 
 def _related(path: str, other: str) -> bool:
@@ -99,7 +101,7 @@ class Shown:
                      "diagnostics.condition_number", "diagnostics.max_stable_lr",
                      "diagnostics.optimal_lr")
         runs = tuple(index for index, run in enumerate(results.runs)
-                     if allowed([f"runs.{index}"])
+                     if allowed([f"runs.{index}.thetas", f"runs.{index}.final_theta"])
                      and (run.final_theta is not None or run.diverged))
         return cls(
             ols=allowed(["ols.theta", "ols.loss"], ["ols.theta"]),
@@ -511,11 +513,11 @@ def exercise_blocks(results: Results, shown: Shown, text: HandoutText) -> list[B
             code = (f"{header}: replace ... with your answer, worked out in this notebook.\n"
                     f"answer = ...\nprint({exercise.id!r}, answer)")
         else:
-            expression = answer_code(exercise.answer, shown)
+            expression = answer_code(exercise.answer, shown) if exercise.answer else None
             code = (f"{header}: the worked solution.\nanswer = {expression}\n"
                     f"print({exercise.id!r}, answer)" if expression is not None else
-                    f"{header}: the notebook has no code for {exercise.answer}; see the "
-                    f"solution above.")
+                    f"{header}: the notebook has no code for this {exercise.kind} exercise; see "
+                    f"the solution above.")
         blocks.append(Block(EXERCISES_ANCHOR, "Exercises", note, code))
     return blocks
 
