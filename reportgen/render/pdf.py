@@ -28,7 +28,7 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from reportgen.render import pagination
+from reportgen.render import pagination, printsvg
 from reportgen.render.errors import RenderError
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -93,8 +93,8 @@ def shorten_images(text: str) -> tuple[str, dict[str, str]]:
 
 def _closed_fetcher(images: Mapping[str, str] | None = None) -> Any:
     """A WeasyPrint URL fetcher that serves ``data:`` URIs and nothing else (``images``:
-    the URIs that short names stand for)."""
-    from weasyprint.urls import URLFetcher
+    the URIs that short names stand for), SVGs lightened for drawing (``printsvg``)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class ClosedFetcher(URLFetcher):
         refused: list[str]
@@ -107,7 +107,13 @@ def _closed_fetcher(images: Mapping[str, str] | None = None) -> Any:
         def fetch(self, url: str, headers: Any = None) -> Any:
             url = (images or {}).get(url, url)
             if urllib.parse.urlsplit(url).scheme.lower() == "data":
-                return super().fetch(url, headers)
+                response = super().fetch(url, headers)
+                if response.content_type != "image/svg+xml":
+                    return response
+                body = response.read()
+                with contextlib.suppress(UnicodeDecodeError):
+                    body = printsvg.lighten(body.decode("utf-8")).encode("utf-8")
+                return URLFetcherResponse(url, body, {"Content-Type": "image/svg+xml"})
             self.refused.append(url)
             raise RenderError(f"refused to fetch {url}: a handout may only embed data: URIs "
                               f"(nothing is loaded from files or the network)")
