@@ -29,6 +29,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -38,8 +39,10 @@ HREF = f"{{{XLINK_NS}}}href"
 #: Larger SVGs are drawn as they are (reading them twice would cost more than it saves).
 MAX_CHARS = 4_000_000
 
-#: Properties that children inherit (of those that decide whether pieces can merge).
-_INHERITED = ("fill", "stroke", "fill-opacity", "stroke-opacity", "fill-rule")
+#: Inherited properties that decide whether paths can merge or how a text is laid out.
+_INHERITED = ("fill", "stroke", "fill-opacity", "stroke-opacity", "fill-rule", "font-family",
+              "font-size", "font-weight", "font-style", "letter-spacing", "word-spacing",
+              "direction", "text-anchor")
 #: The only attributes a path may have to join others (a referenced id, a clip, a mask, a
 #: marker or an opacity of its own would be lost or change meaning).
 _MERGEABLE = frozenset({"d", "style", "transform"})
@@ -79,7 +82,7 @@ def _lighten(text: str) -> str:
     if root.tag != f"{{{SVG_NS}}}svg" or not _understood(root):
         return text
     paths = {el.get("id"): el for el in root.iter(f"{{{SVG_NS}}}path") if el.get("id")}
-    _simplify(root, paths, {}, _referred(root))
+    _simplify(root, paths, {}, _referred(root), _root_scale(root))
     _drop_unused_definitions(root)
     return _serialise(root)
 
@@ -225,47 +228,75 @@ def _commands(d: str) -> list[tuple[str, list[float]]] | None:
     return commands
 
 
-class Piece:
-    """A path that may join others: its paint, and (read when first needed) its
-    coordinates in its parent's space with its transform applied."""
+#: How far (in points) a joined piece's points may move when rounded: 1/72,000 of an
+#: inch, a two-hundredth of a pixel at 600 dpi.
+PRECISION_PT = 1e-3
 
-    def __init__(self, element: ET.Element, paint: Paint, matrix: Matrix) -> None:
+
+class Piece:
+    """A path that may join others: its paint, its transform, and (read when first
+    needed) its commands and the box of its points in its parent's space."""
+
+    def __init__(self, element: ET.Element, paint: Paint, matrix: Matrix, scale: float) -> None:
         self.element = element
         self.paint = paint
         self.style = element.get("style", "")
         self.matrix = matrix
+        self.scale = scale  # points per unit of the parent's space (an upper bound)
         self.shape = element.get("d", "")  # equal shapes are copies of one another
         self.moves_only = matrix[:4] == IDENTITY[:4]  # a stroke keeps its width
 
     @functools.cached_property
-    def geometry(self) -> tuple[str, tuple[float, float, float, float]] | None:
-        """(the path data with the transform applied, the box of every point, control
-        points too), or None for a path that stays alone (unreadable, or a rectangle)."""
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The box of every point, control points too, in the parent's space; None for a
+        path that stays alone (unreadable, or a rectangle)."""
         commands = _commands(self.shape)
         if not commands or _is_rectangle(commands):
             return None  # a rectangle alone is what viewers snap to pixels (rules, bars)
         a, b, c, d, e, f = self.matrix
-        parts: list[str] = []
-        xs: list[float] = []
-        ys: list[float] = []
-        for letter, numbers in commands:
-            x = [a * u + c * v + e for u, v in zip(numbers[::2], numbers[1::2], strict=True)]
-            y = [b * u + d * v + f for u, v in zip(numbers[::2], numbers[1::2], strict=True)]
-            parts.append(letter)
-            parts += [f"{u:.3f} {v:.3f}" for u, v in zip(x, y, strict=True)]
-            xs += x
-            ys += y
-        if not xs:
+        points = [(u, v) for _, numbers in commands
+                  for u, v in zip(numbers[::2], numbers[1::2], strict=True)]
+        if not points:
             return None
-        return " ".join(parts), (min(xs), min(ys), max(xs), max(ys))
+        xs = [a * u + c * v + e for u, v in points]
+        ys = [b * u + d * v + f for u, v in points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def data(self, frame: Matrix) -> str:
+        """The path's commands in the space of ``frame``'s linear part: the coordinates
+        of ``frame^-1 @ matrix @ p``, rounded to 1/1000 pt (the glyphs of an equation
+        stay in their font's units, whole numbers plus an offset, as compact as they
+        were)."""
+        a, b, c, d, _, _ = frame
+        determinant = a * d - b * c
+        # inverse of the linear part, then our whole transform
+        inverse: Matrix = (d / determinant, -b / determinant, -c / determinant,
+                           a / determinant, 0.0, 0.0)
+        m = _multiply(inverse, self.matrix)
+        stretch = max(abs(a) + abs(c), abs(b) + abs(d)) * self.scale  # points per unit
+        digits = max(0, math.ceil(math.log10(stretch / PRECISION_PT)))
+        parts: list[str] = []
+        for letter, numbers in _commands(self.shape) or []:
+            parts.append(letter)
+            for u, v in zip(numbers[::2], numbers[1::2], strict=True):
+                parts += [_format(m[0] * u + m[2] * v + m[4], digits),
+                          _format(m[1] * u + m[3] * v + m[5], digits)]
+        return " ".join(parts)
 
 
-def _piece(element: ET.Element, paint: Paint) -> Piece | None:
+def _format(value: float, digits: int) -> str:
+    text = f"{value:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _piece(element: ET.Element, paint: Paint, scale: float) -> Piece | None:
     """The path as a piece that may join others: only plain paths, opaque paint."""
     if set(element.attrib) - _MERGEABLE or "d" not in element.attrib or not paint.opaque:
         return None
     matrix = _transform(element.get("transform"))
-    return None if matrix is None else Piece(element, paint, matrix)
+    return None if matrix is None else Piece(element, paint, matrix, scale)
 
 
 def _is_rectangle(commands: list[tuple[str, list[float]]]) -> bool:
@@ -277,6 +308,11 @@ def _is_rectangle(commands: list[tuple[str, list[float]]]) -> bool:
     if any(len(point) != 2 for point in points):
         return False
     return len({x for x, _ in points}) == 2 and len({y for _, y in points}) == 2
+
+
+def _invertible(matrix: Matrix) -> bool:
+    a, b, c, d, _, _ = matrix
+    return abs(a * d - b * c) > 1e-12
 
 
 def _is_line(d: str) -> bool:
@@ -296,7 +332,7 @@ def _joins(run: list[Piece], piece: Piece) -> bool:
     paint = piece.paint
     if piece.style != first.style or paint != first.paint:
         return False
-    if first.geometry is None or piece.geometry is None:
+    if first.box is None or piece.box is None or not _invertible(first.matrix):
         return False
     copies = all(p.shape == piece.shape and p.moves_only for p in run) and piece.moves_only
     if paint.stroke is not None:
@@ -306,7 +342,7 @@ def _joins(run: list[Piece], piece: Piece) -> bool:
             return False
         # filled too: one colour, or the next copy's fill would cover this one's outline
         return paint.fill is None or (not paint.evenodd and paint.fill == paint.stroke)
-    if not any(_meet(p.geometry[1], piece.geometry[1]) for p in run if p.geometry):
+    if not any(_meet(p.box, piece.box) for p in run if p.box):
         return True  # a fill of pieces that do not meet is theirs, whatever the winding
     return copies and not paint.evenodd
 
@@ -314,8 +350,31 @@ def _joins(run: list[Piece], piece: Piece) -> bool:
 # ---------------------------------------------------------------- the rewrite
 
 
+def _root_scale(root: ET.Element) -> float:
+    """Points per user unit of the SVG (its width over its viewBox's), at least roughly:
+    it only decides how many digits a joined path keeps."""
+    units = {"pt": 1.0, "px": 0.75, "": 0.75, "in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54}
+    width = re.fullmatch(rf"({_NUMBER})\s*(pt|px|in|mm|cm|)", (root.get("width") or "").strip())
+    box = (root.get("viewBox") or "").replace(",", " ").split()
+    try:
+        if width is not None and len(box) == 4 and float(box[2]) > 0:
+            return float(width[1]) * units[width[2]] / float(box[2])
+    except ValueError:
+        pass
+    return 1.0
+
+
+def _stretch(transform: str | None) -> float:
+    """How much a transform can lengthen a vector (its matrix's largest row sum)."""
+    matrix = _transform(transform)
+    if matrix is None:
+        return 1.0
+    a, b, c, d, _, _ = matrix
+    return max(abs(a) + abs(c), abs(b) + abs(d))
+
+
 def _simplify(parent: ET.Element, paths: dict[str | None, ET.Element],
-              inherited: dict[str, str], referred: set[str]) -> None:
+              inherited: dict[str, str], referred: set[str], scale: float) -> None:
     """Rewrite ``parent``'s children in place: plain groups opened, neighbouring groups
     of one clip joined, uses inlined, runs of paths merged."""
     children: list[ET.Element] = []
@@ -325,10 +384,13 @@ def _simplify(parent: ET.Element, paths: dict[str | None, ET.Element],
         transform = child.get("transform")
         if transform is not None and _IDENTITY_ROTATION.fullmatch(transform.strip()):
             del child.attrib["transform"]
+        if _local(child.tag) == "text":
+            _anchor_at_start(child, {**inherited, **_style(child)})
         if _local(child.tag) not in ("defs", "clipPath", "mask", "pattern", "marker", "symbol"):
-            _simplify(child, paths, {**inherited, **_style(child)}, referred)
+            _simplify(child, paths, {**inherited, **_style(child)}, referred,
+                      scale * _stretch(child.get("transform")))
         children.append(child)
-    parent[:] = list(_merged(children, inherited))
+    parent[:] = list(_merged(children, inherited, scale))
 
 
 #: What a group may carry and still be joined with its neighbour of the same attributes:
@@ -362,6 +424,70 @@ def _opened(children: list[ET.Element], referred: set[str]) -> Iterator[ET.Eleme
         else:
             previous = None
         yield child
+
+
+#: The font matplotlib writes figure text in, and the one file of it we measure.
+TEXT_FONT = "DejaVu Sans"
+_ANCHOR_SHARE = {"middle": 0.5, "end": 1.0}
+#: Pango's units per pixel.
+PANGO_SCALE = 1024
+_TEXT_ATTRIBUTES = frozenset({"x", "y", "style", "transform"})
+
+
+@functools.cache
+def _advances() -> tuple[dict[int, int], int] | None:
+    """DejaVu Sans's advance widths by code point and its units per em (matplotlib's copy
+    of the font, read with fontTools, which WeasyPrint depends on), or None."""
+    try:
+        import matplotlib
+        from fontTools.ttLib import TTFont
+
+        font = TTFont(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf",
+                      lazy=True)
+        metrics = font["hmtx"]
+        return ({code: metrics[glyph][0] for code, glyph in font.getBestCmap().items()},
+                font["head"].unitsPerEm)
+    except Exception:  # no font, no fontTools: anchors are left to WeasyPrint
+        return None
+
+
+def _anchor_at_start(text: ET.Element, effective: dict[str, str]) -> None:
+    """Move a centred or end-anchored DejaVu Sans text to its start, in place.
+
+    WeasyPrint draws every such text into a group of its own (a PDF form XObject) to
+    measure it before shifting it; a text that starts where it is drawn needs none (and
+    extracting the text of a PDF with hundreds of form XObjects is slow: pypdf reads the
+    fonts again for each). WeasyPrint lays an SVG text out letter by letter (no kerning),
+    so the text's width is the sum of its letters' advances, each as HarfBuzz rounds it
+    at the font size WeasyPrint gives Pango (1/1024 px units): the same numbers, to the
+    last bit, as WeasyPrint's own measure. Texts in another font, with spacing, several
+    positions or inner elements are left as they are.
+    """
+    share = _ANCHOR_SHARE.get(effective.get("text-anchor", "start"))
+    content = text.text or ""
+    advances = _advances()
+    if share is None or advances is None or len(text) or set(text.attrib) - _TEXT_ATTRIBUTES \
+            or not content or content != " ".join(content.split()) \
+            or effective.get("font-family", "").strip("'\" ") != TEXT_FONT \
+            or effective.get("font-weight", "normal") not in ("normal", "400") \
+            or effective.get("font-style", "normal") != "normal" \
+            or effective.get("direction", "ltr") != "ltr" \
+            or any(name in effective for name in ("letter-spacing", "word-spacing")):
+        return
+    size = re.fullmatch(rf"({_NUMBER})(?:px)?", effective.get("font-size", "").strip())
+    widths, units = advances
+    try:
+        x = float(text.get("x", "0"))
+    except ValueError:
+        return
+    if size is None or any(ord(letter) not in widths for letter in content):
+        return
+    scale = int(float(size[1]) * PANGO_SCALE)  # WeasyPrint truncates the size so
+    width = sum((widths[ord(letter)] * scale + units // 2) // units for letter in content)
+    text.set("x", repr(x - share * width / PANGO_SCALE))
+    declarations = _declarations(text.get("style"))
+    declarations["text-anchor"] = "start"  # over the text's own or an inherited anchor
+    text.set("style", "; ".join(f"{k}: {v}" for k, v in declarations.items()))
 
 
 def _inlined(use: ET.Element, paths: dict[str | None, ET.Element]) -> ET.Element:
@@ -398,7 +524,8 @@ def _declarations(style: str | None) -> dict[str, str]:
     return found
 
 
-def _merged(children: list[ET.Element], inherited: dict[str, str]) -> Iterator[ET.Element]:
+def _merged(children: list[ET.Element], inherited: dict[str, str],
+            scale: float) -> Iterator[ET.Element]:
     """The children with each run of joinable paths replaced by one path."""
     run: list[Piece] = []
 
@@ -406,8 +533,10 @@ def _merged(children: list[ET.Element], inherited: dict[str, str]) -> Iterator[E
         if len(run) == 1:
             yield run[0].element
         elif run:
-            data = " ".join(p.geometry[0] for p in run if p.geometry is not None)
-            path = ET.Element(f"{{{SVG_NS}}}path", {"d": data})
+            frame = run[0].matrix
+            path = ET.Element(f"{{{SVG_NS}}}path", {"d": " ".join(p.data(frame) for p in run)})
+            if frame[:4] != IDENTITY[:4]:
+                path.set("transform", "matrix({} {} {} {} 0 0)".format(*map(repr, frame[:4])))
             if run[0].style:
                 path.set("style", run[0].style)
             path.tail = run[-1].element.tail
@@ -417,7 +546,7 @@ def _merged(children: list[ET.Element], inherited: dict[str, str]) -> Iterator[E
     for child in children:
         piece = None
         if _local(child.tag) == "path":
-            piece = _piece(child, Paint.of({**inherited, **_style(child)}))
+            piece = _piece(child, Paint.of({**inherited, **_style(child)}), scale)
         if piece is not None and run and _joins(run, piece):
             run.append(piece)
             continue
