@@ -435,7 +435,7 @@ _TEXT_ATTRIBUTES = frozenset({"x", "y", "style", "transform"})
 
 
 @functools.cache
-def _advances() -> tuple[dict[int, int], int] | None:
+def text_advances() -> tuple[dict[int, int], int] | None:
     """DejaVu Sans's advance widths by code point and its units per em (matplotlib's copy
     of the font, read with fontTools, which WeasyPrint depends on), or None."""
     try:
@@ -465,7 +465,7 @@ def _anchor_at_start(text: ET.Element, effective: dict[str, str]) -> None:
     """
     share = _ANCHOR_SHARE.get(effective.get("text-anchor", "start"))
     content = text.text or ""
-    advances = _advances()
+    advances = text_advances()
     if share is None or advances is None or len(text) or set(text.attrib) - _TEXT_ATTRIBUTES \
             or not content or content != " ".join(content.split()) \
             or effective.get("font-family", "").strip("'\" ") != TEXT_FONT \
