@@ -139,6 +139,15 @@ def test_paint_that_would_change_stays_apart(style: str) -> None:
     assert _paths(printsvg.lighten(markers)) == 3
 
 
+def test_a_universal_rule_counts_as_the_paths_own_paint() -> None:
+    markers = "".join(f"<use xlink:href='#m' x='{x}' y='15' style='fill: #0072b2'/>"
+                      for x in (10, 14, 18))
+    opaque = _svg("<defs><path id='m' d='" + CIRCLE + "'/></defs>" + markers)
+    assert _paths(printsvg.lighten(opaque)) == 1
+    faded = opaque.replace("<defs>", "<style>*{fill-opacity: 0.5}</style><defs>")
+    assert _paths(printsvg.lighten(faded)) == 3  # see-through, whatever its parents say
+
+
 def test_scaled_strokes_lines_and_rectangles_stay_apart() -> None:
     scaled = _svg("".join(f"<path d='M 0 0 L 5 5 L 0 5' transform='translate({x} 5) scale(2)' "
                           f"style='fill: none; stroke: #000000'/>" for x in (5, 20)))

@@ -14,7 +14,9 @@ HTML and the figure files keep what matplotlib wrote):
   of pieces whose bounding boxes do not meet, or copies of one shape (a marker) moved by
   translations, filled and stroked in one colour. Lone rectangles and straight lines
   stay alone: viewers snap them to the pixel grid (rules, axes, ticks);
-- identity rotations (``rotate(-0 x y)``, on every tick label of a figure) go.
+- identity rotations (``rotate(-0 x y)``, on every tick label of a figure) go;
+- a centred or end-anchored label is moved to its start, measured as WeasyPrint measures
+  it, so that WeasyPrint does not draw it in a PDF group of its own.
 
 An SVG it does not fully understand (a stylesheet with selectors, other namespaces,
 relative or arc path commands, entities) is returned as it is, and so is any path it
@@ -67,7 +69,7 @@ def lighten(text: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _lighten(text: str) -> str:
-    """``lighten``, kept per process: a warm worker typesets the same equations for every
+    """``lighten``, kept per process: a warm worker draws the same equations for every
     variant of a batch."""
     if len(text) > MAX_CHARS or "<!ENTITY" in text:
         return text
@@ -81,8 +83,10 @@ def _lighten(text: str) -> str:
                 parent.remove(child)
     if root.tag != f"{{{SVG_NS}}}svg" or not _understood(root):
         return text
-    paths = {el.get("id"): el for el in root.iter(f"{{{SVG_NS}}}path") if el.get("id")}
-    _simplify(root, paths, {}, _referred(root), _root_scale(root))
+    document = Document(
+        paths={el.get("id"): el for el in root.iter(f"{{{SVG_NS}}}path") if el.get("id")},
+        referred=_referred(root), universal=_universal(root))
+    _simplify(root, document, {}, _root_scale(root))
     _drop_unused_definitions(root)
     return _serialise(root)
 
@@ -110,13 +114,31 @@ def _local(tag: str) -> str:
 # ---------------------------------------------------------------- styles
 
 
-def _style(element: ET.Element) -> dict[str, str]:
-    """The element's presentation attributes, then its ``style`` (which wins)."""
-    found = {name: value for name, value in element.attrib.items() if name in _INHERITED}
-    for declaration in (element.get("style") or "").split(";"):
-        name, colon, value = declaration.partition(":")
-        if colon:
-            found[name.strip()] = value.strip()
+@dataclass(frozen=True)
+class Document:
+    """What the rewrite of one SVG consults: its paths by id, the ids something refers
+    to, and the declarations of its stylesheet's ``*`` rules."""
+
+    paths: dict[str | None, ET.Element]
+    referred: set[str]
+    universal: dict[str, str]
+
+    def style(self, element: ET.Element) -> dict[str, str]:
+        """The element's own properties in CSS's order: presentation attributes, then the
+        ``*`` rules, then its ``style`` attribute."""
+        found = {name: value for name, value in element.attrib.items() if name in _INHERITED}
+        found.update(self.universal)
+        found.update(_declarations(element.get("style")))
+        return found
+
+
+def _universal(root: ET.Element) -> dict[str, str]:
+    """The declarations of every ``*`` rule (``_understood`` admits no other selector)."""
+    found: dict[str, str] = {}
+    for element in root.iter(f"{{{SVG_NS}}}style"):
+        rules = re.sub(r"/\*.*?\*/", "", element.text or "", flags=re.S)
+        for body in re.findall(r"\{([^{}]*)\}", rules):
+            found.update(_declarations(body))
     return found
 
 
@@ -373,24 +395,24 @@ def _stretch(transform: str | None) -> float:
     return max(abs(a) + abs(c), abs(b) + abs(d))
 
 
-def _simplify(parent: ET.Element, paths: dict[str | None, ET.Element],
-              inherited: dict[str, str], referred: set[str], scale: float) -> None:
+def _simplify(parent: ET.Element, document: Document, inherited: dict[str, str],
+              scale: float) -> None:
     """Rewrite ``parent``'s children in place: plain groups opened, neighbouring groups
     of one clip joined, uses inlined, runs of paths merged."""
     children: list[ET.Element] = []
-    for child in list(_opened(list(parent), referred)):
+    for child in list(_opened(list(parent), document.referred)):
         if _local(child.tag) == "use":
-            child = _inlined(child, paths)
+            child = _inlined(child, document.paths)
         transform = child.get("transform")
         if transform is not None and _IDENTITY_ROTATION.fullmatch(transform.strip()):
             del child.attrib["transform"]
         if _local(child.tag) == "text":
-            _anchor_at_start(child, {**inherited, **_style(child)})
+            _anchor_at_start(child, {**inherited, **document.style(child)})
         if _local(child.tag) not in ("defs", "clipPath", "mask", "pattern", "marker", "symbol"):
-            _simplify(child, paths, {**inherited, **_style(child)}, referred,
+            _simplify(child, document, {**inherited, **document.style(child)},
                       scale * _stretch(child.get("transform")))
         children.append(child)
-    parent[:] = list(_merged(children, inherited, scale))
+    parent[:] = list(_merged(children, document, inherited, scale))
 
 
 #: What a group may carry and still be joined with its neighbour of the same attributes:
@@ -524,7 +546,7 @@ def _declarations(style: str | None) -> dict[str, str]:
     return found
 
 
-def _merged(children: list[ET.Element], inherited: dict[str, str],
+def _merged(children: list[ET.Element], document: Document, inherited: dict[str, str],
             scale: float) -> Iterator[ET.Element]:
     """The children with each run of joinable paths replaced by one path."""
     run: list[Piece] = []
@@ -546,7 +568,7 @@ def _merged(children: list[ET.Element], inherited: dict[str, str],
     for child in children:
         piece = None
         if _local(child.tag) == "path":
-            piece = _piece(child, Paint.of({**inherited, **_style(child)}), scale)
+            piece = _piece(child, Paint.of({**inherited, **document.style(child)}), scale)
         if piece is not None and run and _joins(run, piece):
             run.append(piece)
             continue
