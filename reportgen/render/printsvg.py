@@ -26,6 +26,7 @@ cannot read. Tests compare the rasterised pages before and after.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -459,13 +460,15 @@ _TEXT_ATTRIBUTES = frozenset({"x", "y", "style", "transform"})
 @functools.cache
 def text_advances() -> tuple[dict[int, int], int] | None:
     """DejaVu Sans's advance widths by code point and its units per em (matplotlib's copy
-    of the font, read with fontTools, which WeasyPrint depends on), or None."""
+    of the font, found without importing matplotlib, read with fontTools, which WeasyPrint
+    depends on), or None."""
     try:
-        import matplotlib
         from fontTools.ttLib import TTFont
 
-        font = TTFont(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf",
-                      lazy=True)
+        spec = importlib.util.find_spec("matplotlib")
+        assert spec is not None and spec.origin is not None
+        path = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        font = TTFont(path, lazy=True)
         metrics = font["hmtx"]
         return ({code: metrics[glyph][0] for code, glyph in font.getBestCmap().items()},
                 font["head"].unitsPerEm)
