@@ -22,6 +22,9 @@ ROOT = Path(__file__).parent
 #: spends most of its time building handouts, one process per test file at a time).
 PYTEST_ARGS = ["-q", "-n", "2", "--dist", "loadfile"]
 PYTHON: str | None = None  # the interpreter nox runs under (3.11 here, 3.12 on the GPU node)
+#: The distribution's name (what users pip install); the import and the command are reportgen.
+DISTRIBUTION: str = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+    "project"]["name"]
 
 
 @nox.session(python=PYTHON)
@@ -36,9 +39,11 @@ def tests(session: nox.Session) -> None:
 def installed(session: nox.Session) -> None:
     """Install the wheel the way users do (not editable) and build from outside the checkout.
 
-    A fresh venv each time; the wheel is built here, installed with its dependencies, and
-    `reportgen build`, `verify` and `batch` run in an empty temporary folder, so a file
-    the wheel lacks (a template, a shipped handout, a roster) fails this session.
+    A fresh venv each time; the wheel is built here and installed by its distribution name
+    with the Dask extra (``pip install --find-links DIR 'NAME[dask]'``, dependencies from
+    the usual index), and `reportgen build`, `verify` and `batch` run in an empty temporary
+    folder, so a file the wheel lacks (a template, a shipped handout, a roster) fails this
+    session.
     """
     with tempfile.TemporaryDirectory(prefix="reportgen-wheel-") as scratch:
         dist = Path(scratch) / "dist"
@@ -48,8 +53,12 @@ def installed(session: nox.Session) -> None:
                     if "warning" in line.lower() and "pip" not in line.lower()]
         if warnings:
             session.error("building the wheel warned:\n" + "\n".join(warnings))
-        wheel = next(dist.glob("reportgen-*.whl"))
-        session.install(str(wheel))
+        wheel_name = re.sub(r"[-_.]+", "_", DISTRIBUTION)
+        if not list(dist.glob(f"{wheel_name}-*.whl")):
+            session.error(f"no {wheel_name}-*.whl in {dist}")
+        # By name from a folder of wheels, as users install it from an index: the name and
+        # the extra they type.
+        session.install("--find-links", str(dist), f"{DISTRIBUTION}[dask]")
         work = Path(scratch) / "work"
         work.mkdir()
         session.chdir(work)
@@ -59,14 +68,17 @@ def installed(session: nox.Session) -> None:
         session.run("reportgen", "verify", "build/source-notebook")
         session.run("reportgen", "batch", "lab-course", "--format", "html", "--quiet",
                     "--out", "lab")
-        session.run("python", "-c", _CHECK_INSTALLED, str(work))
+        session.run("python", "-c", _CHECK_INSTALLED, str(work), DISTRIBUTION)
 
 
 _CHECK_INSTALLED = """
-import json, sys
+import importlib.metadata, json, shutil, sys
 from pathlib import Path
+import distributed  # the dask extra
 import reportgen
-work = Path(sys.argv[1])
+work, name = Path(sys.argv[1]), sys.argv[2]
+assert importlib.metadata.distribution(name).version == reportgen.__version__
+assert shutil.which("reportgen"), "the reportgen command"
 report = work / "build" / "source-notebook"
 names = {p.name for p in report.iterdir()}
 assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= names, names

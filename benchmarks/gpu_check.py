@@ -64,35 +64,26 @@ def timeit(fn: Callable[[], Any], repeats: int = 7) -> tuple[float, float]:
 
 
 def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Numeric arrays and numbers in a results tree, by path."""
+    """Numeric arrays and numbers in the typed results (all but the config), by path."""
+    import dataclasses
+
     import numpy as np
 
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key != "config":
-                yield from leaves(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+    if dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            if field.name != "config":
+                item = getattr(value, field.name)
+                yield from leaves(item, f"{path}.{field.name}" if path else field.name)
+    elif isinstance(value, tuple) and value and all(dataclasses.is_dataclass(v) for v in value):
         for index, item in enumerate(value):
             yield from leaves(item, f"{path}[{index}]")
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
+    elif isinstance(value, bool | str) or value is None:
         return
-    else:
-        try:  # results.json writes non-finite numbers as None: read them back as NaN
-            array = np.asarray(_none_to_nan(value), dtype=float)
-        except (TypeError, ValueError):
-            return
-        yield path, array
+    else:  # arrays, numbers, tuples of flags or steps (None reads as NaN)
+        yield path, np.asarray(value, dtype=float)
 
 
-def _none_to_nan(value: Any) -> Any:
-    if value is None:
-        return float("nan")
-    if isinstance(value, list):
-        return [_none_to_nan(item) for item in value]
-    return value
-
-
-def max_relative_difference(a: dict, b: dict) -> tuple[float, str]:
+def max_relative_difference(a: Any, b: Any) -> tuple[float, str]:
     """The largest normwise relative difference max|a - b| / max|a| over all arrays."""
     import numpy as np
 

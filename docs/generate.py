@@ -9,7 +9,9 @@
   renderer itself uses (``reportgen.render.context``), with example values from the
   default handout, and every filter;
 - ``gallery.md`` (with ``--gallery``): the first page of each shipped handout as an
-  image, beside its config.
+  image, beside its config;
+- ``css/pygments.css``: the colours of the code Pygments highlights at build time (the
+  site loads nothing from a CDN).
 
 ``nox -s docs`` runs this, then ``mkdocs build --strict``.
 """
@@ -88,10 +90,29 @@ def _limits(spec: Mapping[str, Any]) -> str:
     return ", ".join(found)
 
 
-def _default(spec: Mapping[str, Any]) -> str:
-    if "default" not in spec:
+def _made_default(model: str, key: str) -> str:
+    """A default the schema cannot hold (made by a factory when the key is left out), in
+    words: ``[]``, ``{}``, or "one [[runs]] table of defaults"."""
+    from reportgen import config
+
+    value = getattr(config, model).model_fields[key].get_default(call_default_factory=True)
+    if isinstance(value, list) and value and hasattr(value[0], "model_dump"):
+        table = dict(TABLES)[type(value[0]).__name__]
+        count = "one" if len(value) == 1 else str(len(value))
+        return f"{count} {table} table{'s' if len(value) > 1 else ''} of defaults"
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    return f"`{json.dumps(value, ensure_ascii=False)}`"
+
+
+def _default(model_name: str, model: Mapping[str, Any], key: str) -> str:
+    """The default cell: "required" exactly where the schema requires the key."""
+    spec = model["properties"][key]
+    if key in model.get("required", ()):
         return "required"
-    return f"`{json.dumps(spec['default'], ensure_ascii=False)}`"
+    if "default" in spec:
+        return f"`{json.dumps(spec['default'], ensure_ascii=False)}`"
+    return _made_default(model_name, key)
 
 
 def config_page() -> str:
@@ -101,15 +122,16 @@ def config_page() -> str:
     lines = ["# Config reference", "",
              "Generated from the config's JSON Schema (`reportgen schema`, which editors "
              "read through the `#:schema` line of a config). Unknown keys are refused; "
-             "every key has a default unless it says required.", ""]
+             "every key has a default unless it says required (a config of only a `title` "
+             "builds the default handout under that title).", ""]
     for name, table in TABLES:
         model = models[name]
         lines += [f"## {table}", "", model.get("description", ""), "",
                   "| key | type | default | limits | meaning |", "|---|---|---|---|---|"]
         for key, spec in model["properties"].items():
             meaning = spec.get("description", "").replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| `{key}` | {_type(spec)} | {_default(spec)} | {_limits(spec)} "
-                         f"| {meaning} |")
+            lines.append(f"| `{key}` | {_type(spec)} | {_default(name, model, key)} | "
+                         f"{_limits(spec)} | {meaning} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -117,10 +139,14 @@ def config_page() -> str:
 # ---------------------------------------------------------------- command line
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+def _subparsers(parser: argparse.ArgumentParser,
+                prefix: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every subcommand by its command line, nested ones (``templates copy``) included."""
     for action in parser._actions:  # argparse keeps its subcommands here
         if isinstance(action, argparse._SubParsersAction):
-            yield from action.choices.items()
+            for name, sub in action.choices.items():
+                yield f"{prefix}{name}", sub
+                yield from _subparsers(sub, f"{prefix}{name} ")
 
 
 def cli_page() -> str:
@@ -169,7 +195,7 @@ def templates_page() -> str:
     from reportgen.render.format import FILTERS
     from reportgen.render.html import render_context
 
-    results = api.compute(config.load("source-notebook")).to_dict()
+    results = api.compute(config.load("source-notebook")).value
     handout = render_context(results, None, make_figures(results))
     lines = ["# Template context reference", "",
              "Generated from the typed definition the renderer checks every context "
@@ -200,12 +226,23 @@ def templates_page() -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- code colours
+
+
+def pygments_css() -> str:
+    """css/pygments.css: Pygments' default style for the ``.highlight`` blocks that
+    pymdownx.highlight writes (mkdocs.yml)."""
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(style="default").get_style_defs(".highlight") + "\n"
+
+
 # ---------------------------------------------------------------- gallery
 
 
 def gallery_page(images: Path) -> str:
     """gallery.md, and the first page of every shipped handout as a PNG in ``images``."""
-    from reportgen.store.paths import reports_dir, shipped_handouts
+    from reportgen.shipped import reports_dir, shipped_handouts
 
     images.mkdir(parents=True, exist_ok=True)
     lines = ["# Gallery", "", "The first page of each shipped handout (A4), and its config.", ""]
@@ -238,6 +275,8 @@ def main() -> int:
     (reference / "config.md").write_text(config_page(), encoding="utf-8")
     (reference / "cli.md").write_text(cli_page(), encoding="utf-8")
     (reference / "templates.md").write_text(templates_page(), encoding="utf-8")
+    (DOCS / "css").mkdir(exist_ok=True)
+    (DOCS / "css" / "pygments.css").write_text(pygments_css(), encoding="utf-8")
     if args.gallery:
         (DOCS / "gallery.md").write_text(gallery_page(DOCS / "gallery"), encoding="utf-8")
     elif not (DOCS / "gallery.md").exists():

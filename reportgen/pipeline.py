@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -23,15 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import helper as helper_process
+from reportgen import renderer_process
 from reportgen.config import Config, ConfigError, dump_toml
-from reportgen.course.exercises import answers, check_student_copy
+from reportgen.errors import ParameterError
+from reportgen.layout import CONFIG_FILE as CONFIG_FILE
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
 
 Progress = Callable[[str], None]
-CONFIG_FILE = "config.toml"
 #: What a PDF carries so that it can be verified alone.
 ATTACHED_FILES = (CONFIG_FILE, results_io.RESULTS_FILE)
 
@@ -44,7 +43,7 @@ def _silent(_stage: str) -> None:
 class Computed:
     """A config's numbers: results.json's data, the large arrays beside it, the environment."""
 
-    results: dict[str, Any]
+    results: results_io.Results
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
@@ -82,20 +81,23 @@ def compute_many(
     use_cache: bool = True,
     progress: Progress = _silent,
     before_jax: Callable[[], Any] = lambda: None,
+    store: bool = True,
 ) -> list[Computed]:
     """The results of many configs: cached ones read, the rest computed together.
 
     Configs whose arrays share shapes are computed by one compiled program each
     (``numerics.experiment.compute_many``); the results equal ``compute`` of each config.
     ``before_jax`` is called just before JAX is imported, if anything is to be computed.
+    ``store=False`` caches nothing new (a caller that keeps only some results, such as
+    students' redraws, caches those with ``remember``).
     """
     folder = cache_dir or cache.default_dir()
     found: dict[int, Computed] = {}
     if use_cache:
         for index, config in enumerate(configs):
-            hit = cache.load(folder, config)
+            hit = cache.load(folder, cache_key(config))
             if hit is not None:
-                results = results_io.restamp(json.loads(hit.results_text), config.normalised())
+                results = results_io.Results.loads(hit.results_text).restamped(config)
                 found[index] = Computed(results, hit.arrays, hit.environment, True)
     if found:
         progress("cached results")
@@ -114,11 +116,24 @@ def compute_many(
         for index, (results, arrays) in zip(missing, outcomes, strict=True):
             config = configs[index]
             environment = runtime.environment(config.device, config.precision)
-            if use_cache:
-                cache.store(folder, config,
-                            cache.Entry(results_io.dumps(results), arrays, environment))
             found[index] = Computed(results, arrays, environment)
+            if use_cache and store:
+                remember(config, found[index], cache_dir=folder)
     return [found[index] for index in range(len(configs))]
+
+
+def cache_key(config: Config) -> str:
+    """The compute cache's key for ``config``: its numbers, the code and the device."""
+    return cache.key(config.numbers_digest(), config.device)
+
+
+def remember(config: Config, computed: Computed, *, cache_dir: Path | None = None) -> None:
+    """Put freshly computed results of ``config`` in the cache (a hit is already there)."""
+    if computed.cached:
+        return
+    cache.store(cache_dir or cache.default_dir(), cache_key(config),
+                cache.Entry(results_io.dumps(computed.results), computed.arrays,
+                            computed.environment))
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -170,7 +185,7 @@ def report_files(
     progress("load renderer")
     from reportgen.render.report import render_report, renderer_environment
 
-    student_copy = config.withholds_answers
+    student_copy = computed.results.is_student_copy
     files = {} if student_copy else results_files(computed)
     files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
     record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
@@ -191,15 +206,21 @@ def report_files(
     record["files"] = manifest.file_hashes(files)
     files[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
     if student_copy:
+        from reportgen.render.leaks import check_student_copy
+
         progress("leak check")
-        check_student_copy(files, answers(config, computed.results))
+        check_student_copy(files, results_io.answers(computed.results))
     return files
 
 
 def check_jobs(jobs: int) -> None:
-    """Refuse a number of processes below one (``--jobs`` of build and batch)."""
-    if jobs < 1:
-        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
+    """Refuse a number of processes below one (``jobs`` of build and batch).
+
+    Raises:
+      ParameterError: naming ``jobs``.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError("jobs", f"expected a whole number >= 1, got {jobs!r}")
 
 
 def preflight(target: Path) -> None:
@@ -223,7 +244,7 @@ def build(
 
     Figures come from ``figure_cache`` (default: the disk cache) when their inputs are
     unchanged, so a template- or prose-only rebuild draws nothing. With ``jobs`` of 2 or
-    more, when the numbers must be computed, a helper process (``reportgen.helper``)
+    more, when the numbers must be computed, a helper process (``reportgen.renderer_process``)
     imports the renderer meanwhile, then draws figures beside this process, renders the
     HTML and typesets the PDF: the same bytes, sooner.
     """
@@ -234,7 +255,7 @@ def build(
 
         def start_helper() -> None:
             nonlocal helper
-            if jobs >= 2 and (started := helper_process.start(with_pdf="pdf" in formats)):
+            if jobs >= 2 and (started := renderer_process.start(with_pdf="pdf" in formats)):
                 helper = stack.enter_context(started)
 
         computed = compute(config, cache_dir=cache_dir, use_cache=use_cache,

@@ -31,7 +31,7 @@ def setup(tmp_path: Path) -> tuple[Config, Path, Path]:
 
 
 def entry_folder(cache_dir: Path, config: Config) -> Path:
-    return cache_dir / "results" / cache.key(config)
+    return cache_dir / "results" / pipeline.cache_key(config)
 
 
 def _digest(data: bytes) -> str:
@@ -65,10 +65,10 @@ def test_a_hand_edited_results_json_is_recomputed_and_replaced(
     assert cli.main(argv) == 0
 
     assert "123.456" not in (out / "index.html").read_text(encoding="utf-8")
-    assert json.loads((out / "results.json").read_text())["ols"] == first.results["ols"]
+    assert json.loads((out / "results.json").read_text())["ols"] == first.results.to_dict()["ols"]
     assert (folder / cache.RESULTS_FILE).read_bytes() == stored  # the entry was replaced
     again = pipeline.compute(config, cache_dir=cache_dir)
-    assert again.cached and again.results == first.results
+    assert again.cached and again.results.to_dict() == first.results.to_dict()
 
 
 def _truncate(name: str) -> Callable[[Path], None]:
@@ -138,7 +138,8 @@ def test_a_damaged_entry_is_recomputed_without_a_traceback(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in out.parent.iterdir()) == [".report.lock", "cache", "report",
                                                             "small.toml"]
-    hit = cache.load(cache_dir, config)  # the recomputed entry replaced the damaged one
+    # the recomputed entry replaced the damaged one
+    hit = cache.load(cache_dir, pipeline.cache_key(config))
     assert hit is not None and hit.results_text == before["results.json"].decode()
     assert sorted(json.loads((folder / cache.ENTRY_FILE).read_text())["files"]) == [
         "results.json", "surface.npy"]
@@ -149,4 +150,16 @@ def test_a_damaged_entry_is_a_miss(kind: str, setup: tuple[Config, Path, Path]) 
     config, _path, cache_dir = setup
     pipeline.compute(config, cache_dir=cache_dir)
     DAMAGE[kind](entry_folder(cache_dir, config))
-    assert cache.load(cache_dir, config) is None
+    assert cache.load(cache_dir, pipeline.cache_key(config)) is None
+
+
+@pytest.mark.parametrize("bad", ["../../outside", "", "g" * 64, "A" * 64, "0" * 63,
+                                 "0" * 64 + "/x"])
+def test_a_key_that_is_not_a_digest_reaches_no_folder(bad: str, tmp_path: Path) -> None:
+    """The key names a folder: anything but a sha256 from ``cache.key`` is refused."""
+    entry = cache.Entry("{}", {}, {})
+    with pytest.raises(ValueError, match="expected a cache key"):
+        cache.store(tmp_path / "cache", bad, entry)
+    with pytest.raises(ValueError, match="expected a cache key"):
+        cache.load(tmp_path / "cache", bad)
+    assert list(tmp_path.iterdir()) == []

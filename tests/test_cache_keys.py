@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import reportgen
 from reportgen import config, pipeline
+from reportgen.store import cache
 
 PROBE = """
 import json, sys
@@ -73,4 +76,53 @@ def test_restamped_results_equal_a_fresh_compute(tmp_path: Path) -> None:
     pipeline.compute(config.load("source-notebook"), cache_dir=tmp_path)
     cached = pipeline.compute(renamed, cache_dir=tmp_path)
     assert cached.cached
-    assert cached.results == pipeline.compute(renamed, use_cache=False).results
+    fresh = pipeline.compute(renamed, use_cache=False).results
+    assert cached.results.to_dict() == fresh.to_dict()
+
+
+DIGEST = """
+from reportgen.store import cache
+print(cache.__file__)
+print(cache.code_digest())
+"""
+
+
+def _code_digest(root: Path) -> str:
+    """``cache.code_digest()`` in a fresh process that imports reportgen from ``root``."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", DIGEST], capture_output=True, text=True,
+                         check=True, env=env, cwd=root, timeout=120).stdout.split()
+    assert Path(out[0]).is_relative_to(root)  # the copy was imported, not the checkout
+    return out[1]
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} not once in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_the_code_digest_follows_the_numbers_not_the_words(tmp_path: Path) -> None:
+    """Rewording a message or changing the TOML reader or writer keeps every cached
+    result; a change to a default or to the compute code does not."""
+    package = tmp_path / "reportgen"
+    shutil.copytree(Path(reportgen.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    original = _code_digest(tmp_path)
+    assert original == cache.code_digest()
+
+    _edit(package / "config" / "messages.py", ": unknown key", ": not a known key")
+    _edit(package / "config" / "validation.py", "MAX_LINES = 5", "MAX_LINES = 6")
+    _edit(package / "config" / "shape.py", "line {self.line}: expected a dotted",
+          "line {self.line}: expected a shorter dotted")
+    _edit(package / "config" / "writer.py", '"true" if value else "false"',
+          '"false" if not value else "true"')
+    assert _code_digest(tmp_path) == original
+
+    _edit(package / "config" / "sections.py", "learning_rate: Finite = Field(0.1,",
+          "learning_rate: Finite = Field(0.2,")
+    changed_default = _code_digest(tmp_path)
+    assert changed_default != original
+
+    _edit(package / "numerics" / "model.py", '"""The linear model', '"""The line')
+    assert _code_digest(tmp_path) not in (original, changed_default)

@@ -413,6 +413,49 @@ def test_disk_errors_while_writing_name_the_folder(
         assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "small.toml"]
 
 
+@pytest.mark.parametrize(("argv", "expect"), [
+    (["build", "learning-rate-study"],
+     "build: learning-rate-study has a [matrix] of variants; to build them all: reportgen "
+     "batch learning-rate-study (to build one, fix runs.0.learning_rate with --set)"),
+    (["compute", "learning-rate-study"],
+     "compute: learning-rate-study has a [matrix] of variants; to build them all: reportgen "
+     "batch learning-rate-study (to compute one, fix runs.0.learning_rate with --set)"),
+    (["build", "lab-course"],
+     "build: lab-course has a [students] roster (a handout per student); to build them: "
+     "reportgen batch lab-course"),
+    (["batch", "source-notebook"],
+     "batch: source-notebook has no [matrix] or [students] (it makes one handout); to build "
+     "it: reportgen build source-notebook (or vary a value with --matrix KEY=V1,V2)"),
+])
+def test_the_wrong_command_for_a_config_names_the_right_one(
+        argv: list[str], expect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23, item 6: each of these exited 0, building the base values only, an
+    anonymous "Student copy", or a batch of one."""
+    monkeypatch.chdir(tmp_path)
+    code, err = run_cli([*argv, "-q"], capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [f"reportgen: error: {expect}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_on_a_full_disk_leaves_nothing(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22, item 13: init writes all its files or none; the 21 KB schema cannot fit
+    in a 12 KiB tmpfs after handout.toml, so handout.toml is removed again."""
+    disk = tmp_path / "tiny"
+    _mount_tmpfs(disk, "size=12k")
+    try:
+        code, err = run_cli(["init", str(disk / "lecture")], capsys)
+        assert code == 2
+        assert err.strip().splitlines() == [
+            f"reportgen: error: init: cannot write {disk / 'lecture' / 'reportgen.schema.json'} "
+            "(No space left on device); nothing was written"]
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
 def test_a_million_samples_on_a_large_grid_is_not_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

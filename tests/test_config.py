@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from reportgen import config
 from reportgen.optimizers import NAMES
-from reportgen.store.paths import shipped_handouts
+from reportgen.shipped import shipped_handouts
 
 
 def roundtrip(cfg: config.Config) -> config.Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -17,6 +18,7 @@ from reportgen.render.figures.data import draw_data
 from reportgen.render.figures.reading import surface_grid
 from reportgen.render.figures.style import STYLE
 from reportgen.render.figures.surface import draw_contour, draw_surface
+from reportgen.store.results import Results
 
 TESTS = Path(__file__).resolve().parent
 NON_FINITE = re.compile(r"\b(nan|inf|infinity)\b", re.IGNORECASE)
@@ -83,9 +85,10 @@ def test_same_bytes_in_a_fresh_process(tmp_path: Path, default_figures: dict) ->
 
 def test_divergent_and_overflowing_runs_draw_no_nan(tmp_path: Path) -> None:
     results = make_results(LEARNING_RATE_RUNS, sweep=True)
-    overflowed = results["runs"][-1]
-    assert overflowed["diverged"] and overflowed["final_theta"] is None
-    assert any(v is None for v in overflowed["losses"])  # the fixture really overflows
+    overflowed = results.runs[-1]
+    assert overflowed.diverged and overflowed.final_theta is None
+    assert np.isnan(overflowed.losses).any()  # the fixture really overflows (null in JSON)
+    assert None in results.to_dict()["runs"][-1]["losses"]
     drawn = make_figures(results)
     assert "sweep" in drawn and "fits" in drawn  # five runs: one grid of small multiples
     for fig in drawn.values():
@@ -96,14 +99,14 @@ def test_divergent_and_overflowing_runs_draw_no_nan(tmp_path: Path) -> None:
         assert max(map(abs, numbers)) < 1e7, fig.name  # clipped, not drawn off to 1e300
 
 
-def _with_loss_file() -> tuple[dict, dict[str, np.ndarray]]:
+def _with_loss_file() -> tuple[Results, dict[str, np.ndarray]]:
     """Results whose grid lives in surface.npy, holding a grid unlike the exact quadratic."""
     results = make_results()
-    stored = np.asarray(results["surface"]["loss"], dtype=np.float64)
+    stored = results.surface.loss
+    assert stored is not None
     marked = stored + 50.0 * np.eye(len(stored))  # a ridge the quadratic does not have
-    results["surface"]["loss"] = None
-    results["surface"]["loss_file"] = "surface.npy"
-    return results, {"surface.npy": marked}
+    surface = dataclasses.replace(results.surface, loss=None, loss_file="surface.npy")
+    return dataclasses.replace(results, surface=surface), {"surface.npy": marked}
 
 
 def test_surface_read_from_loss_file() -> None:
@@ -127,9 +130,8 @@ def test_surface_figures_draw_the_loss_file(draw: object) -> None:
 
 def test_large_data_without_points(tmp_path: Path) -> None:
     results = make_results()
-    results["data"]["x"] = results["data"]["y"] = None
-    results["data"]["n"] = 1_000_000
-    assert "too many to draw" in draw_data(results).caption
+    data = dataclasses.replace(results.data, x=None, y=None, n=1_000_000)
+    assert "too many to draw" in draw_data(dataclasses.replace(results, data=data)).caption
 
 
 def test_raster_parts_are_at_print_resolution(default_figures: dict) -> None:
@@ -202,7 +204,7 @@ def test_long_runs_are_thinned_for_drawing() -> None:
         {"name": "long", "learning_rate": 0.1, "epochs": steps, "batch_size": None},
         {"name": "diverging", "learning_rate": 0.5, "epochs": steps, "batch_size": None},
     ])
-    assert len(results["runs"][0]["losses"]) == steps + 1  # results keep every step
+    assert len(results.runs[0].losses) == steps + 1  # results keep every step
     drawn = make_figures(results)
     for name in ("contour", "trajectories-3d", "loss"):
         markers, vertices = _markers_and_vertices(drawn[name].svg)
@@ -221,6 +223,6 @@ def test_thinning_keeps_the_ends_and_the_divergence() -> None:
     assert np.all(np.diff(picks) > 0) and len(picks) <= MAX_DRAWN_POINTS + 3
     losses = np.ones(100_000)
     losses[70_000:] = np.nan
-    run = {"diverged_step": 65_432}
+    run = dataclasses.replace(make_results().runs[0], diverged=True, diverged_step=65_432)
     drawn = drawn_steps(run, losses)
     assert drawn is not None and {65_432, 69_999, 70_000} <= set(drawn.tolist())

@@ -22,7 +22,7 @@ import pytest
 from results_fixture import built_shipped
 
 from reportgen.config import read_toml, resolve_path
-from reportgen.store.paths import shipped_handouts
+from reportgen.shipped import shipped_handouts
 
 pytestmark = pytest.mark.slow
 

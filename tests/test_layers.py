@@ -1,11 +1,13 @@
 """The architecture: the layer rule, no import cycles, a lazy API, no import side effects.
 
-Module lists come from the package folders (``store.sources``), never from a hand-kept
+Module lists come from the package folders (``reportgen.codebase``), never from a hand-kept
 list: a module added to ``compute/`` or ``render/`` is checked the day it is added.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import subprocess
 import sys
@@ -13,7 +15,50 @@ import textwrap
 
 import pytest
 
-from reportgen.store import cache, sources
+from reportgen import codebase as sources
+from reportgen.store import cache
+
+
+@functools.cache
+def third_party_imports(module: str) -> frozenset[str]:
+    """Top-level names of the other packages ``module`` imports anywhere in its body."""
+    tree = ast.parse(sources.all_modules()[module].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    found.discard(sources.PACKAGE)
+    return frozenset(found)
+
+
+def find_cycle() -> list[str] | None:
+    """One import cycle among the package's modules, or None when the graph is acyclic."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for target in sorted(sources.imports_of(name)):
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target]
+            if target not in state:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        path.pop()
+        state[name] = 2
+        return None
+
+    for name in sources.all_modules():
+        if name not in state:
+            cycle = visit(name)
+            if cycle:
+                return cycle
+    return None
+
 
 RENDERING = ("matplotlib", "jinja2", "weasyprint")
 HEAVY = ("jax", *RENDERING)
@@ -44,7 +89,7 @@ LAYERS = {  # package -> what neither it nor anything it imports may import
 def test_layer_rule_in_the_source(package: str) -> None:
     """Every module of the layer and every module it imports, function-level imports too."""
     for module in sources.dependencies(sources.modules_under(package)):
-        forbidden = sources.third_party_imports(module) & set(LAYERS[package])
+        forbidden = third_party_imports(module) & set(LAYERS[package])
         assert not forbidden, f"{module} (reached from {package}) imports {forbidden}"
 
 
@@ -56,21 +101,21 @@ def test_layer_rule_at_run_time(package: str) -> None:
 
 
 def test_no_import_cycles() -> None:
-    assert sources.find_cycle() is None
+    assert find_cycle() is None
 
 
 def test_cycle_finder_finds_a_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
     graph = {"reportgen.a": {"reportgen.b"}, "reportgen.b": {"reportgen.a"}}
     monkeypatch.setattr(sources, "all_modules", lambda: dict.fromkeys(graph))
     monkeypatch.setattr(sources, "imports_of", lambda name: frozenset(graph[name]))
-    assert sources.find_cycle() == ["reportgen.a", "reportgen.b", "reportgen.a"]
+    assert find_cycle() == ["reportgen.a", "reportgen.b", "reportgen.a"]
 
 
 def test_api_names_survive_importing_every_module() -> None:
     """No submodule shares a name with an API function (importing it would rebind it)."""
     code = textwrap.dedent("""
         import importlib, reportgen
-        from reportgen.store import sources
+        from reportgen import codebase as sources
         for name in sources.all_modules():
             if name != "reportgen.__main__":  # that one runs the command line
                 importlib.import_module(name)
@@ -119,9 +164,119 @@ def test_jax_draws_do_not_depend_on_what_was_imported_first() -> None:
     assert outputs["data-first"].split()[1] == "float64"
 
 
+#: The config modules that define numbers (the models, their defaults, normalisation and
+#: bounds), which the compute layer imports, and those that only read, write or explain.
+CONFIG_NUMBERS = {"checks", "course_mode", "errors", "fields", "limits", "schema", "sections",
+                  "spelling"}
+CONFIG_WORDS = {"loading", "messages", "overrides", "reading", "schema_json", "shape",
+                "validation", "writer"}
+
+
 def test_cache_digest_covers_every_compute_module_and_what_they_import() -> None:
     covered = set(cache.compute_modules())
     assert set(sources.modules_under("reportgen.numerics")) <= covered
-    assert {"reportgen.config", "reportgen.theory", "reportgen.optimizers",
-            "reportgen.store.results"} <= covered
+    assert {"reportgen.theory", "reportgen.optimizers", "reportgen.store.results"} <= covered
     assert not any(name.startswith("reportgen.render") for name in covered)
+    config = {name for name in covered if name.startswith("reportgen.config")}
+    assert config == {f"reportgen.config.{name}" for name in CONFIG_NUMBERS}
+
+
+def test_the_config_modules_are_all_sorted_into_numbers_or_words() -> None:
+    """A config module added later is decided on: in the compute cache's key, or not."""
+    modules = {name.removeprefix("reportgen.config.")
+               for name in sources.modules_under("reportgen.config")} - {"reportgen.config"}
+    assert modules == CONFIG_NUMBERS | CONFIG_WORDS
+    assert not CONFIG_NUMBERS & CONFIG_WORDS
+
+
+def test_the_cache_imports_no_config() -> None:
+    """The cache takes a key, not a config: it reaches no config module but the few that
+    define the results' config type (``store.results`` holds the config it was made for)."""
+    for module in ("reportgen.store.cache", "reportgen.store.manifest", "reportgen.store.output"):
+        reached = {name for name in sources.dependencies([module])
+                   if name.startswith("reportgen.config")}
+        assert reached <= {f"reportgen.config.{name}" for name in CONFIG_NUMBERS}, module
+        assert "reportgen.config" not in reached, module
+
+
+#: The floors of the house, lowest first (DESIGN.md's data flow: config, numerics, store,
+#: render, pipeline, the course tools, the user's doors). A module may import its own floor
+#: and the ones below, never one above. The results' definition (``store.results``) and the
+#: package data's location (``shipped``) are ground-floor facts that numerics and config use.
+FLOORS: list[tuple[str, tuple[str, ...]]] = [
+    ("ground", ("reportgen._version", "reportgen.optimizers", "reportgen.xla_flags",
+                "reportgen.interrupts", "reportgen.shipped", "reportgen.codebase",
+                "reportgen.errors", "reportgen.layout", "reportgen.config")),
+    ("formulas", ("reportgen.theory",)),
+    ("results", ("reportgen.store.results",)),
+    ("numerics", ("reportgen.numerics",)),
+    ("store", ("reportgen.store",)),
+    ("render", ("reportgen.render",)),
+    ("pipeline", ("reportgen.pipeline", "reportgen.renderer_process")),
+    ("tools", ("reportgen.course", "reportgen.watch", "reportgen.serve",
+               "reportgen.verification", "reportgen.scaffold")),
+    ("doors", ("reportgen.api", "reportgen.cli", "reportgen.__main__", "reportgen")),
+]
+
+
+def floor_of(module: str) -> int:
+    """The floor a module lives on: the longest matching prefix decides."""
+    best, length = None, -1
+    for number, (_, prefixes) in enumerate(FLOORS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > length:
+                best, length = number, len(prefix)
+    assert best is not None, f"{module} is on no floor: add it to FLOORS"
+    return best
+
+
+def test_every_import_points_down_or_level() -> None:
+    """No arrow back up: function-level imports count too."""
+    upward = [f"{module} ({FLOORS[floor_of(module)][0]}) imports {target} "
+              f"({FLOORS[floor_of(target)][0]})"
+              for module in sources.all_modules() for target in sources.imports_of(module)
+              if floor_of(target) > floor_of(module)]
+    assert not upward, "\n".join(upward)
+
+
+def folder_of(module: str) -> str:
+    """The folder a module belongs to (a subpackage), or the module itself at the top."""
+    parts = module.split(".")
+    known = sources.all_modules()
+    folder = ".".join(parts[:2])
+    is_package = known.get(folder) is not None and known[folder].name == "__init__.py"
+    return folder if len(parts) > 1 and is_package else module
+
+
+def test_no_circle_between_folders() -> None:
+    edges: dict[str, set[str]] = {}
+    for module in sources.all_modules():
+        for target in sources.imports_of(module):
+            a, b = folder_of(module), folder_of(target)
+            if a != b and a != "reportgen" and b != "reportgen":
+                edges.setdefault(a, set()).add(b)
+    seen: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        seen[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if seen.get(nxt) == 1:
+                return [*path, node, nxt]
+            if nxt not in seen and (found := visit(nxt, [*path, node])):
+                return found
+        seen[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in seen:
+            cycle = visit(start, [])
+            assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_floor_test_sees_an_arrow_back_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The direction test can fail: numerics importing the renderer is caught."""
+    real = sources.imports_of
+    monkeypatch.setattr(sources, "imports_of", lambda name: real(name) | (
+        {"reportgen.render.format"} if name == "reportgen.numerics.model" else set()))
+    with pytest.raises(AssertionError, match=r"numerics\.model"):
+        test_every_import_points_down_or_level()

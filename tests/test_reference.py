@@ -102,7 +102,7 @@ def make_config(name: str, precision: str = "float64") -> config.Config:
 
 
 @functools.cache
-def computed(name: str, precision: str = "float64") -> dict[str, Any]:
+def computed(name: str, precision: str = "float64") -> results.Results:
     result, arrays = experiment.compute(make_config(name, precision))
     assert arrays == {}
     return result
@@ -122,17 +122,9 @@ def expected(name: str) -> dict[str, Any]:
     return ref.reference(normalised)
 
 
-def as_array(values: Any) -> np.ndarray:
-    """A results.json list (None where non-finite) as a float array (NaN there)."""
-    return np.array(
-        [[np.nan if v is None else v for v in row] if isinstance(row, list)
-         else (np.nan if row is None else row) for row in values],
-        dtype=np.float64,
-    )
-
-
 def assert_close(actual: Any, desired: np.ndarray, rtol: float = TOL, atol: float = TOL) -> None:
-    actual = as_array(actual) if isinstance(actual, list) else np.asarray(actual, np.float64)
+    assert actual is not None
+    actual = np.asarray(actual, np.float64)  # NaN where results.json has null
     desired = np.asarray(desired, dtype=np.float64)
     assert actual.shape == desired.shape
     # Non-finite in the reference is null in results.json, and nowhere else.
@@ -144,40 +136,43 @@ def assert_close(actual: Any, desired: np.ndarray, rtol: float = TOL, atol: floa
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_data_and_closed_form_match_numpy(name: str) -> None:
     got, want = computed(name), expected(name)
-    np.testing.assert_array_equal(got["data"]["x"], want["x"])
-    np.testing.assert_array_equal(got["data"]["y"], want["y"])
-    assert_close(got["ols"]["theta"], want["ols_theta"])
-    assert got["ols"]["loss"] == pytest.approx(want["ols_loss"], rel=TOL)
-    diagnostics = got["diagnostics"]
-    assert_close(diagnostics["hessian"], want["hessian"], atol=0)
-    assert_close(diagnostics["hessian_eigenvalues"], want["eigenvalues"], atol=0)
+    assert got.data.x is not None and got.data.y is not None
+    np.testing.assert_array_equal(got.data.x, want["x"])
+    np.testing.assert_array_equal(got.data.y, want["y"])
+    assert_close(got.ols.theta, want["ols_theta"])
+    assert got.ols.loss == pytest.approx(want["ols_loss"], rel=TOL)
+    diagnostics = got.diagnostics
+    assert_close(diagnostics.hessian, want["hessian"], atol=0)
+    assert_close(diagnostics.hessian_eigenvalues, want["eigenvalues"], atol=0)
     for key in ("condition_number", "max_stable_lr", "optimal_lr"):
-        assert diagnostics[key] == pytest.approx(want[key], rel=TOL)
+        value = getattr(diagnostics, key)
+        assert value is not None and value == pytest.approx(want[key], rel=TOL)
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_runs_match_numpy(name: str) -> None:
     got, want = computed(name), expected(name)
-    assert len(got["runs"]) == len(want["runs"])
-    for run, reference in zip(got["runs"], want["runs"], strict=True):
+    assert len(got.runs) == len(want["runs"])
+    for run, reference in zip(got.runs, want["runs"], strict=True):
         steps = len(reference.losses) - 1
-        assert run["steps"] == steps and len(run["thetas"]) == steps + 1
-        assert_close(run["thetas"], reference.thetas)
-        assert_close(run["losses"], reference.losses, atol=0)
-        assert run["theta_init"] == run["thetas"][0]
-        assert run["diverged"] == (reference.diverged_step >= 0)
+        assert run.steps == steps and len(run.thetas) == steps + 1
+        assert_close(run.thetas, reference.thetas)
+        assert_close(run.losses, reference.losses, atol=0)
+        np.testing.assert_array_equal(run.theta_init, run.thetas[0])
+        assert run.diverged == (reference.diverged_step >= 0)
         expected_step = reference.diverged_step if reference.diverged_step >= 0 else None
-        assert run["diverged_step"] == expected_step
+        assert run.diverged_step == expected_step
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_surface_matches_numpy(name: str) -> None:
-    got, want = computed(name)["surface"], expected(name)
-    np.testing.assert_array_equal(got["theta0"], want["theta0"])
-    np.testing.assert_array_equal(got["theta1"], want["theta1"])
-    assert_close(got["loss"], want["surface"], atol=0)
-    assert got["min_loss"] == pytest.approx(want["min_loss"], rel=TOL)
-    np.testing.assert_array_equal(got["argmin"], want["argmin"])
+    got, want = computed(name).surface, expected(name)
+    np.testing.assert_array_equal(got.theta0, want["theta0"])
+    np.testing.assert_array_equal(got.theta1, want["theta1"])
+    assert_close(got.loss, want["surface"], atol=0)
+    assert got.min_loss == pytest.approx(want["min_loss"], rel=TOL)
+    assert got.argmin is not None
+    np.testing.assert_array_equal(got.argmin, want["argmin"])
 
 
 def test_default_handout_reproduces_the_notebook_through_numpy() -> None:
@@ -190,41 +185,43 @@ def test_default_handout_reproduces_the_notebook_through_numpy() -> None:
 
 
 def test_short_last_batch_is_one_step_per_slice() -> None:
-    runs = computed("odd-batches-7-and-33")["runs"]
+    runs = computed("odd-batches-7-and-33").runs
     # n = 100: ceil(100 / 7) = 15, ceil(100 / 33) = 4 (the last of 1 sample), 2 of 99.
-    assert [r["steps_per_epoch"] for r in runs] == [15, 4, 2]
-    assert [r["steps"] for r in runs] == [45, 12, 4]
+    assert [r.steps_per_epoch for r in runs] == [15, 4, 2]
+    assert [r.steps for r in runs] == [45, 12, 4]
 
 
 @pytest.mark.parametrize("name", ["default", "odd-batches-7-and-33", "optimizers",
                                   "other-data-and-grid"])
 def test_float32_agrees_with_float64(name: str) -> None:
     single, double = computed(name, "float32"), computed(name, "float64")
-    for low, high in zip(single["runs"], double["runs"], strict=True):
-        np.testing.assert_allclose(low["thetas"], high["thetas"], rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(low["losses"], high["losses"], rtol=1e-4)
-    np.testing.assert_allclose(single["ols"]["theta"], double["ols"]["theta"], rtol=1e-4)
-    np.testing.assert_allclose(single["diagnostics"]["hessian_eigenvalues"],
-                               double["diagnostics"]["hessian_eigenvalues"], rtol=1e-4)
-    np.testing.assert_allclose(single["surface"]["loss"], double["surface"]["loss"],
-                               rtol=1e-4)
+    for low, high in zip(single.runs, double.runs, strict=True):
+        np.testing.assert_allclose(low.thetas, high.thetas, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(low.losses, high.losses, rtol=1e-4)
+    for a, b in ((single.ols.theta, double.ols.theta),
+                 (single.diagnostics.hessian_eigenvalues, double.diagnostics.hessian_eigenvalues),
+                 (single.surface.loss, double.surface.loss)):
+        assert a is not None and b is not None
+        np.testing.assert_allclose(a, b, rtol=1e-4)
 
 
 def test_divergent_run_is_flagged_with_its_step() -> None:
     got = computed("divergent-lr-1")
-    (run,) = got["runs"]
-    assert got["diagnostics"]["max_stable_lr"] < 1.0
-    assert run["diverged"] is True
-    losses = as_array(run["losses"])
-    step = run["diverged_step"]
+    (run,) = got.runs
+    assert got.diagnostics.max_stable_lr is not None and got.diagnostics.max_stable_lr < 1.0
+    assert run.diverged is True
+    losses = run.losses
+    step = run.diverged_step
     # From this step on every loss is out of bounds (above 10x the start or non-finite).
-    assert step >= 1
+    assert step is not None and step >= 1
     assert losses[step - 1] <= 10 * losses[0]
     assert np.all(~np.isfinite(losses[step:]) | (losses[step:] > 10 * losses[0]))
     # 1000 steps at rate ~3.4 overflow: the non-finite tail is null, not NaN or Infinity.
-    assert run["final_loss"] is None and run["final_theta"] is None
-    assert run["losses"][-1] is None and None in run["thetas"][-1]
-    assert run["observed_rate"] is None
+    assert run.final_loss is None and run.final_theta is None
+    assert np.isnan(run.losses[-1]) and np.isnan(run.thetas[-1]).any()
+    plain = got.to_dict()["runs"][0]
+    assert plain["losses"][-1] is None and None in plain["thetas"][-1]
+    assert run.observed_rate is None
 
 
 def test_results_json_has_no_nan_or_infinity() -> None:
@@ -235,7 +232,7 @@ def test_results_json_has_no_nan_or_infinity() -> None:
         raise AssertionError(f"results.json holds {constant}")
 
     parsed = json.loads(text, parse_constant=refuse)
-    assert parsed == got  # plain data round-trips exactly
+    assert parsed == got.to_dict()  # plain data round-trips exactly
     assert json.dumps(parsed, allow_nan=False, sort_keys=True, indent=1) + "\n" == text
 
     def finite_everywhere(value: Any) -> bool:
@@ -270,7 +267,8 @@ def test_a_transient_overshoot_that_converges_is_not_divergence() -> None:
         "runs": [{"optimizer": "adam", "learning_rate": 1.0, "epochs": 300,
                   "init": [4.1, 3.0]}],
     })
-    (run,) = experiment.compute(cfg)[0]["runs"]
-    assert run["final_loss"] < 1e-10  # it converged...
-    assert run["diverged"] is False  # ...so it did not diverge
-    assert max(run["losses"]) > 10 * run["losses"][0]  # though it overshot
+    (run,) = experiment.compute(cfg)[0].runs
+    assert run.final_loss is not None and run.final_loss < 1e-10  # it converged...
+    assert run.diverged is False  # ...so it did not diverge
+    assert np.all(np.isfinite(run.losses))
+    assert max(run.losses) > 10 * run.losses[0]  # though it overshot

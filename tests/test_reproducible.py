@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reportgen import config
-from reportgen.store.paths import shipped_handouts
+from reportgen.shipped import shipped_handouts
 
 pytestmark = pytest.mark.slow
 

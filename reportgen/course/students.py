@@ -27,6 +27,7 @@ from reportgen.config import (
     StudentsConfig,
     parse_key,
 )
+from reportgen.store.results import Results
 
 #: The most students one roster may hold.
 MAX_STUDENTS = 5_000
@@ -124,17 +125,17 @@ def overrides(student: StudentConfig, values: Mapping[str, Any]) -> list[Overrid
     return found
 
 
-def violations(constraints: ConstraintsConfig, results: Mapping[str, Any]) -> list[str]:
+def violations(constraints: ConstraintsConfig, results: Results) -> list[str]:
     """What a student's computed results break of the constraints (empty: a fair problem)."""
     found = []
-    diagnostics = results["diagnostics"]
-    for name in ("condition_number", "max_stable_lr"):
+    measured = {"condition_number": results.diagnostics.condition_number,
+                "max_stable_lr": results.diagnostics.max_stable_lr}
+    for name, value in measured.items():
         bounds = getattr(constraints, name)
-        value = diagnostics.get(name)
         if bounds is not None and (value is None or not bounds[0] <= value <= bounds[1]):
             found.append(f"{name} {value} outside [{bounds[0]}, {bounds[1]}]")
     if constraints.no_divergence:
-        diverged = [run["name"] for run in results["runs"] if run["diverged"]]
+        diverged = [run.name for run in results.runs if run.diverged]
         if diverged:
             found.append(f"diverged: {', '.join(diverged)}")
     return found

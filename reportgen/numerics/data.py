@@ -13,7 +13,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from reportgen.config import Config, RunConfig
+from reportgen.config.schema import Config
+from reportgen.config.sections import RunConfig
 from reportgen.numerics.runtime import x64
 
 

@@ -1,7 +1,7 @@
 """Config -> results: the compute entry point (pure JAX compute, no file I/O).
 
-The result is plain data (lists, floats, strings) in the shape of ``results.json``;
-figures and templates read nothing else.
+The result is the typed :class:`~reportgen.store.results.Results` (results.json is its
+serialisation); figures and templates read nothing else.
 """
 
 from __future__ import annotations
@@ -14,12 +14,25 @@ import jax.numpy as jnp
 import numpy as np
 
 from reportgen import theory
-from reportgen.config import Config, RunConfig
+from reportgen.config.schema import Config
+from reportgen.config.sections import RunConfig
+from reportgen.layout import SURFACE_FILE
 from reportgen.numerics import diagnostics, model, optimize, surface
 from reportgen.numerics.data import Dataset, RunDraws, batch_schedule, draw
 from reportgen.numerics.runtime import on_device
-from reportgen.optimizers import HYPERPARAMETERS
-from reportgen.store.results import SCHEMA, finite_or_none, to_plain
+from reportgen.store.results import (
+    OLS,
+    Data,
+    DataSummary,
+    Diagnostics,
+    Results,
+    Run,
+    Shuffles,
+    Surface,
+    Sweep,
+    Twin,
+    finite_or_none,
+)
 
 #: Datasets up to this size are written into results.json sample by sample.
 INLINE_DATA_LIMIT = 10_000
@@ -52,9 +65,7 @@ def trajectory(
 ) -> optimize.Trajectory:
     """One run's full trajectory, full-batch or mini-batch."""
     dtype = x.dtype
-    hyper = optimize.Hyper(
-        *(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS)
-    )
+    hyper = optimize.Hyper.of(run, dtype)
     theta_init = jnp.asarray(draws.theta_init, dtype)
     if draws.permutations is None:
         return optimize.full_batch_run(run.optimizer, hyper, theta_init, x, y, steps=run.epochs)
@@ -77,7 +88,7 @@ def shuffle_permutations(config: Config, run_index: int, repeat: int, epochs: in
 def shuffle_record(
     config: Config, run_index: int, draws: RunDraws, x: jax.Array, y: jax.Array,
     optimum: np.ndarray,
-) -> dict[str, Any] | None:
+) -> Shuffles | None:
     """A mini-batch run repeated with other shufflings: its final losses and thetas.
 
     What the run's single result is worth: the spread over shufflings from the same start.
@@ -90,7 +101,7 @@ def shuffle_record(
     if SHUFFLE_REPEATS * steps > SHUFFLE_STEP_BUDGET:
         return None
     dtype = x.dtype
-    hyper = optimize.Hyper(*(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS))
+    hyper = optimize.Hyper.of(run, dtype)
     theta_init = jnp.asarray(draws.theta_init, dtype)
     schedules = [batch_schedule(shuffle_permutations(config, run_index, k, run.epochs), batch_size)
                  for k in range(SHUFFLE_REPEATS)]
@@ -101,18 +112,18 @@ def shuffle_record(
     finals = np.asarray(finals, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged repeat: inf, then null
         distances = np.linalg.norm(finals - optimum, axis=1)
-    return {
-        "repeats": SHUFFLE_REPEATS,
-        "generator": "numpy PCG64 seeded by (seed, run index, repeat)",
-        "final_thetas": finals,
-        "final_losses": np.asarray(losses, dtype=np.float64),
-        "final_distances": distances,
-    }
+    return Shuffles(
+        repeats=SHUFFLE_REPEATS,
+        generator="numpy PCG64 seeded by (seed, run index, repeat)",
+        final_thetas=finals,
+        final_losses=np.asarray(losses, dtype=np.float64),
+        final_distances=np.asarray(distances, dtype=np.float64),
+    )
 
 
 def twin_record(
     config: Config, run: RunConfig, draws: RunDraws, x: jax.Array, y: jax.Array, steps: int
-) -> dict[str, Any] | None:
+) -> Twin | None:
     """A mini-batch run's full-batch twin: the same rule, rate and start, ``steps`` updates.
 
     The fair comparison for a mini-batch run: the same start and the same number of
@@ -122,29 +133,29 @@ def twin_record(
     if draws.permutations is None or steps * config.data.n > TWIN_WORK_BUDGET:
         return None
     dtype = x.dtype
-    hyper = optimize.Hyper(*(jnp.asarray(getattr(run, name), dtype) for name in HYPERPARAMETERS))
+    hyper = optimize.Hyper.of(run, dtype)
     record = optimize.full_batch_run(run.optimizer, hyper, jnp.asarray(draws.theta_init, dtype),
                                      x, y, steps=steps)
     thetas = np.asarray(record.thetas, dtype=np.float64)
     losses = np.asarray(record.losses, dtype=np.float64)
     keep = steps <= TWIN_PATH_LIMIT
-    return {
-        "steps": steps,
-        "thetas": thetas if keep else None,
-        "losses": losses if keep else None,
-        "final_theta": thetas[-1] if np.all(np.isfinite(thetas[-1])) else None,
-        "final_loss": finite_or_none(losses[-1]),
-        "loss_after_epochs": finite_or_none(losses[min(run.epochs, steps)]),
-    }
+    return Twin(
+        steps=steps,
+        thetas=thetas if keep else None,
+        losses=losses if keep else None,
+        final_theta=thetas[-1] if np.all(np.isfinite(thetas[-1])) else None,
+        final_loss=finite_or_none(losses[-1]),
+        loss_after_epochs=finite_or_none(losses[min(run.epochs, steps)]),
+    )
 
 
-def normal_equations(data: Dataset) -> dict[str, Any]:
+def normal_equations(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """X^T X and X^T y of the design matrix [1, x], in float64: the closed form's inputs."""
     x = np.asarray(data.x, dtype=np.float64)
     y = np.asarray(data.y, dtype=np.float64)
     sx, sxx = float(np.sum(x)), float(np.sum(x * x))
-    return {"xtx": [[float(len(x)), sx], [sx, sxx]],
-            "xty": [float(np.sum(y)), float(np.sum(x * y))]}
+    return (np.array([[float(len(x)), sx], [sx, sxx]]),
+            np.array([float(np.sum(y)), float(np.sum(x * y))]))
 def gap_to_ols(final_loss: float | None, ols_loss: float, mean_square_y: float) -> float | None:
     """``final / OLS - 1``, the relative excess loss; None when it is not defined.
 
@@ -162,10 +173,12 @@ def run_record(
     run: RunConfig,
     record: optimize.Trajectory,
     curvature: diagnostics.Curvature,
-    ols: dict[str, Any],
+    ols: OLS,
     mean_square_y: float,
-) -> dict[str, Any]:
-    """A run's entry in results.json."""
+    shuffles: Shuffles | None = None,
+    twin: Twin | None = None,
+) -> Run:
+    """A run's entry in the results."""
     thetas = np.asarray(record.thetas, dtype=np.float64)
     losses = np.asarray(record.losses, dtype=np.float64)
     step = int(record.diverged_step)
@@ -173,78 +186,81 @@ def run_record(
     batch_size = config.batch_size(run)
     steps = len(losses) - 1
     final_loss = finite_or_none(losses[-1])
-    gap = gap_to_ols(final_loss, ols["loss"], mean_square_y)
+    assert ols.theta is not None  # computed results always hold theta*
+    gap = gap_to_ols(final_loss, ols.loss, mean_square_y)
     rate = theory.predicted_rate(
         run.optimizer, run.learning_rate, run.momentum, curvature.eigenvalues
     )
     observed = None if diverged else diagnostics.observed_rate(
-        thetas, np.asarray(ols["theta"]), curvature.eigenvectors
+        thetas, ols.theta, curvature.eigenvectors
     )
-    return {
-        "name": run.name,
-        "optimizer": run.optimizer,
-        "learning_rate": run.learning_rate,
-        "batch_size": batch_size,
-        "epochs": run.epochs,
-        "steps": steps,
-        "steps_per_epoch": steps // run.epochs,
-        "full_batch": batch_size == config.data.n,
-        "theta_init": thetas[0],
-        "thetas": thetas,
-        "losses": losses,
-        "final_theta": thetas[-1] if np.all(np.isfinite(thetas[-1])) else None,
-        "final_loss": final_loss,
-        "gap_to_ols": gap,
-        "diverged": diverged,
-        "diverged_step": step if diverged else None,
-        "predicted_rate": rate,
-        "observed_rate": observed,
-        "stable": None if rate is None else rate < 1.0,
-    }
+    return Run(
+        name=run.name,
+        optimizer=run.optimizer,
+        learning_rate=run.learning_rate,
+        batch_size=batch_size,
+        epochs=run.epochs,
+        steps=steps,
+        steps_per_epoch=steps // run.epochs,
+        full_batch=batch_size == config.data.n,
+        theta_init=thetas[0],
+        thetas=thetas,
+        losses=losses,
+        final_theta=thetas[-1] if np.all(np.isfinite(thetas[-1])) else None,
+        final_loss=final_loss,
+        gap_to_ols=gap,
+        diverged=diverged,
+        diverged_step=step if diverged else None,
+        predicted_rate=rate,
+        observed_rate=observed,
+        stable=None if rate is None else rate < 1.0,
+        shuffles=shuffles,
+        full_batch_twin=twin,
+    )
 
 
-def data_record(data: Dataset) -> dict[str, Any]:
+def data_record(data: Dataset) -> Data:
     """The data: samples while small, summary statistics always."""
     inline = len(data.x) <= INLINE_DATA_LIMIT
-    return {
-        "n": len(data.x),
-        "x": data.x if inline else None,
-        "y": data.y if inline else None,
-        "summary": {
-            "x_mean": float(np.mean(data.x)),
-            "x_std": float(np.std(data.x)),
-            "x_min": float(np.min(data.x)),
-            "x_max": float(np.max(data.x)),
-            "y_mean": float(np.mean(data.y)),
-            "y_std": float(np.std(data.y)),
-        },
-    }
+    return Data(
+        n=len(data.x),
+        x=np.asarray(data.x, dtype=np.float64) if inline else None,
+        y=np.asarray(data.y, dtype=np.float64) if inline else None,
+        summary=DataSummary(
+            x_mean=float(np.mean(data.x)),
+            x_std=float(np.std(data.x)),
+            x_min=float(np.min(data.x)),
+            x_max=float(np.max(data.x)),
+            y_mean=float(np.mean(data.y)),
+            y_std=float(np.std(data.y)),
+        ),
+    )
 
 
-def surface_record(grid: surface.Surface) -> tuple[dict[str, Any], np.ndarray | None]:
+def surface_record(grid: surface.Surface) -> tuple[Surface, np.ndarray | None]:
     """The surface's entry, and the grid itself when it is too large to inline."""
     loss = np.asarray(grid.loss, dtype=np.float64)
     inline = len(grid.theta0) <= INLINE_SURFACE_LIMIT
-    entry: dict[str, Any] = {
-        "method": grid.method,
-        "resolution": len(grid.theta0),
-        "theta0": grid.theta0,
-        "theta1": grid.theta1,
-        "loss": loss if inline else None,
-        "min_loss": None,  # no finite value on the grid (the config's ranges prevent it)
-        "argmin": None,
-    }
+    min_loss, argmin = None, None  # no finite value on the grid (the config's ranges prevent it)
     finite = np.isfinite(loss)
     if finite.any():
         row, col = np.unravel_index(int(np.argmin(np.where(finite, loss, np.inf))), loss.shape)
-        entry["min_loss"] = float(loss[row, col])
-        entry["argmin"] = [float(grid.theta0[col]), float(grid.theta1[row])]
-    if not inline:
-        entry["loss_file"] = "surface.npy"
+        min_loss = float(loss[row, col])
+        argmin = np.array([float(grid.theta0[col]), float(grid.theta1[row])])
+    entry = Surface(
+        method=grid.method,
+        resolution=len(grid.theta0),
+        theta0=np.asarray(grid.theta0, dtype=np.float64),
+        theta1=np.asarray(grid.theta1, dtype=np.float64),
+        loss=loss if inline else None,
+        min_loss=min_loss,
+        argmin=argmin,
+        loss_file=None if inline else SURFACE_FILE,
+    )
     return entry, None if inline else loss
 
 
-def sweep_record(config: Config, x: jax.Array, y: jax.Array) -> dict[str, Any] | None:
+def sweep_record(config: Config, x: jax.Array, y: jax.Array) -> Sweep | None:
     """Final loss of full-batch GD at every swept rate, from one vmapped call."""
     if config.sweep is None:
         return None
@@ -257,18 +273,18 @@ def sweep_record(config: Config, x: jax.Array, y: jax.Array) -> dict[str, Any] |
         steps=config.sweep.epochs,
     )
     steps_list = [int(s) for s in np.asarray(steps)]
-    return {
-        "learning_rates": rates,
-        "final_losses": [finite_or_none(v) for v in np.asarray(finals, dtype=np.float64)],
-        "diverged": [s >= 0 for s in steps_list],
-        "diverged_step": [s if s >= 0 else None for s in steps_list],
-        "epochs": config.sweep.epochs,
-        "init": list(config.sweep.init),
-    }
+    return Sweep(
+        learning_rates=np.asarray(rates, dtype=np.float64),
+        final_losses=np.asarray(finals, dtype=np.float64),
+        diverged=tuple(s >= 0 for s in steps_list),
+        diverged_step=tuple(s if s >= 0 else None for s in steps_list),
+        epochs=config.sweep.epochs,
+        init=np.asarray(config.sweep.init, dtype=np.float64),
+    )
 
 
-def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str, Any], dict]:
-    """Everything a handout shows, as plain data; plus large arrays kept out of the JSON.
+def compute(config: Config, progress: Progress | None = None) -> tuple[Results, dict]:
+    """Everything a handout shows; plus large arrays kept out of results.json.
 
     Returns ``(results, arrays)`` where ``arrays`` maps file names (``surface.npy``) to
     numpy arrays the report folder should hold beside results.json.
@@ -282,22 +298,25 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str,
         y = jnp.asarray(draws.data.y, dtype)
         say("closed form")
         theta_ols, loss_ols, hessian = model.closed_form(x, y)
-        ols = {"theta": np.asarray(theta_ols, np.float64), "loss": float(loss_ols),
-               **normal_equations(draws.data)}
+        xtx, xty = normal_equations(draws.data)
+        ols = OLS(theta=np.asarray(theta_ols, np.float64), loss=float(loss_ols), xtx=xtx,
+                  xty=xty)
+        optimum = np.asarray(theta_ols, np.float64)
         curvature = diagnostics.curvature(np.asarray(hessian))
         mean_square_y = float(np.mean(np.square(draws.data.y)))
         say("optimizer runs")
-        runs = [
-            run_record(config, run, trajectory(config, run, run_draws, x, y), curvature, ols,
-                       mean_square_y)
-            for run, run_draws in zip(config.runs, draws.runs, strict=True)
-        ]
+        paths = [trajectory(config, run, run_draws, x, y)
+                 for run, run_draws in zip(config.runs, draws.runs, strict=True)]
+        for path in paths:
+            jax.block_until_ready(path)
         say("mini-batch repeats")
-        for index, (run, run_draws) in enumerate(zip(config.runs, draws.runs, strict=True)):
-            runs[index]["shuffles"] = shuffle_record(config, index, run_draws, x, y,
-                                                     np.asarray(ols["theta"]))
-            runs[index]["full_batch_twin"] = twin_record(config, run, run_draws, x, y,
-                                                         runs[index]["steps"])
+        runs = tuple(
+            run_record(config, run, path, curvature, ols, mean_square_y,
+                       shuffle_record(config, index, run_draws, x, y, optimum),
+                       twin_record(config, run, run_draws, x, y, len(path.losses) - 1))
+            for index, (run, run_draws, path) in enumerate(
+                zip(config.runs, draws.runs, paths, strict=True))
+        )
         say("loss surface")
         settings = config.surface
         theta0, theta1 = surface.axes(settings.theta0, settings.theta1, settings.resolution)
@@ -306,29 +325,31 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[dict[str,
         surface_entry, big_grid = surface_record(grid)
         say("sweep")
         sweep_entry = sweep_record(config, x, y)
-    results = {
-        "schema": SCHEMA,
-        "config": config.normalised(),
-        "data": data_record(draws.data),
-        "ols": ols,
-        "diagnostics": {
-            "hessian": curvature.hessian,
-            "hessian_eigenvalues": curvature.eigenvalues,
-            "condition_number": curvature.condition_number,
-            "max_stable_lr": curvature.max_stable_lr,
-            "optimal_lr": curvature.optimal_lr,
-        },
-        "runs": runs,
-        "surface": surface_entry,
-        "sweep": sweep_entry,
-    }
-    arrays = {} if big_grid is None else {"surface.npy": big_grid}
-    return to_plain(results), arrays
+    results = Results(
+        config=config,
+        data=data_record(draws.data),
+        ols=ols,
+        diagnostics=Diagnostics(
+            hessian=np.asarray(curvature.hessian, dtype=np.float64),
+            hessian_eigenvalues=np.asarray(curvature.eigenvalues, dtype=np.float64),
+            condition_number=finite_or_none(curvature.condition_number),
+            max_stable_lr=finite_or_none(curvature.max_stable_lr),
+            optimal_lr=finite_or_none(curvature.optimal_lr),
+        ),
+        runs=runs,
+        surface=surface_entry,
+        sweep=sweep_entry,
+    )
+    arrays = {} if big_grid is None else {SURFACE_FILE: big_grid}
+    # Read back through results.json's form: every non-finite number becomes what a reader
+    # of the file sees (NaN in an array, None as a number), so computed and cached results
+    # are the same value.
+    return Results.from_dict(results.to_dict(), config), arrays
 
 
 def compute_many(
     configs: Sequence[Config], progress: Progress | None = None
-) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+) -> list[tuple[Results, dict[str, np.ndarray]]]:
     """``compute`` of every config, in order.
 
     Every step is a jitted program whose hyperparameters, data and starts are traced

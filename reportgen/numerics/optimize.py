@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +19,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 
 from reportgen.numerics.model import masked_mse_loss, mse_loss, statistics, stats_loss
-from reportgen.optimizers import HYPERPARAMETERS
+from reportgen.optimizers import DEFAULTS, HYPERPARAMETERS
 from reportgen.theory import DIVERGENCE_FACTOR
 
 __all__ = ["DIVERGENCE_FACTOR", "HYPERPARAMETERS", "Hyper", "Trajectory", "full_batch_run",
@@ -27,14 +27,25 @@ __all__ = ["DIVERGENCE_FACTOR", "HYPERPARAMETERS", "Hyper", "Trajectory", "full_
 
 
 class Hyper(NamedTuple):
-    """An optimizer's numbers (only those its rule reads matter)."""
+    """An optimizer's numbers (only those its rule reads matter); the defaults are optax's
+    (``reportgen.optimizers.DEFAULTS``)."""
 
     learning_rate: ArrayLike
-    momentum: ArrayLike = 0.9
-    b1: ArrayLike = 0.9
-    b2: ArrayLike = 0.999
-    decay: ArrayLike = 0.9
-    eps: ArrayLike = 1e-8
+    momentum: ArrayLike = DEFAULTS["momentum"]
+    b1: ArrayLike = DEFAULTS["b1"]
+    b2: ArrayLike = DEFAULTS["b2"]
+    decay: ArrayLike = DEFAULTS["decay"]
+    eps: ArrayLike = DEFAULTS["eps"]
+
+    @classmethod
+    def of(cls, settings: object, dtype: Any) -> Hyper:
+        """A run's numbers, read by name from anything that has them (a run's config), as
+        traced arrays of ``dtype``."""
+        return cls(**{name: jnp.asarray(getattr(settings, name), dtype) for name in cls._fields})
+
+
+if Hyper._fields != HYPERPARAMETERS:  # pragma: no cover - one list of names, one order
+    raise AssertionError("Hyper's fields must be reportgen.optimizers.HYPERPARAMETERS")
 
 
 class Trajectory(NamedTuple):

@@ -18,8 +18,8 @@ from typing import Any
 
 import jax
 
-from reportgen import xla
-from reportgen.config import ConfigError
+from reportgen import xla_flags
+from reportgen.config.errors import ConfigError
 
 MATMUL_PRECISION = "highest"
 #: Compilations faster than this are not worth a disk round trip.
@@ -32,7 +32,7 @@ def configure_jax(device: str = "auto") -> None:
     Idempotent. The XLA flag takes effect only before JAX starts its GPU backend, so call
     this before the first computation of a process.
     """
-    flags = xla.flags_for(device)
+    flags = xla_flags.flags_for(device)
     if flags != os.environ.get("XLA_FLAGS", ""):
         os.environ["XLA_FLAGS"] = flags
     jax.config.update("jax_enable_x64", True)

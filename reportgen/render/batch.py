@@ -1,15 +1,18 @@
 """A batch's ``index.html``: every variant side by side, and one comparison figure.
 
-Reads only plain data (each variant's values and results); never JAX. The page is
-self-contained like a handout: the figure is an inline SVG and nothing is fetched.
+Reads each variant's values and typed results; never JAX. The page is self-contained like
+a handout: the figure is an inline SVG and nothing is fetched. The template reads plain
+data only (no results object reaches it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib as mpl
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from reportgen.render.figures.style import STYLE, TEXT_WIDTH_IN, run_style, svg_text
@@ -19,27 +22,46 @@ from reportgen.render.html import (
     with_content_security_policy,
 )
 from reportgen.render.mathtex import svg_data_uri
+from reportgen.render.policy import CONTENT_SECURITY_POLICY
+from reportgen.store.results import Results
 
 TEMPLATE = "batch.html"
 
-Summary = Mapping[str, Any]
+
+@dataclass(frozen=True)
+class Summary:
+    """One variant of a batch, as its index row shows it."""
+
+    id: str
+    values: Mapping[str, Any]
+    student: dict[str, Any] | None
+    status: str
+    error: str | None
+    results: Results | None
+    files: list[str]
+
+    def row(self) -> dict[str, Any]:
+        """What the template reads of the variant (plain data)."""
+        return {"id": self.id, "values": dict(self.values), "student": self.student,
+                "status": self.status, "error": self.error, "files": list(self.files)}
 
 
 def varied_keys(summaries: Sequence[Summary]) -> list[str]:
     """The keys whose values set the variants apart, in first-seen order."""
     keys: list[str] = []
     for summary in summaries:
-        keys += [key for key in summary["values"] if key not in keys]
+        keys += [key for key in summary.values if key not in keys]
     return keys
 
 
 def _axis(summaries: Sequence[Summary], keys: Sequence[str]) -> tuple[str, list[float]]:
     """The comparison figure's x axis: the first varied key with plain numbers, else order."""
     for key in keys:
-        values = [summary["values"].get(key) for summary in summaries]
-        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) \
-                and len(set(values)) > 1:
-            return key, [float(v) for v in values]
+        values = [summary.values.get(key) for summary in summaries]
+        numbers = [float(v) for v in values
+                   if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(numbers) == len(values) and len(set(values)) > 1:
+            return key, numbers
     return "variant", [float(i + 1) for i in range(len(summaries))]
 
 
@@ -73,27 +95,29 @@ def comparison_figure(summaries: Sequence[Summary]) -> tuple[str, str, str]:
 
 def _run_names(summaries: Sequence[Summary]) -> list[str]:
     for summary in summaries:
-        if summary.get("results"):
-            return [str(run["name"]) for run in summary["results"]["runs"]]
+        if summary.results is not None:
+            return [run.name for run in summary.results.runs]
     return []
 
 
 def _final_loss(summary: Summary, index: int) -> float | None:
-    results = summary.get("results")
-    if not results or index >= len(results["runs"]):
+    results = summary.results
+    if results is None or index >= len(results.runs):
         return None
-    run = results["runs"][index]
-    return None if run["diverged"] else run["final_loss"]
+    run = results.runs[index]
+    return None if run.diverged else run.final_loss
 
 
 def render_index(name: str, title: str, summaries: Sequence[Summary]) -> str:
     """The batch's self-contained index page."""
     svg, alt, caption = comparison_figure(summaries)
     page = environment().get_template(TEMPLATE).render(
-        name=name, title=title, variants=summaries, keys=varied_keys(summaries),
+        name=name, title=title, variants=[s.row() for s in summaries],
+        keys=varied_keys(summaries),
         runs=_run_names(summaries), finals=[final_runs(s) for s in summaries],
         figure={"uri": svg_data_uri(svg), "alt": alt, "caption": caption},
-        failed=sum(1 for s in summaries if s["status"] == "failed"),
+        failed=sum(1 for s in summaries if s.status == "failed"),
+        content_security_policy=Markup(CONTENT_SECURITY_POLICY),
     )
     page = with_content_security_policy(page)  # batch.html declares it; checked here
     check_self_contained(page)
@@ -102,8 +126,8 @@ def render_index(name: str, title: str, summaries: Sequence[Summary]) -> str:
 
 def final_runs(summary: Summary) -> list[dict[str, Any]]:
     """Each run's final loss, gap to OLS and divergence, for the table."""
-    results = summary.get("results") or {}
-    return [{"final_loss": run["final_loss"], "gap_to_ols": run["gap_to_ols"],
-             "diverged": run["diverged"]} for run in results.get("runs", [])]
+    runs = summary.results.runs if summary.results is not None else ()
+    return [{"final_loss": run.final_loss, "gap_to_ols": run.gap_to_ols,
+             "diverged": run.diverged} for run in runs]
 
 

@@ -11,18 +11,23 @@ import itertools
 import json
 import math
 import statistics
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, TypedDict, get_args, get_origin, get_type_hints
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, TypedDict, TypeVar, get_args, get_origin, get_type_hints
 
 import numpy as np
 from markupsafe import Markup
 
 from reportgen import theory
+from reportgen.optimizers import OPTIMIZERS
 from reportgen.optimizers import title as optimizer_title
 from reportgen.render import mathtex
 from reportgen.render.algorithms import ALGORITHMS, rule_of
+from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureInfo, run_style
-from reportgen.render.figures.reading import thetas_of
+from reportgen.render.policy import CONTENT_SECURITY_POLICY
+from reportgen.store.results import OLS, Array, Results, Run, Sweep
+
+T = TypeVar("T")
 
 #: A rate within this relative distance of the optimal rate is called optimal (rounded).
 NEAR_OPTIMAL = 0.01
@@ -30,13 +35,15 @@ NEAR_OPTIMAL = 0.01
 CONVERGED_SHARE = 0.01
 
 
-def _distance(a: Iterable[Any] | None, b: Iterable[float]) -> float | None:
-    if a is None:
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _distance(a: Array | None, b: Sequence[float]) -> float | None:
+    """The distance between a point of the results and ``b``; None where it overflowed."""
+    if a is None or not np.all(np.isfinite(a)):
         return None
-    pa = list(a)
-    if any(v is None for v in pa):
-        return None
-    return math.dist([float(v) for v in pa], list(b))
+    return math.dist([float(v) for v in a], list(b))
 
 
 def _power(base: float, exponent: int) -> float:
@@ -47,40 +54,40 @@ def _power(base: float, exponent: int) -> float:
         return math.inf
 
 
-def _shuffle_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
+def _shuffle_view(run: Run, floor: float) -> dict[str, Any] | None:
     """The spread of a mini-batch run's final loss over other shufflings of its batches."""
-    shuffles = run.get("shuffles")
-    if not shuffles or run["gap_to_ols"] is None:  # a perfect fit: no relative gap
+    shuffles = run.shuffles
+    if shuffles is None or run.gap_to_ols is None:  # a perfect fit: no relative gap
         return None
-    gaps = sorted(float(v) / floor - 1.0 for v in shuffles["final_losses"] if v is not None)
+    gaps = sorted(float(v) / floor - 1.0 for v in shuffles.final_losses if math.isfinite(v))
     if not gaps:
         return None
-    own = run["gap_to_ols"]
+    own = run.gap_to_ols
     return {
-        "repeats": int(shuffles["repeats"]),
+        "repeats": shuffles.repeats,
         "min": gaps[0],
         "median": statistics.median(gaps),
         "max": gaps[-1],
-        "lower": None if own is None else sum(1 for g in gaps if g < own),
+        "lower": sum(1 for g in gaps if g < own),
     }
 
 
-def _twin_view(run: dict[str, Any], floor: float) -> dict[str, Any] | None:
+def _twin_view(run: Run, floor: float) -> dict[str, Any] | None:
     """The mini-batch run against full-batch GD from its own start (same rule and rate)."""
-    twin = run.get("full_batch_twin")
-    if not twin or twin.get("final_loss") is None or run["gap_to_ols"] is None:
+    twin = run.full_batch_twin
+    if twin is None or twin.final_loss is None or run.gap_to_ols is None:
         return None
     offset = None
-    if twin.get("thetas") is not None:
-        mine, theirs = thetas_of(run), thetas_of(twin)
+    if twin.thetas is not None:
+        mine, theirs = run.thetas, twin.thetas
         if mine.shape == theirs.shape and np.all(np.isfinite(mine)) and np.all(
                 np.isfinite(theirs)):
             offset = float(np.max(np.linalg.norm(mine - theirs, axis=1)))
-    after_epochs = twin.get("loss_after_epochs")
+    after_epochs = twin.loss_after_epochs
     return {
-        "steps": int(twin["steps"]),
-        "gap": float(twin["final_loss"]) / floor - 1.0,
-        "gap_after_epochs": None if after_epochs is None else float(after_epochs) / floor - 1.0,
+        "steps": twin.steps,
+        "gap": twin.final_loss / floor - 1.0,
+        "gap_after_epochs": None if after_epochs is None else after_epochs / floor - 1.0,
         "max_offset": offset,
     }
 
@@ -92,41 +99,54 @@ def _lagging(slow: float, fast: float) -> dict[str, Any]:
             "steps_to_1pct": theory.steps_to_fraction(factor, CONVERGED_SHARE)}
 
 
-def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
-    """A run as templates read it: the run's results and the ``RunView`` keys."""
-    diag = results["diagnostics"]
-    lmin, lmax = (float(v) for v in diag["hessian_eigenvalues"])
-    lr = float(run["learning_rate"])
-    star = [float(v) for v in results["ols"]["theta"]]
-    floor = float(results["ols"]["loss"])
-    steps = int(run["steps"])
+def _required(value: T | None, what: str) -> T:
+    """A result this view cannot do without (a copy that withholds it needs its own view)."""
+    if value is None:
+        raise RenderError(f"the handout needs {what}, which these results do not hold")
+    return value
+
+
+def _curvature(results: Results) -> tuple[float, float]:
+    """(lambda_min, lambda_max) of the Hessian."""
+    return _required(results.diagnostics.eigenvalues, "the Hessian's eigenvalues")
+
+
+def _run_view(index: int, run: Run, plain: dict[str, Any], results: Results,
+              settings: dict[str, Any]) -> dict[str, Any]:
+    """A run as templates read it: the run's results (``plain``) and the ``RunView`` keys."""
+    diag = results.diagnostics
+    lmin, lmax = _curvature(results)
+    lr = run.learning_rate
+    star = [float(v) for v in _required(results.ols.theta, "theta*")]
+    floor = results.ols.loss
+    steps = run.steps
     slow = float(theory.gd_factor(lr, lmin))
     fast = float(theory.gd_factor(lr, lmax))
     slow_left, fast_left = _power(slow, steps), _power(fast, steps)
-    optimal_offset = lr / float(diag["optimal_lr"]) - 1.0
-    losses = run["losses"]
+    optimal_offset = lr / _required(diag.optimal_lr, "the optimal rate") - 1.0
+    losses = [_finite_or_none(float(v)) for v in run.losses]
     finite = [v for v in losses if v is not None]
     rises = sum(1 for a, b in itertools.pairwise(losses)
                 if a is not None and b is not None and b > a)
-    d0 = _distance(run["theta_init"], star)
-    d1 = _distance(run["final_theta"], star)
-    n = int(results["data"]["n"])
-    batch = int(run["batch_size"])
-    is_gd = run["optimizer"] == "gd"
-    config_run = results["config"]["runs"][index]
+    d0 = _distance(run.theta_init, star)
+    d1 = _distance(run.final_theta, star)
+    n = results.data.n
+    batch = run.batch_size
+    is_gd = run.optimizer == "gd"
     return {
-        **run,
+        **plain,
         "index": index,
         "number": index + 1,
         "anchor": f"run-{index + 1}",
         "style": run_style(index),
-        "optimizer_name": optimizer_title(run["optimizer"]),
-        "settings": config_run,
-        "rule": rule_of(run["optimizer"], batch < n),
+        "optimizer_name": optimizer_title(run.optimizer),
+        "family": OPTIMIZERS[run.optimizer].family,
+        "settings": settings,
+        "rule": rule_of(run.optimizer, batch < n),
         "is_gd": is_gd,
         "is_minibatch": batch < n,
         "is_sgd": batch == 1,
-        "batches_per_epoch": int(run.get("steps_per_epoch") or math.ceil(n / batch)),
+        "batches_per_epoch": int(run.steps_per_epoch or math.ceil(n / batch)),
         "last_batch": n - batch * (math.ceil(n / batch) - 1),
         "initial_loss": losses[0] if losses else None,
         "min_loss": min(finite) if finite else None,
@@ -136,7 +156,7 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
         "loss_factor": theory.excess_loss_factor(slow),
         "slow_left": slow_left,
         "fast_left": fast_left,
-        "above_bound": lr >= float(diag["max_stable_lr"]),
+        "above_bound": lr >= _required(diag.max_stable_lr, "2/L"),
         "near_optimal": abs(optimal_offset) < NEAR_OPTIMAL,
         "optimal_offset": optimal_offset,
         "fast_steps_to_double": (math.log(2) / math.log(fast)) if fast > 1 else None,
@@ -148,7 +168,7 @@ def _run_view(index: int, run: dict[str, Any], results: dict[str, Any]) -> dict[
         "lag": _lagging(slow, fast),
         "converged": max(slow_left, fast_left) <= CONVERGED_SHARE,
         "batch_share": batch / n,
-        "momentum_gain": 1.0 / (1.0 - float(config_run.get("momentum", 0.0))),
+        "momentum_gain": 1.0 / (1.0 - float(settings.get("momentum", 0.0))),
         "shuffle": _shuffle_view(run, floor),
         "twin": _twin_view(run, floor),
     }
@@ -177,14 +197,15 @@ def _provenance(manifest: dict[str, Any] | None, config: dict[str, Any]) -> list
     return rows
 
 
-def _sweep_summary(sweep: dict[str, Any] | None) -> dict[str, Any]:
+def _sweep_summary(sweep: Sweep | None) -> dict[str, Any]:
     summary: dict[str, Any] = {"best_rate": None, "best_loss": None, "first_diverged": None,
                                "diverged": 0}
-    if not sweep:
+    if sweep is None:
         return summary
-    rows = list(zip(sweep["learning_rates"], sweep["final_losses"], sweep["diverged"],
+    rates = [float(rate) for rate in sweep.learning_rates]
+    rows = list(zip(rates, [float(v) for v in sweep.final_losses], sweep.diverged,
                     strict=False))
-    ok = [(loss, rate) for rate, loss, div in rows if loss is not None and not div]
+    ok = [(loss, rate) for rate, loss, div in rows if math.isfinite(loss) and not div]
     if ok:
         summary["best_loss"], summary["best_rate"] = min(ok)
     div_rates = sorted(rate for rate, _, div in rows if div)
@@ -193,19 +214,20 @@ def _sweep_summary(sweep: dict[str, Any] | None) -> dict[str, Any]:
     return summary
 
 
-def _closed_form(ols: dict[str, Any]) -> dict[str, Any] | None:
-    """The normal equations with the handout's numbers: X^T X, X^T y, the inverse, theta*."""
-    if ols.get("xtx") is None or ols.get("xty") is None:
+def _closed_form(ols: OLS, theta: Any) -> dict[str, Any] | None:
+    """The normal equations with the handout's numbers: X^T X, X^T y, the inverse, theta*
+    (``theta`` as the template reads it)."""
+    if ols.xtx is None or ols.xty is None:
         return None
-    xtx = np.asarray(ols["xtx"], dtype=float)
-    xty = np.asarray(ols["xty"], dtype=float)
+    xtx = np.asarray(ols.xtx, dtype=float)
+    xty = np.asarray(ols.xty, dtype=float)
     det = float(np.linalg.det(xtx))
     if not det > 0:
         return None
     inverse = np.linalg.inv(xtx)
     return {"xtx": xtx.tolist(), "xty": xty.tolist(), "det": det,
             "adjugate": [[xtx[1, 1], -xtx[0, 1]], [-xtx[1, 0], xtx[0, 0]]],
-            "inverse": inverse.tolist(), "theta": ols["theta"]}
+            "inverse": inverse.tolist(), "theta": theta}
 
 
 def _sections(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -228,22 +250,29 @@ def _rules(runs: list[dict[str, Any]]) -> None:
         run["rule_anchor"] = earlier["anchor"]
 
 
-def build_context(results: dict[str, Any], manifest: dict[str, Any] | None,
+def build_context(results: Results, manifest: dict[str, Any] | None,
                   figures: dict[str, FigureInfo]) -> dict[str, Any]:
     """Everything the templates may read (``HandoutContext``; exercises are added by the
-    HTML renderer, which renders their prompts): the results plus derived numbers."""
+    HTML renderer, which renders their prompts): the results plus derived numbers.
+
+    Templates receive plain data (lists, numbers, strings), never the typed results: a
+    numpy array or a pydantic model would hand a template methods that write files.
+    """
     context = _context(results, manifest, figures)
     check_keys(HandoutContext, {**context, "exercises": []}, "the template context")
+    plain_keys = set(context["results"]["runs"][0])
     for run in context["runs"]:
-        derived = {key: value for key, value in run.items() if key not in results["runs"][0]}
+        derived = {key: value for key, value in run.items() if key not in plain_keys}
         check_keys(RunView, derived, "a run's view")
     return context
 
 
-def _context(results: dict[str, Any], manifest: dict[str, Any] | None,
+def _context(results: Results, manifest: dict[str, Any] | None,
              figures: dict[str, FigureInfo]) -> dict[str, Any]:
-    config = results["config"]
-    runs = [_run_view(i, r, results) for i, r in enumerate(results["runs"])]
+    plain = results.to_dict()
+    config = plain["config"]
+    runs = [_run_view(i, run, run_plain, results, settings) for i, (run, run_plain, settings)
+            in enumerate(zip(results.runs, plain["runs"], config["runs"], strict=True))]
     _rules(runs)
     sections = _sections(runs)
     numbers = {s["anchor"]: s["number"] for s in sections}
@@ -253,13 +282,13 @@ def _context(results: dict[str, Any], manifest: dict[str, Any] | None,
         run["figure"] = f"fits-{run['number']}" if f"fits-{run['number']}" in figures else None
     used = sorted({r["optimizer"] for r in runs})
     rules = sorted({r["rule"] for r in runs})
-    diag = results["diagnostics"]
-    lmin, lmax = (float(v) for v in diag["hessian_eigenvalues"])
-    bound = float(diag["max_stable_lr"])
+    diag = results.diagnostics
+    lmin, lmax = _curvature(results)
+    bound = _required(diag.max_stable_lr, "2/L")
     gd_full = [r for r in runs if r["is_gd"] and r["full_batch"]]
     eq_names = ["model", "loss", "gradient", "normal", "hessian", "bound", "contraction",
                 *rules, *(["adam-step"] if "adam" in rules else [])]
-    kappa = float(diag["condition_number"] if diag["condition_number"] is not None else "inf")
+    kappa = diag.condition_number if diag.condition_number is not None else math.inf
     above = [r for r in gd_full if r["above_bound"]]
     example_rate = (float(above[0]["learning_rate"]) if above
                     else round(bound * 1.05, 2 if bound * 1.05 >= 0.1 else 3))
@@ -270,34 +299,34 @@ def _context(results: dict[str, Any], manifest: dict[str, Any] | None,
         rate_rows.append({"rate": rate, "slow": slow, "fast": fast, "factor": max(slow, fast)})
     finished = [r for r in runs if r["gap_to_ols"] is not None and not r["diverged"]]
     starts = {tuple(r["theta_init"]) for r in runs}
-    summary = results["data"]["summary"]
+    summary = results.data.summary
     balanced = theory.balanced_factor(kappa)
     tuned_lr, tuned_beta, tuned_factor = theory.heavy_ball_optimal(lmin, lmax)
     return {
-        "results": results,
+        "results": plain,
         "config": config,
         "manifest": manifest,
         "title": config["title"],
         "author": config.get("author") or "",
         "date": config.get("date") or "",
-        "paper": config.get("paper", "a4"),
-        "data": results["data"],
-        "ols": results["ols"],
-        "closed_form": _closed_form(results["ols"]),
-        "diag": diag,
+        "paper": config["paper"],
+        "data": plain["data"],
+        "ols": plain["ols"],
+        "closed_form": _closed_form(results.ols, plain["ols"]["theta"]),
+        "diag": plain["diagnostics"],
         "lmin": lmin,
         "lmax": lmax,
-        "surface": results["surface"],
-        "sweep": results.get("sweep") or None,
+        "surface": plain["surface"],
+        "sweep": plain.get("sweep") or None,
         "runs": runs,
         "sections": sections,
         "section": numbers,
         "gd_full_runs": gd_full,
         "unstable_runs": [r for r in runs if r["diverged"] or (r["is_gd"] and r["above_bound"])],
-        "momentum_runs": [r for r in runs if r["optimizer"] in ("momentum", "nesterov")],
+        "momentum_runs": [r for r in runs if r["family"] == "momentum"],
         "heavy_ball": next((r for r in runs if r["optimizer"] == "momentum"), None),
         "divergence_factor": theory.DIVERGENCE_FACTOR,
-        "adaptive_runs": [r for r in runs if r["optimizer"] in ("adam", "rmsprop")],
+        "adaptive_runs": [r for r in runs if r["family"] == "adaptive"],
         "same_start": len(starts) == 1,
         "rates": sorted({float(r["learning_rate"]) for r in runs}),
         "example_unstable_rate": example_rate,
@@ -307,17 +336,18 @@ def _context(results: dict[str, Any], manifest: dict[str, Any] | None,
         "balanced_steps": theory.steps_to_fraction(balanced, CONVERGED_SHARE),
         "tuned_momentum": {"lr": tuned_lr, "momentum": tuned_beta, "factor": tuned_factor,
                            "steps": theory.steps_to_fraction(tuned_factor, CONVERGED_SHARE)},
-        "scaling": theory.scaled_features(float(summary["x_mean"]), float(summary["x_std"])),
-        "column_cosine": theory.column_cosine(float(summary["x_mean"]), float(summary["x_std"])),
+        "scaling": theory.scaled_features(summary.x_mean, summary.x_std),
+        "column_cosine": theory.column_cosine(summary.x_mean, summary.x_std),
         "rate_rows": rate_rows,
         "best_run": min(finished, key=lambda r: r["gap_to_ols"]) if finished else None,
-        "sweep_summary": _sweep_summary(results.get("sweep")),
+        "sweep_summary": _sweep_summary(results.sweep),
         "optimizers": used,
         "figures": figures,
         "eq": _equations(eq_names),
         "code": {rule: ALGORITHMS[rule] for rule in rules},
         "provenance": _provenance(manifest, config),
         "manifest_json": _script_json(manifest),
+        "content_security_policy": Markup(CONTENT_SECURITY_POLICY),
     }
 
 
@@ -350,6 +380,8 @@ class RunView(TypedDict):
     anchor: Annotated[str, Doc("the id of the run's section (``run-1``)")]
     style: Annotated[dict[str, Any], Doc("colour, line style and marker, as in every figure")]
     optimizer_name: Annotated[str, Doc("the update rule's name in prose")]
+    family: Annotated[str, Doc("gradient, momentum (heavy ball, Nesterov) or adaptive (Adam, "
+                               "RMSProp)")]
     settings: Annotated[dict[str, Any], Doc("the run's config table, normalised")]
     rule: Annotated[str, Doc("which update rule the section shows (gd, minibatch, momentum, ...)")]
     is_gd: Annotated[bool, Doc("plain gradient descent")]
@@ -444,6 +476,9 @@ class HandoutContext(TypedDict):
     code: Annotated[dict[str, str], Doc("each update rule's algorithm as Python")]
     provenance: Annotated[list[tuple[str, str]], Doc("small-print provenance rows")]
     manifest_json: Annotated[Markup, Doc("the manifest as JSON safe inside a <script>")]
+    content_security_policy: Annotated[Markup, Doc("the policy the page declares first in "
+                                                   "<head> (reportgen inserts it if a "
+                                                   "template does not)")]
     exercises: Annotated[list[dict[str, Any]], Doc("the exercises: number, id, prompt, "
                                                    "points, tolerance (answer and solution in "
                                                    "instructor copies)")]

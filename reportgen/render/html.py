@@ -25,18 +25,15 @@ from reportgen.render.context import build_context
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureInfo
 from reportgen.render.format import FILTERS
-from reportgen.store.paths import templates_dir as shipped_templates_dir
-from reportgen.store.results import resolve
+from reportgen.render.policy import CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY
+from reportgen.render.policy import CSP_META
+from reportgen.shipped import templates_dir as shipped_templates_dir
+from reportgen.store.results import Results, answers
 
 ENTRY_TEMPLATE = "handout.html"
 #: The print stylesheet: given to WeasyPrint only, so the HTML holds no paged-media CSS.
 PRINT_STYLESHEET = "handout-print.css"
 
-#: The policy every handout carries: nothing may be fetched (images only as ``data:``
-#: URIs, styles only inline), no script runs, no base URL or form target can be set.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                           "base-uri 'none'; form-action 'none'")
-CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
 
 
 def environment(templates_dir: Path | None = None) -> sandbox.BoundedSandbox:
@@ -85,17 +82,17 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def render_context(results: dict[str, Any], manifest: dict[str, Any] | None,
+def render_context(results: Results, manifest: dict[str, Any] | None,
                    figures: dict[str, FigureInfo],
                    env: jinja2.Environment | None = None) -> dict[str, Any]:
     """The whole template context (``context.HandoutContext``): built, with the exercises'
     prompts (and solutions) rendered in the sandbox."""
     context = build_context(results, manifest, figures)
-    context["exercises"] = exercise_views(env or environment(), context)
+    context["exercises"] = exercise_views(env or environment(), context, results)
     return context
 
 
-def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
+def render_html(results: Results, manifest: dict[str, Any] | None,
                 figures: dict[str, FigureInfo], templates_dir: Path | None = None) -> str:
     """The handout as one self-contained HTML document.
 
@@ -134,24 +131,25 @@ def render_html(results: dict[str, Any], manifest: dict[str, Any] | None,
     return html
 
 
-def exercise_views(env: jinja2.Environment, context: dict[str, Any]) -> list[dict[str, Any]]:
+def exercise_views(env: jinja2.Environment, context: dict[str, Any],
+                   results: Results) -> list[dict[str, Any]]:
     """The handout's exercises with prompts (and, for instructors, solutions) rendered.
 
     Prompts and solutions are Jinja in the same sandbox as the templates; a solution also
     reads ``answer``. Student copies carry neither the answer nor the solution.
     """
-    config = context["config"]
-    instructor = config.get("audience") == "instructor"
+    instructor = results.config.audience == "instructor"
+    expected = answers(results) if instructor else []
     views = []
-    for index, exercise in enumerate(config.get("exercises") or []):
-        view = {"number": index + 1, "id": exercise["id"], "points": exercise["points"],
-                "tolerance": exercise["tolerance"],
-                "prompt": _render_text(env, exercise["prompt"], context,
+    for index, exercise in enumerate(results.config.exercises):
+        view = {"number": index + 1, "id": exercise.id, "points": exercise.points,
+                "tolerance": exercise.tolerance,
+                "prompt": _render_text(env, exercise.prompt, context,
                                        f"exercises[{index}].prompt")}
         if instructor:
-            answer = resolve(context["results"], exercise["answer"])
+            answer = expected[index].value
             view["answer"] = answer
-            view["solution"] = _render_text(env, exercise["solution"],
+            view["solution"] = _render_text(env, exercise.solution,
                                             {**context, "answer": answer},
                                             f"exercises[{index}].solution")
         views.append(view)

@@ -168,7 +168,7 @@ def _store_key() -> str:
     """What typesetting depends on: this module's code, matplotlib and its FreeType."""
     from matplotlib import ft2font
 
-    from reportgen.store import sources
+    from reportgen import codebase as sources
 
     return hashlib.sha256(repr(("equations", sources.code_digest(__name__), mpl.__version__,
                                 getattr(ft2font, "__freetype_version__", None))).encode()

@@ -1,4 +1,5 @@
-"""Results -> the rendered files of a report: figures, ``index.html`` and ``handout.pdf``.
+"""Results -> the rendered files of a report: figures, ``index.html``, ``handout.pdf`` and
+``handout.ipynb``.
 
 Everything is rendered in memory and returned as bytes by relative path; writing them
 (atomically) is the store's job. That keeps rendering free of file-system effects, so
@@ -8,7 +9,6 @@ the same function serves a local build, a worker process and a Dask task.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import BrokenExecutor, Executor
 from pathlib import Path
@@ -16,19 +16,20 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from reportgen.layout import HTML_FILE as HTML_FILE
+from reportgen.layout import NOTEBOOK_FILE as NOTEBOOK_FILE
+from reportgen.layout import PDF_FILE as PDF_FILE
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureCache, FigureInfo, make_figures
 from reportgen.render.format import withheld_now, withholding
 from reportgen.render.html import print_stylesheet, render_html
 from reportgen.render.mathtex import typeset_all
-from reportgen.render.pdf import DEFAULT_STANDARD, render_pdf
-from reportgen.store.results import resolve
+from reportgen.render.pdf import render_pdf
+from reportgen.store.results import Results, secrets
 
 T = TypeVar("T")
 
-HTML_FILE = "index.html"
-PDF_FILE = "handout.pdf"
 
 
 def renderer_environment() -> dict[str, Any]:
@@ -42,7 +43,7 @@ def renderer_environment() -> dict[str, Any]:
 
 
 def render_report(
-    results: dict[str, Any],
+    results: Results,
     manifest: dict[str, Any] | None,
     formats: Collection[str],
     *,
@@ -53,18 +54,19 @@ def render_report(
     figure_cache: FigureCache | None = None,
     helper: Executor | None = None,
 ) -> dict[str, bytes]:
-    """Render a handout's figures, HTML and PDF (as ``formats`` asks).
+    """Render a handout's figures, HTML, PDF and notebook (as ``formats`` asks).
 
     Args:
-      results: the parsed results.json.
+      results: the results (a student copy's: see ``store.results.is_student_copy``).
       manifest: the provenance shown in small print and embedded in the HTML.
-      formats: any of ``html`` and ``pdf``; the figures are always rendered.
+      formats: any of ``html``, ``pdf`` and ``ipynb``; the figures (and the HTML, which
+        the PDF is typeset from and the notebook takes its text from) are always rendered.
       arrays: large arrays kept beside results.json (``surface.npy``), by file name.
       templates_dir: templates overriding the shipped ones by name.
       attachments: files the PDF carries, by name.
       progress: called with each stage's name as it starts.
       figure_cache: figures drawn before, reused when their inputs are the same.
-      helper: a one-process executor (``reportgen.helper``, its renderer imported while
+      helper: a one-process executor (``reportgen.renderer_process``, its renderer imported while
         this process computed) that draws some of the figures, renders the HTML and
         typesets the PDF.
 
@@ -76,11 +78,11 @@ def render_report(
     """
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected html and/or pdf")
+        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected any of "
+                          f"{', '.join(FORMATS)}")
     say = progress or (lambda _stage: None)
-    config = results["config"]
-    student_copy = is_student_copy(config)
-    with withholding(answers(results) if student_copy else ()):
+    config = results.config
+    with withholding(secrets(results)):
         say("figures")
         if helper is not None:  # the HTML is rendered there: its equations first
             with contextlib.suppress(BrokenExecutor):
@@ -96,16 +98,19 @@ def render_report(
             files[HTML_FILE] = html.encode("utf-8")
         if "pdf" in formats:
             say("pdf")
-            standard = (config.get("pdf") or {}).get("standard", DEFAULT_STANDARD)
-            arguments = (html, config.get("paper", "a4"),
-                         dt.date.fromisoformat(str(config["date"])), attachments)
-            options = {"print_css": print_stylesheet(templates_dir), "standard": standard,
-                       "forms": student_copy}
+            arguments = (html, config.paper, config.date, attachments)
+            options = {"print_css": print_stylesheet(templates_dir),
+                       "standard": config.pdf.standard, "forms": results.is_student_copy}
             files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
+        if "ipynb" in formats:
+            say("notebook")
+            from reportgen.render.notebook import render_notebook
+
+            files[NOTEBOOK_FILE] = render_notebook(results, html)
     return files
 
 
-def _render_html(withheld: tuple[tuple[float, float], ...], results: dict[str, Any],
+def _render_html(withheld: tuple[tuple[float, float], ...], results: Results,
                  manifest: dict[str, Any] | None, figures: dict[str, FigureInfo],
                  templates_dir: Path | None) -> str:
     """``render_html`` withholding what the copy withholds (in whichever process)."""
@@ -123,21 +128,3 @@ def _in_helper(helper: Executor | None, function: Callable[..., T], *args: Any,
         except BrokenExecutor:
             pass
     return function(*args, **kwargs)
-
-
-def is_student_copy(config: Mapping[str, Any]) -> bool:
-    """Whether a (normalised) config asks for a student copy of a handout with exercises."""
-    return bool(config.get("exercises")) and config.get("audience") == "student"
-
-
-def answers(results: Mapping[str, Any]) -> list[tuple[float, float]]:
-    """What a student copy withholds: every exercise's answer, with its tolerance."""
-    found = []
-    for index, exercise in enumerate(results["config"].get("exercises") or []):
-        try:
-            found.append((float(resolve(results, exercise["answer"])),
-                          float(exercise["tolerance"])))
-        except (KeyError, TypeError, ValueError):
-            raise RenderError(f"exercises[{index}].answer: results.json has no number at "
-                              f"{exercise['answer']!r}") from None
-    return found

@@ -1,10 +1,13 @@
 """The compute cache: results keyed by what determines them, so re-renders skip JAX.
 
-The key hashes the normalised config, reportgen's version, the source of every module
-the compute layer depends on (found from the package folders, ``store.sources``), the
-installed jax, jaxlib and CUDA-plugin versions, the requested device, JAX_PLATFORMS and
-XLA_FLAGS, and the precision. A hit returns results.json's text, the large arrays and
-the compute environment without importing JAX at all.
+The key hashes the digest of the config's numbers (``Config.numbers_digest``: the
+normalised config less its presentation, computed by the caller, so the cache never sees
+a config), reportgen's version, the source of every module the compute layer depends on
+(found from its imports, ``reportgen.codebase``: the numerics code and the config modules that
+define numbers, not the message text or the TOML reading and writing), the installed
+jax, jaxlib and CUDA-plugin versions, JAX_PLATFORMS and the requested device's XLA_FLAGS.
+A hit returns results.json's text, the large arrays and the compute environment without
+importing JAX at all.
 
 Every entry carries the sha256 of its files; an entry that does not match them (edited,
 truncated, half-written), or whose files are not what reportgen writes (results.json that
@@ -19,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -28,15 +32,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from reportgen import xla
+from reportgen import codebase as sources
+from reportgen import xla_flags
 from reportgen._version import __version__
-from reportgen.config import Config
-from reportgen.store import output, sources
+from reportgen.layout import RESULTS_FILE
+from reportgen.store import output
 from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 KEY_PACKAGES = ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin", "optax", "numpy")
 ENTRY_FILE = "entry.json"
-RESULTS_FILE = "results.json"
+_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 class Entry(NamedTuple):
@@ -73,19 +78,26 @@ def code_digest() -> str:
     return sources.code_digest("reportgen.numerics")
 
 
-def key(config: Config) -> str:
-    """sha256 over everything that determines a config's numbers."""
+def key(numbers_digest: str, device: str) -> str:
+    """sha256 over everything that determines a config's numbers: ``numbers_digest``
+    (``Config.numbers_digest()``, which covers the device and precision) and the code,
+    packages and environment that compute them on ``device``."""
     parts = {
-        "config": config.numbers_digest(),
+        "config": numbers_digest,
         "reportgen": __version__,
         "code": code_digest(),
         "packages": {name: _version(name) for name in KEY_PACKAGES},
-        "device": config.device,
-        "precision": config.precision,
         "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),
-        "xla_flags": xla.flags_for(config.device),
+        "xla_flags": xla_flags.flags_for(device),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _entry_folder(cache_dir: Path, entry_key: str) -> Path:
+    """The folder of the entry under ``entry_key``: a sha256 in hex, never a path."""
+    if not _KEY.fullmatch(entry_key):
+        raise ValueError(f"expected a cache key from cache.key(), got {entry_key!r}")
+    return cache_dir / "results" / entry_key
 
 
 def _sha256(data: bytes) -> str:
@@ -106,10 +118,10 @@ def _is_entry_file(name: object) -> bool:
     return name == RESULTS_FILE or (plain and name.endswith(".npy"))
 
 
-def load(cache_dir: Path, config: Config) -> Entry | None:
-    """The cached computation of ``config``, or None: also for an entry that fails its
-    digests or does not hold what reportgen writes (then ``store`` replaces it)."""
-    folder = cache_dir / "results" / key(config)
+def load(cache_dir: Path, entry_key: str) -> Entry | None:
+    """The computation cached under ``entry_key`` (from ``key``), or None: also for an entry
+    that fails its digests or does not hold what reportgen writes (``store`` replaces it)."""
+    folder = _entry_folder(cache_dir, entry_key)
     try:
         record = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
         files: Mapping[str, str] = record["files"]
@@ -133,9 +145,10 @@ def load(cache_dir: Path, config: Config) -> Entry | None:
         return None  # UnicodeDecodeError and JSONDecodeError are ValueErrors
 
 
-def store(cache_dir: Path, config: Config, entry: Entry) -> None:
-    """Save a computation, replacing any entry under its key; never fatal."""
-    folder = cache_dir / "results" / key(config)
+def store(cache_dir: Path, entry_key: str, entry: Entry) -> None:
+    """Save a computation under ``entry_key`` (from ``key``), replacing any entry there;
+    never fatal."""
+    folder = _entry_folder(cache_dir, entry_key)
     blobs = {RESULTS_FILE: entry.results_text.encode("utf-8")}
     blobs.update({name: _array_bytes(array) for name, array in entry.arrays.items()})
     record = {"files": {name: _sha256(data) for name, data in sorted(blobs.items())},

@@ -1,20 +1,46 @@
-"""results.json: plain data in, canonical JSON out (no JAX here: renderers read this).
+"""The results: one typed value, produced by numerics and read by everything else.
 
-Numbers are written at full precision (``repr`` round-trips every float64); keys are
-sorted; a non-finite number is written as ``null``, never as NaN or Infinity.
+``Results`` is what a handout's numbers are. ``results.json`` is its serialisation (the
+public contract, schema ``reportgen.results/1``): written from this definition by
+:func:`dumps` and read back by :meth:`Results.from_dict`, which also reads a file written
+before a field was added (the field is then None), as ``reportgen verify`` needs for older
+reports. Numbers are written at full precision (``repr`` round-trips every float64); keys
+are sorted; a non-finite number is written as ``null``, never as NaN or Infinity, and is
+read back as NaN inside an array, None as a scalar.
+
+Exercise answers are read here (:func:`answers`), and the rule for a student copy lives
+here (:func:`is_student_copy`, :func:`student_view`): a student copy is rendered from a
+different value, one without the withheld fields, so no renderer can print them.
+
+No JAX here: the renderers read this module. It imports only numpy and the config.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from pathlib import Path
-from typing import Any
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
+
+from reportgen.config.course_mode import ExerciseConfig
+from reportgen.config.errors import ConfigError
+from reportgen.config.schema import Config
+from reportgen.layout import RESULTS_FILE as RESULTS_FILE
 
 SCHEMA = "reportgen.results/1"
-RESULTS_FILE = "results.json"
+
+#: A float64 array; NaN where results.json has null (a value that overflowed).
+Array = NDArray[np.float64]
+T = TypeVar("T")
+
+
+# ------------------------------------------------------------------ plain values
 
 
 def finite_or_none(value: Any) -> float | None:
@@ -35,7 +61,12 @@ def _array_to_plain(array: np.ndarray) -> Any:
 
 
 def to_plain(value: Any) -> Any:
-    """Numpy arrays and scalars to lists and Python numbers; non-finite floats to None."""
+    """Numpy arrays and scalars to lists and Python numbers; non-finite floats to None;
+    a results dataclass to its results.json form."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _record_to_plain(value)
+    if isinstance(value, Config):
+        return value.normalised()
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -51,45 +82,450 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def dumps(results: dict[str, Any]) -> str:
-    """Canonical JSON text: sorted keys, full-precision floats, no NaN or Infinity."""
+#: A field written only when it has a value (results.json has no key for it otherwise).
+OMIT_WHEN_NONE = {"omit_when_none": True}
+
+
+def _record_to_plain(record: Any) -> dict[str, Any]:
+    plain = {}
+    for field in dataclasses.fields(record):
+        value = getattr(record, field.name)
+        if value is None and field.metadata.get("omit_when_none"):
+            continue
+        plain[field.name] = to_plain(value)
+    return plain
+
+
+def array(value: Any) -> Array:
+    """A float64 array of results.json values (null as NaN)."""
+    return np.array(value, dtype=np.float64)  # numpy reads None as NaN for a float dtype
+
+
+def optional_array(value: Any) -> Array | None:
+    """:func:`array`, or None where results.json has null (or nothing)."""
+    return None if value is None else array(value)
+
+
+def optional_float(value: Any) -> float | None:
+    """A number of results.json as a float, or None."""
+    return None if value is None else float(value)
+
+
+def _optional(value: Any, read: Callable[[Any], T]) -> T | None:
+    return None if value is None else read(value)
+
+
+# ------------------------------------------------------------------ the records
+
+
+@dataclass(frozen=True, eq=False)
+class DataSummary:
+    """Summary statistics of the samples (always written, whatever n is)."""
+
+    x_mean: float
+    x_std: float
+    x_min: float
+    x_max: float
+    y_mean: float
+    y_std: float
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> DataSummary:
+        return cls(**{f.name: float(plain[f.name]) for f in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True, eq=False)
+class Data:
+    """The samples: x and y while n is small enough to write them, the summary always."""
+
+    n: int
+    x: Array | None
+    y: Array | None
+    summary: DataSummary
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Data:
+        return cls(int(plain["n"]), optional_array(plain.get("x")),
+                   optional_array(plain.get("y")), DataSummary.from_dict(plain["summary"]))
+
+
+@dataclass(frozen=True, eq=False)
+class OLS:
+    """The closed-form least-squares solution, and the normal equations' inputs.
+
+    ``theta`` and the inputs are None in a student copy whose exercise asks for them.
+    """
+
+    theta: Array | None
+    loss: float
+    xtx: Array | None  # X^T X, 2 x 2 (None in results written before it was added)
+    xty: Array | None  # X^T y
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> OLS:
+        return cls(optional_array(plain.get("theta")), float(plain["loss"]),
+                   optional_array(plain.get("xtx")), optional_array(plain.get("xty")))
+
+
+@dataclass(frozen=True, eq=False)
+class Diagnostics:
+    """The Hessian and what its eigenvalues say about step sizes.
+
+    All but the Hessian may be None: the condition number when the smallest eigenvalue
+    is zero, the rest in a student copy whose exercise asks for one of them.
+    """
+
+    hessian: Array
+    hessian_eigenvalues: Array | None  # ascending: lambda_min, lambda_max
+    condition_number: float | None
+    max_stable_lr: float | None  # 2 / lambda_max
+    optimal_lr: float | None  # 2 / (lambda_min + lambda_max)
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Diagnostics:
+        return cls(array(plain["hessian"]), optional_array(plain.get("hessian_eigenvalues")),
+                   optional_float(plain.get("condition_number")),
+                   optional_float(plain.get("max_stable_lr")),
+                   optional_float(plain.get("optimal_lr")))
+
+    @property
+    def eigenvalues(self) -> tuple[float, float] | None:
+        """(lambda_min, lambda_max), or None where withheld."""
+        if self.hessian_eigenvalues is None:
+            return None
+        low, high = (float(v) for v in self.hessian_eigenvalues)
+        return low, high
+
+
+@dataclass(frozen=True, eq=False)
+class Shuffles:
+    """A mini-batch run repeated with other shufflings of its batches (same start, rate)."""
+
+    repeats: int
+    generator: str
+    final_thetas: Array
+    final_losses: Array
+    final_distances: Array
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Shuffles:
+        return cls(int(plain["repeats"]), str(plain["generator"]), array(plain["final_thetas"]),
+                   array(plain["final_losses"]), array(plain["final_distances"]))
+
+
+@dataclass(frozen=True, eq=False)
+class Twin:
+    """A mini-batch run's full-batch twin: the same rule, rate and start, as many updates."""
+
+    steps: int
+    thetas: Array | None  # kept up to a path limit
+    losses: Array | None
+    final_theta: Array | None
+    final_loss: float | None
+    loss_after_epochs: float | None
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Twin:
+        return cls(int(plain["steps"]), optional_array(plain.get("thetas")),
+                   optional_array(plain.get("losses")), optional_array(plain.get("final_theta")),
+                   optional_float(plain.get("final_loss")),
+                   optional_float(plain.get("loss_after_epochs")))
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One optimizer run: its settings, full trajectory and what became of it."""
+
+    name: str
+    optimizer: str
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    steps: int
+    steps_per_epoch: int | None
+    full_batch: bool
+    theta_init: Array
+    thetas: Array  # (steps + 1, 2), the initial theta first; NaN where it overflowed
+    losses: Array  # (steps + 1,), the full-data MSE
+    final_theta: Array | None  # None when it overflowed
+    final_loss: float | None
+    gap_to_ols: float | None  # final / OLS - 1
+    diverged: bool
+    diverged_step: int | None
+    predicted_rate: float | None
+    observed_rate: float | None
+    stable: bool | None
+    shuffles: Shuffles | None
+    full_batch_twin: Twin | None
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Run:
+        thetas = array(plain["thetas"])
+        return cls(
+            name=str(plain["name"]), optimizer=str(plain["optimizer"]),
+            learning_rate=float(plain["learning_rate"]), batch_size=int(plain["batch_size"]),
+            epochs=int(plain["epochs"]), steps=int(plain["steps"]),
+            steps_per_epoch=_optional(plain.get("steps_per_epoch"), int),
+            full_batch=bool(plain.get("full_batch", True)),
+            theta_init=array(plain["theta_init"]),
+            thetas=thetas.reshape(-1, 2) if thetas.size else np.zeros((0, 2)),
+            losses=array(plain["losses"]),
+            final_theta=optional_array(plain.get("final_theta")),
+            final_loss=optional_float(plain.get("final_loss")),
+            gap_to_ols=optional_float(plain.get("gap_to_ols")),
+            diverged=bool(plain["diverged"]),
+            diverged_step=_optional(plain.get("diverged_step"), int),
+            predicted_rate=optional_float(plain.get("predicted_rate")),
+            observed_rate=optional_float(plain.get("observed_rate")),
+            stable=_optional(plain.get("stable"), bool),
+            shuffles=_optional(plain.get("shuffles"), Shuffles.from_dict),
+            full_batch_twin=_optional(plain.get("full_batch_twin"), Twin.from_dict),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Surface:
+    """The loss over a (theta0, theta1) grid: ``loss[i, j] = L(theta0[j], theta1[i])``."""
+
+    method: str
+    resolution: int
+    theta0: Array
+    theta1: Array
+    loss: Array | None  # None when the grid lives in ``loss_file`` (above 256^2)
+    min_loss: float | None
+    argmin: Array | None
+    loss_file: str | None = dataclasses.field(default=None, metadata=OMIT_WHEN_NONE)
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Surface:
+        return cls(str(plain["method"]), int(plain["resolution"]), array(plain["theta0"]),
+                   array(plain["theta1"]), optional_array(plain.get("loss")),
+                   optional_float(plain.get("min_loss")), optional_array(plain.get("argmin")),
+                   _optional(plain.get("loss_file"), str))
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Full-batch GD at many learning rates from one start: the final loss of each."""
+
+    learning_rates: Array
+    final_losses: Array  # NaN where a run overflowed
+    diverged: tuple[bool, ...]
+    diverged_step: tuple[int | None, ...]
+    epochs: int
+    init: Array
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Sweep:
+        return cls(array(plain["learning_rates"]), array(plain["final_losses"]),
+                   tuple(bool(v) for v in plain["diverged"]),
+                   tuple(_optional(v, int) for v in plain["diverged_step"]),
+                   int(plain["epochs"]), array(plain["init"]))
+
+
+@dataclass(frozen=True, eq=False)
+class Results:
+    """Everything a handout shows: the data, the closed form, the curvature, every run,
+    the loss surface and the learning-rate sweep, with the config that made them."""
+
+    config: Config
+    data: Data
+    ols: OLS
+    diagnostics: Diagnostics
+    runs: tuple[Run, ...]
+    surface: Surface
+    sweep: Sweep | None
+    schema: str = SCHEMA
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any], config: Config | None = None) -> Results:
+        """Read a parsed results.json (this schema; fields added later may be absent).
+
+        ``config``, when given, is taken as the results' config instead of validating the
+        one recorded (the caller knows it is the same).
+
+        Raises:
+          ConfigError: the file is not reportgen's results, or its config is not valid.
+        """
+        if plain.get("schema") != SCHEMA:
+            raise ConfigError(f"results.json: expected schema {SCHEMA!r}, "
+                              f"got {str(plain.get('schema'))[:60]!r}")
+        try:
+            return cls(
+                config=config or Config.model_validate(plain["config"]),
+                data=Data.from_dict(plain["data"]), ols=OLS.from_dict(plain["ols"]),
+                diagnostics=Diagnostics.from_dict(plain["diagnostics"]),
+                runs=tuple(Run.from_dict(run) for run in plain["runs"]),
+                surface=Surface.from_dict(plain["surface"]),
+                sweep=_optional(plain.get("sweep"), Sweep.from_dict),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            detail = " ".join(str(exc).split())[:80]
+            raise ConfigError(f"results.json: not reportgen's results ({type(exc).__name__}: "
+                              f"{detail})") from None
+
+    @classmethod
+    def loads(cls, text: str) -> Results:
+        """:meth:`from_dict` of results.json's text."""
+        return cls.from_dict(json.loads(text))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what results.json holds, as plain data."""
+        plain: dict[str, Any] = to_plain(self)
+        return plain
+
+    def restamped(self, config: Config) -> Results:
+        """These numbers relabelled for another config with the same numbers (a cache
+        entry serves every config whose numbers match): that config recorded, and its run
+        names (what the handout says comes from the config at hand)."""
+        runs = tuple(dataclasses.replace(run, name=spec.name)
+                     for run, spec in zip(self.runs, config.runs, strict=True))
+        return dataclasses.replace(self, config=config, runs=runs)
+
+    @property
+    def is_student_copy(self) -> bool:
+        """Whether these results are for a student copy (see :func:`is_student_copy`)."""
+        return is_student_copy(self.config)
+
+
+def dumps(results: Results | Mapping[str, Any]) -> str:
+    """Canonical results.json text: sorted keys, full-precision floats, no NaN or Infinity."""
     return json.dumps(to_plain(results), sort_keys=True, indent=1, allow_nan=False) + "\n"
 
 
-def restamp(results: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """Results computed for another presentation of the same numbers, relabelled: the
-    normalised ``config`` recorded, and its run names (a cache entry serves every config
-    with the same numbers; what the handout says comes from the config at hand)."""
-    runs = [{**run, "name": spec["name"]}
-            for run, spec in zip(results["runs"], config["runs"], strict=True)]
-    return {**results, "config": config, "runs": runs}
+# ------------------------------------------------------------------ answers and copies
 
 
-def resolve(results: Any, path: str) -> Any:
-    """The value at a dotted path of results.json (``ols.theta.1``: list items by index).
+def is_student_copy(config: Config) -> bool:
+    """The one rule: a handout with exercises, for the student audience, is a student copy
+    (no answer anywhere in it; the instructor copy adds answers and worked solutions)."""
+    return bool(config.exercises) and config.audience == "student"
+
+
+def resolve(results: Results, path: str) -> Any:
+    """The value at a dotted results.json path (``ols.theta.1``: list items by index).
 
     Raises:
       KeyError: naming the first part of ``path`` that is not there.
     """
-    where = results
+    where: Any = results
     for part in path.split("."):
-        if isinstance(where, list) and part.isdigit() and int(part) < len(where):
+        if isinstance(where, np.ndarray | tuple | list) and part.isdigit() \
+                and int(part) < len(where):
             where = where[int(part)]
-        elif isinstance(where, dict) and part in where:
+        elif isinstance(where, Mapping) and part in where:
             where = where[part]
+        elif _has_field(where, part):
+            where = getattr(where, part)
         else:
             raise KeyError(part)
-    return where
+    return where.item() if isinstance(where, np.generic) else where
 
 
-def write(results: dict[str, Any], folder: Path) -> Path:
-    """Write ``results.json`` into ``folder``."""
-    path = folder / RESULTS_FILE
-    path.write_text(dumps(results), encoding="utf-8")
-    return path
+def _has_field(record: Any, name: str) -> bool:
+    if dataclasses.is_dataclass(record):
+        return name in {field.name for field in dataclasses.fields(record)}
+    if isinstance(record, Config | ExerciseConfig) or hasattr(type(record), "model_fields"):
+        return name in type(record).model_fields
+    return False
 
 
-def read(folder: Path) -> dict[str, Any]:
-    """Read ``results.json`` from a report folder."""
-    data: dict[str, Any] = json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8"))
-    return data
+@dataclass(frozen=True)
+class Answer:
+    """An exercise's expected answer for one handout."""
+
+    number: int  # 1-based, as the handout numbers its exercises
+    exercise: ExerciseConfig
+    value: float
+
+
+def answers(results: Results) -> list[Answer]:
+    """Every exercise's answer, read from the results at its ``answer`` path.
+
+    Raises:
+      ConfigError: an answer path that names no finite number in the results.
+    """
+    found = []
+    for index, exercise in enumerate(results.config.exercises):
+        field = f"exercises[{index}].answer"
+        try:
+            value = resolve(results, exercise.answer)
+        except KeyError as missing:
+            raise ConfigError(f"{field}: results.json has no {exercise.answer!r} "
+                              f"(no {missing.args[0]!r} there)") from None
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            raise ConfigError(f"{field}: expected {exercise.answer!r} to be a finite number in "
+                              f"results.json, got {_short(value)}")
+        found.append(Answer(index + 1, exercise, float(value)))
+    return found
+
+
+def _short(value: Any) -> str:
+    text = repr(to_plain(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def secrets(results: Results) -> tuple[tuple[float, float], ...]:
+    """What a copy must not show, as ``(value, relative tolerance)``: every exercise's
+    answer in a student copy, nothing in any other."""
+    if not results.is_student_copy:
+        return ()
+    return tuple((answer.value, answer.exercise.tolerance) for answer in answers(results))
+
+
+def field_paths(kind: type = Results, prefix: str = "") -> list[str]:
+    """Every dotted results.json path of a record type's fields, in order (the reference
+    of answer paths; list items are addressed by index: ``runs.0.final_loss``)."""
+    hints = typing.get_type_hints(kind)
+    found = []
+    for field in dataclasses.fields(kind):
+        path = f"{prefix}{field.name}"
+        found.append(path)
+        nested = _record_type(hints[field.name])
+        if nested is not None:
+            index = ".0" if _is_sequence(hints[field.name]) else ""
+            found += field_paths(nested, f"{path}{index}.")
+    return found
+
+
+def _record_type(hint: Any) -> type | None:
+    for arg in (hint, *typing.get_args(hint)):
+        if isinstance(arg, type) and dataclasses.is_dataclass(arg):
+            return arg
+        inner = typing.get_args(arg)
+        for item in inner:
+            if isinstance(item, type) and dataclasses.is_dataclass(item):
+                return item
+    return None
+
+
+def _is_sequence(hint: Any) -> bool:
+    return any(typing.get_origin(arg) is tuple for arg in (hint, *typing.get_args(hint)))
+
+
+def without(results: Results, paths: Iterable[str]) -> Results:
+    """The results with the fields at ``paths`` (dotted, of optional fields) absent: the
+    value a copy is rendered from when it must not show them.
+
+    Raises:
+      KeyError: a path that names no field, or a field that cannot be absent.
+    """
+    out = results
+    for path in paths:
+        out = _replace_at(out, path.split("."))
+    return out
+
+
+def _replace_at(record: Any, parts: list[str]) -> Any:
+    head, rest = parts[0], parts[1:]
+    if not _has_field(record, head) or isinstance(record, Config | ExerciseConfig):
+        raise KeyError(head)
+    if rest:
+        return dataclasses.replace(record, **{head: _replace_at(getattr(record, head), rest)})
+    hints = typing.get_type_hints(type(record))
+    if type(None) not in typing.get_args(hints[head]):
+        raise KeyError(f"{head} (always present)")
+    return dataclasses.replace(record, **{head: None})

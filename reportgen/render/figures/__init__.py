@@ -1,7 +1,7 @@
 """Results -> figures: deterministic matplotlib SVGs of the handout, one module per family.
 
-Reads only the plain ``results`` dict (the parsed results.json) and the large arrays kept
-beside it; never JAX. Every figure is drawn on a bare :class:`matplotlib.figure.Figure`
+Reads only the typed results (``store.results.Results``) and the large arrays kept beside
+results.json; never JAX. Every figure is drawn on a bare :class:`matplotlib.figure.Figure`
 (no pyplot state) in the one style of :mod:`.style`. Dense artists (3D surfaces, filled
 contours, large scatters) are rasterized inside the vector figure: they would otherwise
 weigh hundreds of kilobytes and dominate WeasyPrint's time.
@@ -20,17 +20,18 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 
+from reportgen.layout import FIGURES_DIR
 from reportgen.render.figures.data import draw_data, draw_fits, draw_fits_grid
 from reportgen.render.figures.loss import draw_loss
 from reportgen.render.figures.rates import draw_rates, draw_sweep
 from reportgen.render.figures.style import STYLE, Drawn, run_style, svg_text
 from reportgen.render.figures.surface import draw_contour, draw_surface, draw_trajectories_3d
 from reportgen.render.mathtex import FigureCache, svg_data_uri
+from reportgen.store.results import Results
 
 __all__ = ["FIGURES_DIR", "FigureCache", "FigureInfo", "MemoryCache", "make_figures",
            "run_style"]
 
-FIGURES_DIR = "figures"
 #: Up to this many runs each gets its own small multiples; more share one grid (a row each).
 MAX_RUNS_FOR_OWN_FITS = 2
 
@@ -62,14 +63,14 @@ class FigureInfo:
         return None if self.narrow_svg is None else svg_data_uri(self.narrow_svg)
 
 
-def plan(results: dict[str, Any], arrays: Arrays) -> list[tuple[str, Callable[[], Drawn]]]:
+def plan(results: Results, arrays: Arrays) -> list[tuple[str, Callable[[], Drawn]]]:
     """The figures of the handout, in the order the shipped template shows them."""
     planned: list[tuple[str, Callable[[], Drawn]]] = [
         ("data", lambda: draw_data(results)),
         ("surface", lambda: draw_surface(results, arrays)),
     ]
-    if len(results["runs"]) <= MAX_RUNS_FOR_OWN_FITS:
-        for index in range(len(results["runs"])):
+    if len(results.runs) <= MAX_RUNS_FOR_OWN_FITS:
+        for index in range(len(results.runs)):
             planned.append((f"fits-{index + 1}", lambda i=index: draw_fits(results, i)))  # type: ignore[misc]
     else:
         planned.append(("fits", lambda: draw_fits_grid(results)))
@@ -79,7 +80,7 @@ def plan(results: dict[str, Any], arrays: Arrays) -> list[tuple[str, Callable[[]
         ("loss", lambda: draw_loss(results)),
         ("learning-rates", lambda: draw_rates(results)),
     ]
-    if results.get("sweep"):
+    if results.sweep is not None:
         planned.append(("sweep", lambda: draw_sweep(results)))
     return planned
 
@@ -101,19 +102,20 @@ class MemoryCache:
             self._entries.pop(next(iter(self._entries)))
 
 
-def inputs_digest(results: dict[str, Any], arrays: Arrays) -> str:
+def inputs_digest(results: Results, arrays: Arrays) -> str:
     """sha256 of everything the figures are drawn from: the results (but for the config
     fields no figure reads), the arrays, the numbers withheld from this copy, the figure
     code, and the matplotlib and FreeType that draw it."""
     from matplotlib import ft2font
 
+    from reportgen import codebase as sources
     from reportgen.config import PRESENTATION_FIELDS
     from reportgen.render.format import withheld_now
-    from reportgen.store import sources
 
     # the fields that change no number change no figure either
-    config = {k: v for k, v in results["config"].items() if k not in PRESENTATION_FIELDS}
-    digest = hashlib.sha256(json.dumps({**results, "config": config}, sort_keys=True,
+    plain = results.to_dict()
+    config = {k: v for k, v in plain["config"].items() if k not in PRESENTATION_FIELDS}
+    digest = hashlib.sha256(json.dumps({**plain, "config": config}, sort_keys=True,
                                        separators=(",", ":")).encode())
     for name, array in sorted(arrays.items()):
         digest.update(name.encode() + b"\0" + np.ascontiguousarray(array).tobytes())
@@ -123,7 +125,7 @@ def inputs_digest(results: dict[str, Any], arrays: Arrays) -> str:
     return digest.hexdigest()
 
 
-def narrow_variant(results: dict[str, Any], name: str) -> Drawn | None:
+def narrow_variant(results: Results, name: str) -> Drawn | None:
     """The figure laid out for a phone (fewer columns), where one helps: small multiples."""
     if not has_narrow_variant(results, name):
         return None
@@ -135,16 +137,16 @@ def narrow_variant(results: dict[str, Any], name: str) -> Drawn | None:
 
 
 def make_figures(
-    results: dict[str, Any], arrays: Arrays | None = None, cache: FigureCache | None = None,
+    results: Results, arrays: Arrays | None = None, cache: FigureCache | None = None,
     helper: Executor | None = None,
 ) -> dict[str, FigureInfo]:
     """Draw every figure of the handout as SVG text (or take them from ``cache``).
 
     Args:
-      results: the parsed results.json.
-      arrays: the large arrays beside it (``surface.npy``), by file name.
+      results: the results.
+      arrays: the large arrays beside results.json (``surface.npy``), by file name.
       cache: figures drawn before, by the digest of their inputs (``inputs_digest``).
-      helper: a one-process executor (``reportgen.helper``) that draws some of the
+      helper: a one-process executor (``reportgen.renderer_process``) that draws some of the
         figures while this process draws the others; the SVGs are the same bytes.
 
     Returns:
@@ -168,19 +170,19 @@ Job = tuple[str, bool]
 Sheet = tuple[str, str, str, float, float]
 
 
-def jobs(results: dict[str, Any], arrays: Arrays) -> list[Job]:
+def jobs(results: Results, arrays: Arrays) -> list[Job]:
     """Every drawing the handout needs, in the order the handout shows them."""
     names = [name for name, _ in plan(results, arrays)]
     return [(name, narrow) for name in names for narrow in (False, True)
             if not narrow or has_narrow_variant(results, name)]
 
 
-def has_narrow_variant(results: dict[str, Any], name: str) -> bool:
+def has_narrow_variant(results: Results, name: str) -> bool:
     """Whether ``narrow_variant`` draws a phone layout of ``name``."""
     return name == "fits" or name.startswith("fits-")
 
 
-def draw_job(results: dict[str, Any], arrays: Arrays, job: Job) -> Sheet:
+def draw_job(results: Results, arrays: Arrays, job: Job) -> Sheet:
     """Draw one job in the figure style and save it as SVG."""
     name, narrow = job
     with mpl.rc_context(STYLE):
@@ -193,7 +195,7 @@ def draw_job(results: dict[str, Any], arrays: Arrays, job: Job) -> Sheet:
         return svg_text(drawn.figure, name), drawn.alt, drawn.caption, width, height
 
 
-def draw_figures(results: dict[str, Any], arrays: Arrays,
+def draw_figures(results: Results, arrays: Arrays,
                  helper: Executor | None = None) -> dict[str, FigureInfo]:
     """Draw every figure (no cache), sharing the work with ``helper`` if there is one."""
     todo = jobs(results, arrays)
@@ -208,7 +210,7 @@ def draw_figures(results: dict[str, Any], arrays: Arrays,
     return figures
 
 
-def _share(results: dict[str, Any], arrays: Arrays, todo: list[Job],
+def _share(results: Results, arrays: Arrays, todo: list[Job],
            helper: Executor) -> dict[Job, Sheet]:
     """Draw ``todo`` in two processes: the helper takes jobs from the front (the shipped
     order puts the costly small multiples first), this process from the back, each job
@@ -243,7 +245,7 @@ def _share(results: dict[str, Any], arrays: Arrays, todo: list[Job],
 _REMEMBERED: dict[str, Any] = {}
 
 
-def _remember(results: dict[str, Any], arrays: Arrays,
+def _remember(results: Results, arrays: Arrays,
               withheld: tuple[tuple[float, float], ...]) -> None:
     """In the helper: keep the inputs of the jobs that follow (sent once, not per job)."""
     _REMEMBERED.update(results=results, arrays=arrays, withheld=withheld)

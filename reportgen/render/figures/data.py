@@ -10,7 +10,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from reportgen.render.figures.reading import fit_limits, short_theta, thetas_of, x_span, y_limits
+from reportgen.render.figures.reading import (
+    fit_limits,
+    ols_theta,
+    short_theta,
+    thetas_of,
+    x_span,
+    y_limits,
+)
 from reportgen.render.figures.style import (
     DATA_COLOUR,
     MAX_SMALL_MULTIPLES,
@@ -23,13 +30,14 @@ from reportgen.render.figures.style import (
     run_style,
 )
 from reportgen.render.format import fmt_num, fmt_rate
+from reportgen.store.results import Results, Run
 
 
-def scatter_data(ax: Axes, results: dict[str, Any], size: float = 9, raster: bool = False) -> bool:
-    data = results["data"]
-    if data.get("x") is None or data.get("y") is None:
+def scatter_data(ax: Axes, results: Results, size: float = 9, raster: bool = False) -> bool:
+    data = results.data
+    if data.x is None or data.y is None:
         return False
-    x, y = np.asarray(data["x"], dtype=float), np.asarray(data["y"], dtype=float)
+    x, y = np.asarray(data.x, dtype=float), np.asarray(data.y, dtype=float)
     if len(x) > 2000:  # a readable sample; every point would be a grey blot anyway
         step = math.ceil(len(x) / 2000)
         x, y = x[::step], y[::step]
@@ -44,14 +52,14 @@ def line_text(intercept: float, slope: float, digits: int = 3) -> str:
     return f"y = {fmt_num(intercept, digits)} {sign} {fmt_num(abs(slope), digits)}x"
 
 
-def draw_data(results: dict[str, Any]) -> Drawn:
+def draw_data(results: Results) -> Drawn:
     """The data with the true line and the OLS fit."""
     fig = Figure(figsize=(TEXT_WIDTH_IN * 0.7, 2.6))
     ax = fig.add_subplot()
     has_points = scatter_data(ax, results)
     xs = x_span(results)
-    true = results["config"]["data"]["theta"]
-    ols = results["ols"]["theta"]
+    true = results.config.data.theta
+    ols = ols_theta(results)
     true_line = f"y = {fmt_rate(true[0])} {'−' if true[1] < 0 else '+'} {fmt_rate(abs(true[1]))}x"
     ols_line = line_text(ols[0], ols[1])
     ax.plot(xs, true[0] + true[1] * xs, color=TRUE_COLOUR, linestyle="--", linewidth=2,
@@ -61,7 +69,7 @@ def draw_data(results: dict[str, Any]) -> Drawn:
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.legend(loc="upper left")
-    n = results["data"]["n"]
+    n = results.data.n
     points = (f"{n} data points" if has_points
               else f"the lines only ({n} points are too many to draw)")
     low, high = y_limits(results)
@@ -85,20 +93,20 @@ def _panel_steps(steps: int, count: int = MAX_SMALL_MULTIPLES) -> list[int]:
     return sorted({0, *picks.tolist(), steps})[-count:]
 
 
-def _step_title(run: dict[str, Any], k: int) -> str:
+def _step_title(run: Run, k: int) -> str:
     if k == 0:
         return "start"
-    if run.get("full_batch", True) or run.get("steps_per_epoch", 1) <= 1:
+    per = 1 if run.steps_per_epoch is None else run.steps_per_epoch
+    if run.full_batch or per <= 1:
         return f"step {k}"
-    per = int(run["steps_per_epoch"])
     return f"step {k} (epoch {(k - 1) // per + 1}, batch {(k - 1) % per + 1})"
 
 
-def _fit_panel(ax: Axes, results: dict[str, Any], theta: np.ndarray, previous: np.ndarray | None,
+def _fit_panel(ax: Axes, results: Results, theta: np.ndarray, previous: np.ndarray | None,
                colour: str, ylim: tuple[float, float], title: str) -> None:
     """One small multiple: the data, the OLS line, the fitted line (or where it went)."""
     xs = x_span(results)
-    ols = results["ols"]["theta"]
+    ols = ols_theta(results)
     scatter_data(ax, results, size=3, raster=True)
     ax.plot(xs, ols[0] + ols[1] * xs, color=OLS_COLOUR, linewidth=0.8, linestyle=":")
     if previous is not None and np.all(np.isfinite(previous)):
@@ -138,12 +146,12 @@ def _grid_figure(nrows: int, ncols: int, width: float, row_height: float,
     return fig, axes
 
 
-def draw_fits(results: dict[str, Any], index: int, ncols: int = 4) -> Drawn:
+def draw_fits(results: Results, index: int, ncols: int = 4) -> Drawn:
     """Small multiples of run ``index``'s fitted line at chosen steps (``ncols`` across)."""
-    run = results["runs"][index]
+    run = results.runs[index]
     style = run_style(index)
     path = thetas_of(run)
-    picks = _panel_steps(int(run["steps"]))
+    picks = _panel_steps(run.steps)
     nrows = math.ceil(len(picks) / ncols)
     width = TEXT_WIDTH_IN if ncols >= 4 else TEXT_WIDTH_IN * 0.62
     fig, axes = _grid_figure(nrows, ncols, width, 1.45)
@@ -155,22 +163,22 @@ def draw_fits(results: dict[str, Any], index: int, ncols: int = 4) -> Drawn:
         k = picks[slot]
         previous = path[picks[slot - 1]] if slot > 0 else None
         _fit_panel(ax, results, path[k], previous, style["color"], ylim, _step_title(run, k))
-    shown = ("every step" if len(picks) == int(run["steps"]) + 1
-             else f"{len(picks)} of its {run['steps']} steps")
-    final = short_theta(run.get("final_theta"))
+    shown = ("every step" if len(picks) == run.steps + 1
+             else f"{len(picks)} of its {run.steps} steps")
+    final = short_theta(run.final_theta)
     alt = (f"A grid of {len(picks)} small scatter plots of the data, one per step of "
-           f"{run['name']}; in each the current fitted line is drawn over the points, starting "
-           f"at θ = {short_theta(run.get('theta_init'))} and ending at θ = {final}, "
+           f"{run.name}; in each the current fitted line is drawn over the points, starting "
+           f"at θ = {short_theta(run.theta_init)} and ending at θ = {final}, "
            f"beside the dotted OLS line.")
-    caption = (f"{run['name']} at η = {fmt_rate(run['learning_rate'])}: the fitted line at "
+    caption = (f"{run.name} at η = {fmt_rate(run.learning_rate)}: the fitted line at "
                f"{shown} (faint: the previous panel’s line; dotted: the OLS line).")
     return Drawn(fig, alt, caption)
 
 
-def draw_fits_grid(results: dict[str, Any], ncols: int = 5) -> Drawn:
+def draw_fits_grid(results: Results, ncols: int = 5) -> Drawn:
     """Every run's fitted line at the same steps: one row per run, one column per step."""
-    runs = results["runs"]
-    longest = max(int(r["steps"]) for r in runs)
+    runs = results.runs
+    longest = max(r.steps for r in runs)
     picks = _panel_steps(longest, ncols)
     width = TEXT_WIDTH_IN if len(picks) > 3 else TEXT_WIDTH_IN * 0.62
     fig, axes = _grid_figure(len(runs), len(picks), width, 1.1, gap=0.45, top=0.42)

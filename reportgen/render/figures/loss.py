@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -21,11 +20,12 @@ from reportgen.render.figures.style import (
     run_style,
 )
 from reportgen.render.format import fmt_num
+from reportgen.store.results import Results
 
 
-def _loss_ceiling(results: dict[str, Any]) -> float:
+def _loss_ceiling(results: Results) -> float:
     tops = []
-    for run in results["runs"]:
+    for run in results.runs:
         losses = losses_of(run)
         if len(losses) and np.isfinite(losses[0]):
             tops.append(losses[0])
@@ -33,14 +33,14 @@ def _loss_ceiling(results: dict[str, Any]) -> float:
     return float(top * 20)
 
 
-def draw_loss(results: dict[str, Any]) -> Drawn:
+def draw_loss(results: Results) -> Drawn:
     """Every run's loss per step against the OLS floor, and its excess over it."""
     fig = Figure(figsize=(TEXT_WIDTH_IN, 2.7))
     ax, ax2 = fig.subplots(1, 2)
-    floor = float(results["ols"]["loss"])
+    floor = float(results.ols.loss)
     ceiling = _loss_ceiling(results)
     lowest_gap = np.inf
-    for i, run in enumerate(results["runs"]):
+    for i, run in enumerate(results.runs):
         style = run_style(i)
         losses = losses_of(run)
         losses[~np.isfinite(losses)] = np.nan
@@ -57,10 +57,9 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
             lowest_gap = min(lowest_gap, float(np.nanmin(gap)))
         ax2.plot(steps[view], gap[view], color=style["color"], linestyle=style["linestyle"],
                  marker=style["marker"], markevery=every, markersize=3.2)
-        if run.get("diverged"):
+        if run.diverged:
             # where the final climb began: from this step on the loss stays out of bounds
-            k = run.get("diverged_step")
-            k = len(losses) - 1 if k is None else int(k)
+            k = len(losses) - 1 if run.diverged_step is None else run.diverged_step
             last = last_finite(shown[: k + 1].reshape(-1, 1))
             if last is not None:
                 for a, val in ((ax, shown[last]), (ax2, gap[last])):
@@ -82,7 +81,7 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
     if np.isfinite(lowest_gap):
         ax2.set_ylim(bottom=max(lowest_gap / 3, 1e-16))
     handles, labels = ax.get_legend_handles_labels()
-    if any(r.get("diverged") for r in results["runs"]):
+    if any(r.diverged for r in results.runs):
         handles.append(Line2D([], [], marker="x", color="#444", linestyle="none", markersize=7,
                               markeredgewidth=2))
         labels.append("divergence begins (loss leaves the bounds for good)")
@@ -91,8 +90,8 @@ def draw_loss(results: dict[str, Any]) -> Drawn:
     rows = math.ceil(len(labels) / ncol)
     fig.tight_layout(rect=(0, 0.07 * rows + 0.02, 1, 1))
     fig.set_figheight(2.7 + 0.2 * rows)
-    names = ", ".join(r["name"] for r in results["runs"])
-    diverged = [r["name"] for r in results["runs"] if r.get("diverged")]
+    names = ", ".join(r.name for r in results.runs)
+    diverged = [r.name for r in results.runs if r.diverged]
     falling = "falling towards" if not diverged else "of each run against"
     alt = (f"Two line charts of the full-data loss against the update step on a logarithmic "
            f"axis for {names}; the left one shows the loss {falling} the dotted OLS minimum "

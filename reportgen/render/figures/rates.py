@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from reportgen import theory
+from reportgen.optimizers import in_family
 from reportgen.optimizers import title as optimizer_title
 from reportgen.render.figures.reading import as_array
 from reportgen.render.figures.style import (
@@ -20,36 +19,42 @@ from reportgen.render.figures.style import (
     run_style,
 )
 from reportgen.render.format import fmt_num, fmt_rate
+from reportgen.store.results import Diagnostics, Results, Run
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _momentum_curves(results: dict[str, Any]) -> list[tuple[int, dict[str, Any], float]]:
+def _momentum_curves(results: Results) -> list[tuple[int, Run, float]]:
     """(run index, run, momentum) of the first run of each momentum rule and beta."""
     seen: set[tuple[str, float]] = set()
     curves = []
-    for i, run in enumerate(results["runs"]):
-        if run["optimizer"] not in ("momentum", "nesterov"):
+    for i, run in enumerate(results.runs):
+        if run.optimizer not in in_family("momentum"):
             continue
-        beta = float(results["config"]["runs"][i].get("momentum", 0.9))
-        if (run["optimizer"], beta) not in seen:
-            seen.add((run["optimizer"], beta))
+        beta = float(results.config.runs[i].momentum)
+        if (run.optimizer, beta) not in seen:
+            seen.add((run.optimizer, beta))
             curves.append((i, run, beta))
     return curves
 
 
-def draw_rates(results: dict[str, Any]) -> Drawn:
+def _rates_of(diag: Diagnostics) -> tuple[float, float, float, float]:
+    """(lambda_min, lambda_max, 2/L, the optimal rate), which these figures draw."""
+    if diag.eigenvalues is None or diag.max_stable_lr is None or diag.optimal_lr is None:
+        raise ValueError("these results do not hold the Hessian's eigenvalues and the rates "
+                         "that follow from them, which the figure needs")
+    return (*diag.eigenvalues, diag.max_stable_lr, diag.optimal_lr)
+
+
+def draw_rates(results: Results) -> Drawn:
     """Per-step error factors against the learning rate: gradient descent's |1 - eta l| and
     each momentum rule's own spectral radius; 2/L and the optimal rate marked."""
-    diag = results["diagnostics"]
-    lmin, lmax = diag["hessian_eigenvalues"]
-    bound, best = diag["max_stable_lr"], diag["optimal_lr"]
-    gd_runs = [(i, r) for i, r in enumerate(results["runs"]) if r["optimizer"] == "gd"]
+    lmin, lmax, bound, best = _rates_of(results.diagnostics)
+    gd_runs = [(i, r) for i, r in enumerate(results.runs) if r.optimizer == "gd"]
     momentum = _momentum_curves(results)
-    rates = [float(r["learning_rate"]) for _, r in gd_runs] + [
-        float(r["learning_rate"]) for _, r, _ in momentum]
+    rates = [r.learning_rate for _, r in gd_runs] + [r.learning_rate for _, r, _ in momentum]
     right = min(max(1.3 * bound, 1.1 * max(rates, default=bound)), 3 * bound)
     kinks = [1 / lmax, 1 / lmin, 2 / (lmin + lmax)]
     lr = np.unique(np.array([0.0, right, *[k for k in kinks if 0 < k < right]]))
@@ -65,9 +70,9 @@ def draw_rates(results: dict[str, Any]) -> Drawn:
     dense = np.linspace(0.0, right, 241)[1:]
     for i, run, beta in momentum:
         st = run_style(i)
-        curve = theory.momentum_factors(dense, beta, (lmin, lmax), run["optimizer"] == "nesterov")
+        curve = theory.momentum_factors(dense, beta, (lmin, lmax), run.optimizer == "nesterov")
         ax.plot(dense, curve, color=st["color"], linestyle=st["linestyle"], linewidth=1.3,
-                label=f"{_capital(optimizer_title(run['optimizer']))}, β = {beta:g}: own factor")
+                label=f"{_capital(optimizer_title(run.optimizer))}, β = {beta:g}: own factor")
     ax.axhline(1.0, color="#777", linewidth=0.8)
     ax.axvline(bound, color="#D55E00", linewidth=1.2, linestyle=(0, (4, 2)))
     ax.axvline(best, color="#009E73", linewidth=1.2, linestyle=(0, (1, 1.5)))
@@ -81,15 +86,15 @@ def draw_rates(results: dict[str, Any]) -> Drawn:
     marks: list[tuple[int, float, float]] = []
     seen: set[float] = set()
     for i, run in gd_runs:
-        r = float(run["learning_rate"])
+        r = run.learning_rate
         if r <= right and r not in seen:
             seen.add(r)
             marks.append((i, r, theory.gd_rate(r, (lmin, lmax))))
     for i, run, beta in momentum:
-        r = float(run["learning_rate"])
+        r = run.learning_rate
         if r <= right:
             marks.append((i, r, theory.heavy_ball_rate(r, beta, (lmin, lmax),
-                                                       run["optimizer"] == "nesterov")))
+                                                       run.optimizer == "nesterov")))
     for i, r, c in marks:
         st = run_style(i)
         ax.plot([r], [c], marker=st["marker"], color=st["color"], markersize=7,
@@ -109,7 +114,7 @@ def draw_rates(results: dict[str, Any]) -> Drawn:
     ax.set_ylabel("error factor per step")
     fig.legend(loc="outside lower center", ncol=2, fontsize=MIN_FONT_PT)
     fig.set_layout_engine("constrained")
-    adaptive = [r["name"] for r in results["runs"] if r["optimizer"] in ("adam", "rmsprop")]
+    adaptive = [r.name for r in results.runs if r.optimizer in in_family("adaptive")]
     others = (f" {' and '.join(adaptive)} {'has' if len(adaptive) == 1 else 'have'} no such "
               f"factor and {'is' if len(adaptive) == 1 else 'are'} not drawn." if adaptive else "")
     momentum_words = (" Momentum runs sit on their own curves, the spectral radius of the "
@@ -128,20 +133,22 @@ def draw_rates(results: dict[str, Any]) -> Drawn:
     return Drawn(fig, alt, caption)
 
 
-def draw_sweep(results: dict[str, Any]) -> Drawn:
+def draw_sweep(results: Results) -> Drawn:
     """The final loss of every swept learning rate; diverged rates as crosses in a strip at
     the top (their losses are off the scale)."""
-    sweep = results["sweep"]
-    diag = results["diagnostics"]
-    rates = np.asarray(sweep["learning_rates"], dtype=float)
-    finals = as_array(sweep["final_losses"])
-    diverged = np.asarray(sweep["diverged"], dtype=bool)
+    sweep = results.sweep
+    if sweep is None:
+        raise ValueError("these results hold no sweep")
+    _, _, bound, best = _rates_of(results.diagnostics)
+    rates = np.asarray(sweep.learning_rates, dtype=float)
+    finals = as_array(sweep.final_losses)
+    diverged = np.asarray(sweep.diverged, dtype=bool)
     fig = Figure(figsize=(TEXT_WIDTH_IN * 0.8, 3.0))
     ax = fig.add_subplot()
     ok = np.isfinite(finals) & ~diverged
     ax.plot(rates[ok], finals[ok], color=RUN_COLOURS[0], marker="o", markersize=3.5,
-            label=f"final loss after {sweep['epochs']} epochs")
-    floor = float(results["ols"]["loss"])
+            label=f"final loss after {sweep.epochs} epochs")
+    floor = float(results.ols.loss)
     if diverged.any():
         strip = ax.get_xaxis_transform()  # x in data, y in axes fractions: a strip at the top
         ax.plot(rates[diverged], np.full(diverged.sum(), 0.95), transform=strip,
@@ -152,10 +159,10 @@ def draw_sweep(results: dict[str, Any]) -> Drawn:
                     fontsize=MIN_FONT_PT, color=RUN_COLOURS[1])
     ax.axhline(floor, color=OLS_COLOUR, linestyle=(0, (1, 1)), linewidth=1,
                label=f"OLS minimum {fmt_num(floor)}")
-    ax.axvline(diag["max_stable_lr"], color="#D55E00", linestyle=(0, (4, 2)), linewidth=1.2,
-               label=f"2/L = {fmt_num(diag['max_stable_lr'])}")
-    ax.axvline(diag["optimal_lr"], color="#009E73", linestyle=(0, (1, 1.5)), linewidth=1.2,
-               label=f"optimal rate {fmt_num(diag['optimal_lr'])}")
+    ax.axvline(bound, color="#D55E00", linestyle=(0, (4, 2)), linewidth=1.2,
+               label=f"2/L = {fmt_num(bound)}")
+    ax.axvline(best, color="#009E73", linestyle=(0, (1, 1.5)), linewidth=1.2,
+               label=f"optimal rate {fmt_num(best)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     plain_log_axis(ax.xaxis)
@@ -171,9 +178,9 @@ def draw_sweep(results: dict[str, Any]) -> Drawn:
     alt = (f"Chart of the final loss against the learning rate, both on logarithmic axes, for "
            f"{len(rates)} rates from {fmt_num(rates.min())} to {fmt_num(rates.max())}; the loss "
            f"falls as the rate grows, down to the OLS floor, until 2/L = "
-           f"{fmt_num(diag['max_stable_lr'])}; the {n_div} rates that diverged are drawn as "
+           f"{fmt_num(bound)}; the {n_div} rates that diverged are drawn as "
            f"crosses in a strip along the top.")
-    caption = (f"A sweep of {len(rates)} learning rates, each run for {sweep['epochs']} epochs "
+    caption = (f"A sweep of {len(rates)} learning rates, each run for {sweep.epochs} epochs "
                f"of full-batch gradient descent: the final loss against the rate (both axes "
                f"logarithmic), with 2/L and the optimal rate marked; crosses along the top are "
                f"rates that diverged, whose final loss is off the scale.")

@@ -14,31 +14,39 @@ from typing import Any
 import numpy as np
 
 from reportgen.render.figures.style import MAX_DRAWN_POINTS
+from reportgen.store.results import Results, Run, Twin
 
 
-def as_array(values: Sequence[Any] | None) -> np.ndarray:
+def as_array(values: Sequence[Any] | np.ndarray | None) -> np.ndarray:
     """A float array with ``None`` (non-finite in the results) as NaN."""
     if values is None:
         return np.array([], dtype=float)
     return np.array(values, dtype=float)  # numpy reads None as NaN for a float dtype
 
 
-def thetas_of(run: dict[str, Any]) -> np.ndarray:
+def thetas_of(run: Run | Twin) -> np.ndarray:
     """A run's (steps + 1, 2) parameter path, NaN where it overflowed."""
-    path = as_array(run["thetas"])
+    path = as_array(run.thetas)
     return path.reshape(-1, 2) if path.size else np.zeros((0, 2))
 
 
-def losses_of(run: dict[str, Any]) -> np.ndarray:
+def losses_of(run: Run) -> np.ndarray:
     """A run's full-data loss per step, NaN where it overflowed."""
-    return as_array(run["losses"])
+    return as_array(run.losses)
 
 
-def quadratic_loss(results: dict[str, Any]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def ols_theta(results: Results) -> np.ndarray:
+    """theta*, which every figure of the loss draws (a copy without it has no such figure)."""
+    if results.ols.theta is None:
+        raise ValueError("these results do not hold theta*, which the figure needs")
+    return np.asarray(results.ols.theta, dtype=float)
+
+
+def quadratic_loss(results: Results) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The exact loss ``L(t0, t1)`` from the OLS solution and the Hessian."""
-    star = np.asarray(results["ols"]["theta"], dtype=float)
-    floor = float(results["ols"]["loss"])
-    h = np.asarray(results["diagnostics"]["hessian"], dtype=float)
+    star = ols_theta(results)
+    floor = float(results.ols.loss)
+    h = np.asarray(results.diagnostics.hessian, dtype=float)
 
     def loss(t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
         d0, d1 = t0 - star[0], t1 - star[1]
@@ -48,19 +56,19 @@ def quadratic_loss(results: dict[str, Any]) -> Callable[[np.ndarray, np.ndarray]
 
 
 def surface_grid(
-    results: dict[str, Any], arrays: Mapping[str, np.ndarray]
+    results: Results, arrays: Mapping[str, np.ndarray]
 ) -> tuple[np.ndarray, ...]:
     """(theta0 axis, theta1 axis, loss[i, j] = L(theta0[j], theta1[i])).
 
     The grid comes from results.json, else from the array it names (``surface.npy``,
     passed in ``arrays``), else from the exact quadratic.
     """
-    surface = results["surface"]
-    t0 = np.asarray(surface["theta0"], dtype=float)
-    t1 = np.asarray(surface["theta1"], dtype=float)
-    stored = arrays.get(surface.get("loss_file") or "")
-    if surface.get("loss") is not None:
-        grid = np.asarray(surface["loss"], dtype=float)
+    surface = results.surface
+    t0 = np.asarray(surface.theta0, dtype=float)
+    t1 = np.asarray(surface.theta1, dtype=float)
+    stored = arrays.get(surface.loss_file or "")
+    if surface.loss is not None:
+        grid = np.asarray(surface.loss, dtype=float)
     elif stored is not None and stored.shape == (len(t1), len(t0)):
         grid = np.asarray(stored, dtype=float)
     else:  # the grid lives elsewhere: the quadratic is exact, so draw from it
@@ -80,7 +88,7 @@ def downsample(surface: tuple[np.ndarray, ...], limit: int) -> tuple[np.ndarray,
 Box = tuple[float, float, float, float]  # theta0 from, to; theta1 from, to
 
 
-def finite_path(run: dict[str, Any], box: Box | None = None) -> np.ndarray:
+def finite_path(run: Run, box: Box | None = None) -> np.ndarray:
     """The run's thetas, with non-finite rows (and rows far outside ``box``) as NaN.
 
     Matplotlib splits a line at NaN and writes no NaN into the SVG; clipping far points
@@ -115,7 +123,7 @@ def thinned(count: int, keep: Iterable[int] = ()) -> np.ndarray | None:
     return np.unique(np.rint(picks).astype(int))
 
 
-def drawn_steps(run: dict[str, Any], values: np.ndarray) -> np.ndarray | None:
+def drawn_steps(run: Run, values: np.ndarray) -> np.ndarray | None:
     """:func:`thinned` for a run's per-step ``values`` (its path or its losses): keeps
     where it diverged, its last finite point and the edges of every overflow."""
     count = len(values)
@@ -124,8 +132,8 @@ def drawn_steps(run: dict[str, Any], values: np.ndarray) -> np.ndarray | None:
     ok = np.all(np.isfinite(values.reshape(count, -1)), axis=1)
     edges = np.flatnonzero(np.diff(ok.astype(np.int8)))[: MAX_DRAWN_POINTS // 8].tolist()
     keep = [*edges, *(k + 1 for k in edges)]
-    if run.get("diverged_step") is not None:
-        keep.append(int(run["diverged_step"]))
+    if run.diverged_step is not None:
+        keep.append(run.diverged_step)
     return thinned(count, keep)
 
 
@@ -135,18 +143,18 @@ def last_finite(values: np.ndarray) -> int | None:
     return int(ok[-1]) if len(ok) else None
 
 
-def zoom_box(results: dict[str, Any], pad: float = 0.12) -> Box:
+def zoom_box(results: Results, pad: float = 0.12) -> Box:
     """A window around the OLS point, every start, and the paths of the converging runs.
 
     Diverging runs (flagged, or gradient descent above 2/L) contribute only their start:
     their paths leave the window, clipped, instead of stretching it to the whole grid.
     """
-    s = results["config"]["surface"]
-    lim = (s["theta0"][0], s["theta0"][1], s["theta1"][0], s["theta1"][1])
-    points = [np.asarray(results["ols"]["theta"], dtype=float)[None, :]]
-    for run in results["runs"]:
+    s = results.config.surface
+    lim = (s.theta0[0], s.theta0[1], s.theta1[0], s.theta1[1])
+    points = [ols_theta(results)[None, :]]
+    for run in results.runs:
         path = thetas_of(run)
-        if run.get("diverged") or run.get("stable") is False:
+        if run.diverged or run.stable is False:
             path = path[:1]
         points.append(path[np.all(np.isfinite(path), axis=1)])
     shown = np.concatenate(points)
@@ -160,18 +168,18 @@ def zoom_box(results: dict[str, Any], pad: float = 0.12) -> Box:
             float(centre[1] - half[1]), float(centre[1] + half[1]))
 
 
-def x_span(results: dict[str, Any]) -> np.ndarray:
-    lo, hi = results["config"]["data"]["x_range"]
+def x_span(results: Results) -> np.ndarray:
+    lo, hi = results.config.data.x_range
     return np.array([lo, hi], dtype=float)
 
 
-def y_limits(results: dict[str, Any]) -> tuple[float, float]:
-    s = results["data"]["summary"]
-    if results["data"].get("y") is not None:
-        y = np.asarray(results["data"]["y"], dtype=float)
+def y_limits(results: Results) -> tuple[float, float]:
+    s = results.data.summary
+    if results.data.y is not None:
+        y = np.asarray(results.data.y, dtype=float)
         lo, hi = float(y.min()), float(y.max())
     else:
-        lo, hi = s["y_mean"] - 3 * s["y_std"], s["y_mean"] + 3 * s["y_std"]
+        lo, hi = s.y_mean - 3 * s.y_std, s.y_mean + 3 * s.y_std
     pad = 0.08 * (hi - lo or 1.0)
     return lo - pad, hi + pad
 

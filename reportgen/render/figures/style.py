@@ -15,6 +15,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
+from reportgen.store.results import Run
+
 # Okabe-Ito, ordered so neighbours differ in lightness too (grayscale printing).
 RUN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 RUN_LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), "-")
@@ -81,13 +83,13 @@ def literal(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def run_label(run: dict[str, Any]) -> str:
+def run_label(run: Run) -> str:
     """A run's name and rate, as legends and panel titles show it (a literal text; the rate
     once, if the name has it)."""
-    rate = f"{run['learning_rate']:g}"
-    if rate in run["name"]:
-        return literal(run["name"])
-    return f"{literal(run['name'])} (η = {rate})"
+    rate = f"{run.learning_rate:g}"
+    if rate in run.name:
+        return literal(run.name)
+    return f"{literal(run.name)} (η = {rate})"
 
 
 def plain_log_axis(axis: Any) -> None:

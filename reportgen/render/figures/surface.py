@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -21,6 +20,7 @@ from reportgen.render.figures.reading import (
     finite_path,
     last_finite,
     losses_of,
+    ols_theta,
     quadratic_loss,
     short_theta,
     surface_grid,
@@ -39,17 +39,18 @@ from reportgen.render.figures.style import (
     run_style,
 )
 from reportgen.render.format import fmt_num, fmt_rate
+from reportgen.store.results import Results
 
 
-def mark_ols(ax: Axes, results: dict[str, Any], *, label: bool = True) -> None:
+def mark_ols(ax: Axes, results: Results, *, label: bool = True) -> None:
     """Star the OLS solution on a 2D axes."""
-    t = results["ols"]["theta"]
+    t = ols_theta(results)
     ax.plot([t[0]], [t[1]], linestyle="none", marker="*", markersize=11, color=OLS_COLOUR,
             markeredgecolor="white", markeredgewidth=0.8, zorder=6,
             label="OLS solution" if label else None)
 
 
-def draw_surface(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Drawn:
+def draw_surface(results: Results, arrays: Mapping[str, np.ndarray]) -> Drawn:
     """The loss surface in 3D over the configured grid, the OLS minimum starred."""
     t0, t1, grid = downsample(surface_grid(results, arrays), limit=MAX_3D_GRID)
     m0, m1 = np.meshgrid(t0, t1)
@@ -58,8 +59,8 @@ def draw_surface(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     surf = ax.plot_surface(m0, m1, grid, cmap=CMAP, linewidth=0, antialiased=False,
                            rcount=len(t1), ccount=len(t0))
     surf.set_rasterized(True)
-    star = results["ols"]["theta"]
-    ax.plot([star[0]], [star[1]], [results["ols"]["loss"]], marker="*", markersize=10,
+    star = ols_theta(results)
+    ax.plot([star[0]], [star[1]], [results.ols.loss], marker="*", markersize=10,
             color=OLS_COLOUR, markeredgecolor="white", linestyle="none", zorder=10)
     ax.set_xlabel("θ₀ (intercept)", labelpad=1)
     ax.set_ylabel("θ₁ (slope)", labelpad=1)
@@ -70,19 +71,19 @@ def draw_surface(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     ax.view_init(elev=28, azim=-60)
     ax.set_box_aspect(None, zoom=0.86)  # keeps the axis labels inside the figure
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1)
-    r0, r1 = results["config"]["surface"]["theta0"], results["config"]["surface"]["theta1"]
+    r0, r1 = results.config.surface.theta0, results.config.surface.theta1
     alt = (f"A 3D view of the loss over θ₀ from {fmt_rate(r0[0])} to {fmt_rate(r0[1])} and θ₁ "
            f"from {fmt_rate(r1[0])} to {fmt_rate(r1[1])}: a bowl stretched along one diagonal "
            f"into a long valley, whose lowest point, marked with a star, is the OLS solution.")
     caption = (f"The loss surface L(θ₀, θ₁) over the grid (minimum on the grid "
-               f"{fmt_num(results['surface']['min_loss'])}); the star marks the OLS solution "
+               f"{fmt_num(results.surface.min_loss)}); the star marks the OLS solution "
                f"{short_theta(star)}.")
     return Drawn(fig, alt, caption)
 
 
-def draw_paths(ax: Axes, results: dict[str, Any], box: Box,
+def draw_paths(ax: Axes, results: Results, box: Box,
                 *, label: bool, markers: bool = True) -> None:
-    for i, run in enumerate(results["runs"]):
+    for i, run in enumerate(results.runs):
         style = run_style(i)
         path = finite_path(run, box)
         drawn = drawn_steps(run, path)
@@ -112,7 +113,7 @@ def rasterize(ax: Axes, filled: ContourSet) -> None:
     ax.set_rasterization_zorder(0)
 
 
-def draw_contour(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Drawn:
+def draw_contour(results: Results, arrays: Mapping[str, np.ndarray]) -> Drawn:
     """Contour maps of the whole grid and of a zoom, with every run's path."""
     t0, t1, grid = downsample(surface_grid(results, arrays), limit=MAX_CONTOUR_GRID)
     fig = Figure(figsize=(TEXT_WIDTH_IN, 3.6), layout="constrained")
@@ -138,7 +139,7 @@ def draw_contour(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     z1 = np.linspace(box[2], box[3], 160)
     zm0, zm1 = np.meshgrid(z0, z1)
     zgrid = quadratic_loss(results)(zm0, zm1)
-    zfloor = float(results["ols"]["loss"])
+    zfloor = float(results.ols.loss)
     zlevels = zfloor + (float(zgrid.max()) - zfloor) * np.linspace(0, 1, 16)[1:] ** 2
     zoom_filled = zoom.contourf(z0, z1, zgrid, levels=np.concatenate([[zfloor], zlevels]),
                                 cmap=CMAP, alpha=0.6)
@@ -174,9 +175,9 @@ def draw_contour(results: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> D
     return Drawn(fig, alt, caption)
 
 
-def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
+def draw_trajectories_3d(results: Results) -> Drawn:
     """Each run's path over a window of the loss surface, one 3D panel per run."""
-    runs = results["runs"]
+    runs = results.runs
     ncols = min(len(runs), 2 if len(runs) <= 2 else 3)
     nrows = math.ceil(len(runs) / ncols)
     row_height = 3.0 if ncols <= 2 else 2.25
@@ -203,7 +204,7 @@ def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
         exit_step = _first_exit(shown)
         if exit_step is not None:  # the rest of the path is outside the window
             shown[exit_step:] = False
-            leaving.append(f"{run['name']} leaves it at step {exit_step}")
+            leaving.append(f"{run.name} leaves it at step {exit_step}")
         xs = np.where(shown, path[:, 0], np.nan)
         ys = np.where(shown, path[:, 1], np.nan)
         zs = np.where(shown, losses, np.nan)
@@ -212,12 +213,12 @@ def draw_trajectories_3d(results: dict[str, Any]) -> Drawn:
             xs, ys, zs = xs[drawn], ys[drawn], zs[drawn]
         ax.plot(xs, ys, zs, color=style["color"], marker=style["marker"], markersize=3,
                 linewidth=1.4, zorder=10)
-        star = results["ols"]["theta"]
-        ax.plot([star[0]], [star[1]], [results["ols"]["loss"]], marker="*", markersize=9,
+        star = ols_theta(results)
+        ax.plot([star[0]], [star[1]], [results.ols.loss], marker="*", markersize=9,
                 color=OLS_COLOUR, markeredgecolor="white", linestyle="none", zorder=11)
         ax.set_xlim(box[0], box[1])
         ax.set_ylim(box[2], box[3])
-        ax.set_zlim(float(results["ols"]["loss"]), top)
+        ax.set_zlim(float(results.ols.loss), top)
         title = run_label(run)
         if exit_step is not None:
             title += f"\nleaves this window at step {exit_step}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-_CHECKOUT = Path(__file__).resolve().parents[2]
+_CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 def _package_dir(package: str, checkout_name: str) -> Path:
@@ -41,3 +41,13 @@ def reports_dir() -> Path:
 def shipped_handouts() -> list[str]:
     """Names of the shipped handouts, sorted."""
     return sorted(p.stem for p in reports_dir().glob("*.toml"))
+
+
+def shipped_templates() -> list[str]:
+    """Names of the shipped templates (HTML and CSS), as ``--templates`` overrides them:
+    ``handout.html``, ``partials/figure.html``, ...; sorted. The scaffold ``init`` copies
+    is not one of them."""
+    root = templates_dir()
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*")
+                  if path.suffix in (".html", ".css") and path.is_file()
+                  and path.relative_to(root).parts[0] != "scaffold")
