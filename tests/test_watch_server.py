@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from reportgen.store.paths import reports_dir
+from reportgen.shipped import reports_dir
 
 from reportgen import cli, serve
 from reportgen.render.html import CSP_META
