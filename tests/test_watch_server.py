@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from reportgen.shipped import reports_dir
 
 from reportgen import cli, serve
 from reportgen.render.html import CSP_META
+from reportgen.shipped import reports_dir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed; "

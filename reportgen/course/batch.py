@@ -200,15 +200,21 @@ def render_variant(
 
 
 def _warm_renderer() -> None:
-    """Import the renderer (WeasyPrint too) once per worker process, before its first
-    variant: the workers pay for this while the calling process computes. A worker ends
-    with the calling process, even one killed outright."""
+    """Make a worker process warm before its first variant, while the calling process
+    computes: the renderer imported (WeasyPrint too), then what every variant shares,
+    kept for the worker's life (a head start only: whatever fails here fails again, with
+    its usual message, in the variant that needs it). A worker ends with the calling
+    process, even one killed outright."""
     from reportgen.renderer_process import exit_with_parent
 
     exit_with_parent()
     import weasyprint  # noqa: F401
 
     import reportgen.render.report  # noqa: F401
+    from reportgen.render import warm
+
+    with contextlib.suppress(Exception):
+        warm.renderer()
 
 
 def _start_pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor:

@@ -11,6 +11,7 @@ the CSS is inlined, and a Content-Security-Policy, which the renderer puts first
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import traceback
@@ -46,7 +47,23 @@ PRINT_STYLESHEET = "handout-print.css"
 
 
 def environment(templates_dir: Path | None = None) -> sandbox.BoundedSandbox:
-    """The bounded sandboxed Jinja environment: user templates first, then the shipped ones."""
+    """The bounded sandboxed Jinja environment: user templates first, then the shipped ones.
+
+    The shipped templates' environment is made once per process, so that a warm process
+    (a batch worker, ``watch``) compiles them once; Jinja still reloads a template whose
+    file changed. Every render gets a fresh budget (``sandbox.render``) whichever it is.
+    """
+    if templates_dir is None:
+        return _shipped_environment()
+    return _new_environment(templates_dir)
+
+
+@functools.cache
+def _shipped_environment() -> sandbox.BoundedSandbox:
+    return _new_environment(None)
+
+
+def _new_environment(templates_dir: Path | None) -> sandbox.BoundedSandbox:
     folders = [str(shipped_templates_dir())]
     if templates_dir is not None:
         folder = Path(templates_dir)
