@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
+
+from cli_process import run_reportgen
 
 COURSE = """\
 title = "Gradient descent: your own data"
@@ -94,8 +95,7 @@ def reportgen(*args: str, cwd: Path | None = None, check: bool = True,
               timeout: float = 1200) -> subprocess.CompletedProcess[str]:
     """The command line in a fresh process (spawned workers need a real __main__)."""
     env = {key: value for key, value in os.environ.items() if key != "REPORTGEN_SALT"}
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=cwd, check=check,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return run_reportgen(*args, cwd=cwd, check=check, timeout=timeout, env=env)
 
 
 def write_course(folder: Path) -> Path:

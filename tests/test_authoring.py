@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import queue
 import re
 import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -18,6 +16,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from cli_process import start_reportgen
 
 from reportgen import cli
 from reportgen.config import json_schema, json_schema_text, resolve_path
@@ -236,10 +235,8 @@ def watched(tmp_path: Path) -> Path:
 
 
 def _start(config: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "reportgen", "watch", str(config), "--out",
-         str(config.parent / "out"), *extra],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=os.environ)
+    return start_reportgen("watch", config, "--out", config.parent / "out", *extra,
+                           stdout=subprocess.DEVNULL)
 
 
 @pytest.mark.slow

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_process import run_reportgen, start_reportgen
 
 from reportgen import cli
 from reportgen.config import ConfigError, load, read_source
@@ -51,11 +49,7 @@ def tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def reportgen(*args: str, cwd: Path | None = None, check: bool = True,
-              timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """The command line in a fresh process (spawned workers need a real __main__)."""
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=cwd, check=check,
-                          capture_output=True, text=True, timeout=timeout, env=os.environ)
+reportgen = run_reportgen
 
 
 @pytest.fixture(scope="module")
@@ -359,9 +353,7 @@ def test_batch_json_lists_what_a_killed_batch_built(study: Path, tmp_path: Path)
     """batch.json was written at the start and the end only: after kill -9, every
     variant was "pending", the built ones too (item 11)."""
     out = tmp_path / "b"
-    batch = subprocess.Popen(
-        [sys.executable, "-m", "reportgen", "batch", str(study), "--out", str(out),
-         "--format", "html", "--no-cache"], stderr=subprocess.PIPE, text=True, env=os.environ)
+    batch = start_reportgen("batch", study, "--out", out, "--format", "html", "--no-cache")
     assert batch.stderr is not None
     for line in batch.stderr:
         if " 2/6 " in line:

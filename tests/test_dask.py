@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_process import command
 
 from reportgen import cli
 
@@ -135,8 +136,8 @@ def test_a_lost_worker_stops_the_batch_and_a_rerun_resumes(
     worker = _worker(address)
     processes.append(worker)
     out = study.parent / "b"
-    args = [sys.executable, "-m", "reportgen", "batch", str(study), "--format", "html",
-            "--executor", "dask", "--scheduler", address, "--out", str(out)]
+    args = command("batch", study, "--format", "html", "--executor", "dask", "--scheduler",
+                   address, "--out", out)
     batch = subprocess.Popen([*args, "--worker-timeout", "3"], stderr=subprocess.PIPE,
                              text=True, env=os.environ)
     assert batch.stderr is not None

@@ -13,6 +13,7 @@ from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 import pytest
+from cli_process import start_reportgen
 from results_fixture import make_results, with_exercises
 
 from reportgen import renderer_process as helper
@@ -189,10 +190,8 @@ def test_a_build_reaps_every_process_it_started_before_it_exits(tmp_path: Path) 
     """The helper's resource tracker outlived the build and was reaped by PID 1, seen
     meanwhile as a zombie (issue 22, item 18)."""
     env = dict(os.environ, REPORTGEN_CACHE_DIR=str(tmp_path / "cache"))
-    build = subprocess.Popen(
-        [sys.executable, "-m", "reportgen", "build", "--set", "surface.resolution=20",
-         "--format", "html", "--out", str(tmp_path / "report"), "--jobs", "2", "-q"],
-        env=env, stderr=subprocess.PIPE, text=True)
+    build = start_reportgen("build", "--set", "surface.resolution=20", "--format", "html",
+                            "--out", tmp_path / "report", "--jobs", "2", "-q", env=env)
     started: dict[int, str] = {}
     while build.poll() is None:
         started.update(_children(build.pid))

@@ -14,14 +14,13 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import numpy as np
 import pytest
+from cli_process import run_reportgen
 from nbclient import NotebookClient
 
 import reportgen
@@ -37,11 +36,6 @@ SHIPPED = ("source-notebook", "learning-rates", "optimizers")
 TIMEOUT_S = 120  # per cell; a whole notebook runs in seconds
 #: Appended by the tests (not part of the notebook): prints the data the notebook made.
 DATA_CELL = 'print(json.dumps({"x": x.tolist(), "y": y.tolist()}))'
-
-
-def run_reportgen(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], check=check,
-                          capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ def test_the_batch_workers_warm_the_renderer(tmp_path: Path) -> None:
             "    mathtex.typeset = None\n"
             "    return len([mathtex.equation(name) for name in mathtex.EQUATIONS])\n"
             "if __name__ == '__main__':\n"
-            "    with batch._start_pool(1) as pool:\n"
+            "    with batch.start_pool(1) as pool:\n"
             "        print(pool.submit(probe).result())\n", encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=300)

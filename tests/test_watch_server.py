@@ -12,13 +12,11 @@ import http.client
 import http.server
 import itertools
 import json
-import os
 import queue
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from cli_process import start_reportgen
 
 from reportgen import cli, serve
 from reportgen.render.html import CSP_META
@@ -114,11 +113,9 @@ def served(tmp_path_factory: pytest.TempPathFactory,
     (templates / "partials" / "provenance.html").write_text(
         _injected_partial(leak_listener[0]), encoding="utf-8")
     out = folder / "out"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reportgen", "watch", str(config), "--out", str(out),
-         "--set", "surface.resolution=20", "--templates", str(templates), "--serve",
-         "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=os.environ)
+    process = start_reportgen("watch", config, "--out", out, "--set", "surface.resolution=20",
+                              "--templates", templates, "--serve", "--port", "0",
+                              stdout=subprocess.DEVNULL)
     lines: queue.Queue[str] = queue.Queue()
     seen: list[str] = []
 

@@ -217,7 +217,7 @@ def _warm_renderer() -> None:
         warm.renderer()
 
 
-def _start_pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor:
+def start_pool(jobs: int) -> concurrent.futures.ProcessPoolExecutor:
     """``jobs`` spawned worker processes, started now (not at the first variant), so
     their start-up and imports overlap the numbers computed in the calling process."""
     from reportgen.renderer_process import reap_at_exit
@@ -402,7 +402,7 @@ def _run_locked(
         on_variant(outcome, count, total)
     todo = [v for v in plan.variants if v.id not in done]
     pooled = cluster is None and jobs > 1 and len(todo) > 1
-    pool = _start_pool(min(jobs, len(todo))) if pooled else None
+    pool = start_pool(min(jobs, len(todo))) if pooled else None
     try:
         missing = [v for v in plan.variants if v.id not in plan.computed]
         progress(f"computing {len(missing)} variant(s)")
