@@ -202,9 +202,62 @@ def test_divergence_is_marked_where_it_began_and_off_chart_lines_say_so() -> Non
     titles = " ".join(ax.get_title() for ax in _draw(make_results(LEARNING_RATE_RUNS),
                                                       "trajectories-3d").figure.axes)
     assert "leaves this window at step" in titles.replace("\n", " ")
-    assert "descends towards" not in drawn["trajectories-3d"].alt
     assert "diverged (final loss off the scale)" in drawn["sweep"].svg
     assert "logarithmic axes" in drawn["sweep"].alt
+
+
+def test_3d_alt_text_says_which_runs_descend_from_their_losses() -> None:
+    """Issue 21: the alt text said every run descends towards the minimum, the two that
+    diverge included. Each run's verb is checked against its own first and last loss."""
+    results = make_results(LEARNING_RATE_RUNS)
+    alt = _draw(results, "trajectories-3d").alt
+    clauses = alt.split("from its start: ", 1)[1].rstrip(".").split("; ")
+    for run in results.runs:
+        losses = np.asarray(run.losses, dtype=float)
+        finite = losses[np.isfinite(losses)]
+        fell = len(finite) > 1 and finite[-1] < finite[0]
+        said = [c for c in clauses if re.search(rf"(^|, | and ){re.escape(run.name)}( |,)", c)]
+        assert len(said) == 1, (run.name, clauses)
+        assert ("descend" in said[0]) == fell, (run.name, said[0])
+        assert ("diverges" in said[0]) == (not fell), (run.name, said[0])
+
+
+def test_sweep_alt_text_names_the_drawn_values() -> None:
+    """Issue 21: the sweep's alt text said the loss falls 'until 2/L'; the lowest final loss
+    is at a rate below it and the loss is higher again at the largest converged rate. The
+    alt text names the values at the rates where they are, read here from the results."""
+    results = make_results(LEARNING_RATE_RUNS, sweep=True)
+    alt = _draw(results, "sweep").alt
+    sweep = results.sweep
+    assert sweep is not None
+    rates = np.asarray(sweep.learning_rates, dtype=float)
+    finals = np.asarray(sweep.final_losses, dtype=float)
+    ok = np.isfinite(finals) & ~np.asarray(sweep.diverged, dtype=bool)
+    low = int(np.argmin(np.where(ok, finals, np.inf)))
+    last = int(np.nonzero(ok)[0][-1])
+    assert low != last  # the fixture's sweep: higher again at its last converged rate
+    assert f"lowest ({finals[low]:.3f}) at η = {rates[low]:.3f}" in alt
+    assert f"{finals[last]:.3f} at η = {rates[last]:.3f}, the largest rate that converged" \
+        in alt
+    assert f"the {int((~ok).sum())} rates from η = {rates[~ok].min():.3f} up diverged" in alt
+    assert "falls" not in alt and "until" not in alt
+
+
+def test_sweep_alt_text_calls_losses_at_the_floor_ties_not_the_best() -> None:
+    """Issue 21: with long sweeps many rates end within 1e-9 of J*; the alt text counts
+    them as tied with the floor instead of naming the lowest of them the best rate."""
+    results = make_results(LEARNING_RATE_RUNS, sweep=True)
+    sweep = results.sweep
+    assert sweep is not None
+    finals = np.asarray(sweep.final_losses, dtype=float).copy()
+    floor = float(results.ols.loss)
+    finals[10:15] = floor * (1 + np.array([3e-10, 1e-10, 0.0, 2e-10, 5e-10]))
+    tied = dataclasses.replace(results, sweep=dataclasses.replace(sweep, final_losses=finals))
+    alt = _draw(tied, "sweep").alt
+    rates = np.asarray(sweep.learning_rates, dtype=float)
+    assert (f"within 10⁻⁹ of the OLS floor J* for 5 of the rates between "
+            f"η = {rates[10]:.3f} and {rates[14]:.3f}") in alt
+    assert "lowest" not in alt
 
 
 # ---------------------------------------------------------------- what the figures show

@@ -222,6 +222,45 @@ def _draw_outcomes(results: Results, width: float) -> Drawn:
     return Drawn(fig, alt, caption)
 
 
+#: A final loss within this relative distance of the OLS floor ties with it (issue 21: 18
+#: rates ended within 1e-9 of J*; the lowest of them is not "the best").
+TIES_WITH_FLOOR = 1e-9
+
+
+def _sweep_words(rates: np.ndarray, finals: np.ndarray, diverged: np.ndarray, floor: float,
+                 marked: tuple[float, float, float, float] | None) -> str:
+    """What the sweep's chart shows, read from the same numbers it draws: values at named
+    rates only (no "falls" or "rises", which the points between need not do)."""
+    ok = np.isfinite(finals) & ~diverged
+    parts = []
+    if ok.any():
+        r, f = rates[ok], finals[ok]
+        tied = np.abs(f - floor) <= TIES_WITH_FLOOR * abs(floor)
+        lowest = int(np.argmin(f))
+        words = f"the final loss is {fmt_num(f[0])} at η = {fmt_num(r[0])}"
+        if tied.any():
+            words += (f", within 10⁻⁹ of the OLS floor {LOSS_MIN} for {int(tied.sum())} of "
+                      f"the rates between η = {fmt_num(r[tied].min())} and "
+                      f"{fmt_num(r[tied].max())}")
+        elif lowest > 0:
+            words += f", lowest ({fmt_num(f[lowest])}) at η = {fmt_num(r[lowest])}"
+        if len(f) - 1 > lowest and not tied[-1]:
+            words += (f" and {fmt_num(f[-1])} at η = {fmt_num(r[-1])}, the largest rate that "
+                      f"converged")
+        parts.append(words)
+    n_div = int(diverged.sum())
+    if n_div:
+        first = float(rates[diverged].min())
+        which = (f"from η = {fmt_num(first)} up" if diverged[rates >= first].all()
+                 else "at η = " + ", ".join(fmt_num(x) for x in rates[diverged]))
+        parts.append(f"the {n_div} rates {which} diverged and are drawn as crosses in a "
+                     f"strip along the top")
+    if marked is not None:
+        parts.append(f"vertical lines mark {BOUND} = {fmt_num(marked[2])} (dashed) and the "
+                     f"optimal rate {fmt_num(marked[3])} (dotted)")
+    return "; ".join(parts)
+
+
 def draw_sweep(results: Results, width: float = TEXT_WIDTH_IN * 0.8) -> Drawn:
     """The final loss of every swept learning rate; diverged rates as crosses in a strip at
     the top (their losses are off the scale). 2/lambda_max and the optimal rate marked,
@@ -271,14 +310,9 @@ def draw_sweep(results: Results, width: float = TEXT_WIDTH_IN * 0.8) -> Drawn:
         spots = [Spot(-6, 0, "right", "center"), Spot(0, -7, "right", "top"),
                  Spot(-6, -12, "right", "top"), Spot(0, -7, "left", "top")]
         place_label(label, spots, renderer, line_paths(fig, ax.get_lines()), [], axes_box(ax))
-    n_div = int(diverged.sum())
-    falls = "falls as the rate grows, down to the OLS floor"
-    if marked is not None:
-        falls += f", until {BOUND} = {fmt_num(marked[2])}"
     alt = (f"Chart of the final loss against the learning rate, both on logarithmic axes, for "
-           f"{len(rates)} rates from {fmt_num(rates.min())} to {fmt_num(rates.max())}; the loss "
-           f"{falls}; the {n_div} rates that diverged are drawn as crosses in a strip along "
-           f"the top.")
+           f"{len(rates)} rates from {fmt_num(rates.min())} to {fmt_num(rates.max())}: "
+           + _sweep_words(rates, finals, diverged, floor, marked) + ".")
     caption = (f"A sweep of {len(rates)} learning rates, each run for {sweep.epochs} epochs "
                f"of full-batch gradient descent: the final loss against the rate (both axes "
                f"logarithmic)"

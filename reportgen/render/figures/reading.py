@@ -177,7 +177,7 @@ def zoom_box(results: Results, pad: float = 0.12) -> Box:
     """A window around the OLS point (where the copy has it), every start, and the paths of
     the converging runs.
 
-    Diverging runs (flagged, or gradient descent above 2/L) contribute only their start:
+    Diverging runs (flagged, or gradient descent above 2/λ_max) contribute only their start:
     their paths leave the window, clipped, instead of stretching it to the whole grid.
     """
     s = results.config.surface

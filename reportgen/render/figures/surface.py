@@ -378,7 +378,7 @@ def draw_trajectories_3d(results: Results, width: float = TEXT_WIDTH_IN) -> Draw
     window = window_loss(results, {}, box, 40)
     as_image = _hides_theta_star(results)
     top = float(window[2].max()) if window is not None else None
-    leaving: list[str] = []
+    leaving: dict[int, int] = {}  # run index -> the step after which it stays outside
     panels: list[tuple[Axes, Line2D, int]] = []
     for i, run in enumerate(runs):
         style = run_style(i)
@@ -398,7 +398,7 @@ def draw_trajectories_3d(results: Results, width: float = TEXT_WIDTH_IN) -> Draw
         exit_step = _first_exit(shown)
         if exit_step is not None:  # the rest of the path is outside the window
             shown[exit_step:] = False
-            leaving.append(f"{run.name} leaves it at step {exit_step}")
+            leaving[i] = exit_step
         xs = np.where(shown, path[:, 0], np.nan)
         ys = np.where(shown, path[:, 1], np.nan)
         zs = np.where(shown, losses, np.nan)
@@ -433,13 +433,24 @@ def draw_trajectories_3d(results: Results, width: float = TEXT_WIDTH_IN) -> Draw
     settle(fig)
     for ax, line, i in panels:
         _end_marker_3d(fig, ax, line, i, as_image)
-    names = [r.name for r in runs]
-    toward = ("towards the starred OLS minimum" if not as_image
-              else "towards the bottom of the bowl")
-    away = ("; " + "; ".join(leaving) + " (it diverges)") if leaving else ""
+    bottom = "the starred OLS minimum" if not as_image else "the bottom of the bowl"
+    stays = [r for i, r in enumerate(runs) if i not in leaving]
+    falling = [r.name for r in stays if not r.diverged and _loss_fell(r)]
+    other = [r.name for r in stays if r.diverged or not _loss_fell(r)]
+    words = []
+    if falling:
+        words.append(f"{_listed(falling)} {'descends' if len(falling) == 1 else 'descend'} "
+                     f"towards {bottom}")
+    if other:
+        words.append(f"{_listed(other)} {'ends' if len(other) == 1 else 'end'} no lower than "
+                     f"{'it starts' if len(other) == 1 else 'they start'}")
+    for i, step in leaving.items():
+        rising = runs[i].diverged or not _loss_fell(runs[i])
+        words.append(f"{runs[i].name} leaves the plotted piece at step {step}"
+                     + (" (its loss rises: it diverges)" if rising else " for good"))
     alt = ("One 3D plot per run: a bowl-shaped piece of the loss surface around the minimum, "
            "with the run's sequence of (θ₀, θ₁, loss) points drawn as a connected line from "
-           "its start (" + ", ".join(names) + f") {toward}{away}.")
+           "its start: " + "; ".join(words) + ".")
     caption = ("Each run’s path over the loss surface (the notebook’s view), drawn in the "
                "window of the zoomed contour map"
                + ("; the star is the OLS minimum θ*" if not as_image else "")
@@ -448,6 +459,17 @@ def draw_trajectories_3d(results: Results, width: float = TEXT_WIDTH_IN) -> Draw
                + (" A path that leaves the window is drawn up to where it leaves."
                   if leaving else ""))
     return Drawn(fig, alt, caption)
+
+
+def _loss_fell(run: Run) -> bool:
+    """Whether the run's last finite loss is below its first."""
+    losses = losses_of(run)
+    finite = losses[np.isfinite(losses)]
+    return len(finite) > 1 and bool(finite[-1] < finite[0])
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _end_marker_3d(fig: Figure, ax: Axes, path: Line2D, index: int, as_image: bool) -> None:
