@@ -66,8 +66,9 @@ def installed(session: nox.Session) -> None:
         session.run("reportgen", "--version")
         session.run("reportgen", "build", "--quiet")
         session.run("reportgen", "verify", "build/source-notebook")
-        session.run("reportgen", "batch", "lab-course", "--format", "html", "--quiet",
-                    "--out", "lab")
+        session.run("reportgen", "init", "lab", "--from", "lab-course")
+        session.run("reportgen", "batch", "lab/lab-course.toml", "--format", "html",
+                    "--quiet", "--out", "lab-batch")
         session.run("python", "-c", _CHECK_INSTALLED, str(work), DISTRIBUTION)
 
 
@@ -83,8 +84,9 @@ report = work / "build" / "source-notebook"
 names = {p.name for p in report.iterdir()}
 assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= names, names
 assert str(Path(reportgen.__file__).resolve()).find("site-packages") >= 0, reportgen.__file__
-batch = json.loads((work / "lab" / "batch.json").read_text())
-assert len(batch["variants"]) == 4 and (work / "lab" / "answer-key.csv").is_file()
+batch = json.loads((work / "lab-batch" / "batch.json").read_text())
+assert len(batch["variants"]) == 8, batch["variants"]  # 4 students, 2 copies each
+assert (work / "lab-batch" / "answer-key.csv").is_file()
 print("installed wheel: handout, verify and a student batch built outside the checkout")
 """
 

@@ -107,8 +107,14 @@ def _required(value: T | None, what: str) -> T:
 
 
 def _curvature(results: Results) -> tuple[float, float]:
-    """(lambda_min, lambda_max) of the Hessian."""
-    return _required(results.diagnostics.eigenvalues, "the Hessian's eigenvalues")
+    """(lambda_min, lambda_max) of the Hessian; NaN in a student copy that withholds them
+    (every number derived from them is then NaN, which the filters print as n/a)."""
+    return results.diagnostics.eigenvalues or (math.nan, math.nan)
+
+
+def _rate(value: float | None) -> float:
+    """2/L or the optimal rate; NaN where a student copy withholds it."""
+    return math.nan if value is None else value
 
 
 def _run_view(index: int, run: Run, plain: dict[str, Any], results: Results,
@@ -123,7 +129,7 @@ def _run_view(index: int, run: Run, plain: dict[str, Any], results: Results,
     slow = float(theory.gd_factor(lr, lmin))
     fast = float(theory.gd_factor(lr, lmax))
     slow_left, fast_left = _power(slow, steps), _power(fast, steps)
-    optimal_offset = lr / _required(diag.optimal_lr, "the optimal rate") - 1.0
+    optimal_offset = lr / _rate(diag.optimal_lr) - 1.0
     losses = [_finite_or_none(float(v)) for v in run.losses]
     finite = [v for v in losses if v is not None]
     rises = sum(1 for a, b in itertools.pairwise(losses)
@@ -156,7 +162,7 @@ def _run_view(index: int, run: Run, plain: dict[str, Any], results: Results,
         "loss_factor": theory.excess_loss_factor(slow),
         "slow_left": slow_left,
         "fast_left": fast_left,
-        "above_bound": lr >= _required(diag.max_stable_lr, "2/L"),
+        "above_bound": lr >= _rate(diag.max_stable_lr),
         "near_optimal": abs(optimal_offset) < NEAR_OPTIMAL,
         "optimal_offset": optimal_offset,
         "fast_steps_to_double": (math.log(2) / math.log(fast)) if fast > 1 else None,
@@ -194,6 +200,16 @@ def _provenance(manifest: dict[str, Any] | None, config: dict[str, Any]) -> list
         label = key.replace("_", " ")
         if value is not None and text and label not in {k for k, _ in rows}:
             rows.append((label, text[:400]))
+    return rows
+
+
+def _scaling(x_mean: float, x_std: float, withheld: bool) -> list[dict[str, Any]]:
+    """The feature-scaling rows; the raw row's numbers are the Hessian's own, so NaN in a
+    student copy that withholds them."""
+    rows: list[dict[str, Any]] = theory.scaled_features(x_mean, x_std)
+    if withheld:
+        rows[0] = {key: (math.nan if isinstance(value, int | float) else value)
+                   for key, value in rows[0].items()}
     return rows
 
 
@@ -284,17 +300,19 @@ def _context(results: Results, manifest: dict[str, Any] | None,
     rules = sorted({r["rule"] for r in runs})
     diag = results.diagnostics
     lmin, lmax = _curvature(results)
-    bound = _required(diag.max_stable_lr, "2/L")
+    bound = _rate(diag.max_stable_lr)
     gd_full = [r for r in runs if r["is_gd"] and r["full_batch"]]
     eq_names = ["model", "loss", "gradient", "normal", "hessian", "bound", "contraction",
                 *rules, *(["adam-step"] if "adam" in rules else [])]
-    kappa = diag.condition_number if diag.condition_number is not None else math.inf
+    kappa = diag.condition_number if diag.condition_number is not None else (
+        math.inf if diag.eigenvalues is not None else math.nan)
     above = [r for r in gd_full if r["above_bound"]]
     example_rate = (float(above[0]["learning_rate"]) if above
                     else round(bound * 1.05, 2 if bound * 1.05 >= 0.1 else 3))
     example_factor = float(theory.gd_factor(example_rate, lmax))
     rate_rows = []
-    for rate in sorted({float(r["learning_rate"]) for r in gd_full}):
+    for rate in sorted({float(r["learning_rate"]) for r in gd_full} if math.isfinite(lmax)
+                       else ()):
         slow, fast = float(theory.gd_factor(rate, lmin)), float(theory.gd_factor(rate, lmax))
         rate_rows.append({"rate": rate, "slow": slow, "fast": fast, "factor": max(slow, fast)})
     finished = [r for r in runs if r["gap_to_ols"] is not None and not r["diverged"]]
@@ -336,7 +354,7 @@ def _context(results: Results, manifest: dict[str, Any] | None,
         "balanced_steps": theory.steps_to_fraction(balanced, CONVERGED_SHARE),
         "tuned_momentum": {"lr": tuned_lr, "momentum": tuned_beta, "factor": tuned_factor,
                            "steps": theory.steps_to_fraction(tuned_factor, CONVERGED_SHARE)},
-        "scaling": theory.scaled_features(summary.x_mean, summary.x_std),
+        "scaling": _scaling(summary.x_mean, summary.x_std, withheld=math.isnan(lmax)),
         "column_cosine": theory.column_cosine(summary.x_mean, summary.x_std),
         "rate_rows": rate_rows,
         "best_run": min(finished, key=lambda r: r["gap_to_ols"]) if finished else None,

@@ -8,47 +8,11 @@ never has four or more digits before its point: growth is written as a factor in
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 #: At or above this magnitude a number is written in scientific notation.
 SCIENTIFIC_ABOVE = 1e6
-#: What a student copy shows instead of a number that would give an answer away.
-WITHHELD = "▢"
-
-_withheld: ContextVar[tuple[tuple[float, float], ...]] = ContextVar("withheld", default=())
-
-
-@contextlib.contextmanager
-def withholding(secrets: Iterable[tuple[float, float]]) -> Iterator[None]:
-    """Within the block, every formatter writes ``WITHHELD`` for numbers that would give a
-    secret away: each ``(value, tolerance)`` hides every number within that relative
-    tolerance of the value (a run that converged shows the answer it converged to)."""
-    token = _withheld.set(tuple((float(v), float(t)) for v, t in secrets))
-    try:
-        yield
-    finally:
-        _withheld.reset(token)
-
-
-def withheld_now() -> tuple[tuple[float, float], ...]:
-    """The secrets the current copy withholds (part of what its figures depend on)."""
-    return _withheld.get()
-
-
-def is_withheld(value: Any) -> bool:
-    """Whether ``value`` would give away a number the current copy must not show."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return any(abs(number - secret) <= max(tolerance * abs(secret), 1e-300)
-               for secret, tolerance in _withheld.get())
-
-
 #: From this magnitude on, digits are grouped in threes (with a thin space).
 GROUP_FROM = 10_000
 MINUS = "\u2212"
@@ -89,8 +53,6 @@ def fmt_num(value: Any, digits: int = 3) -> str:
     x = float(value)
     if not math.isfinite(x):
         return "n/a"
-    if is_withheld(x):
-        return WITHHELD
     if x != 0 and (abs(x) >= SCIENTIFIC_ABOVE or abs(x) < 0.5 * 10.0 ** -digits):
         mantissa, exponent = f"{x:.{digits}e}".split("e")
         return f"{_signed(mantissa)}{THIN}{TIMES}{THIN}10{superscript(int(exponent))}"
@@ -108,8 +70,6 @@ def fmt_pct(value: Any, digits: int = 3) -> str:
     """
     if value is None or not math.isfinite(float(value)):
         return "n/a"
-    if is_withheld(value):
-        return WITHHELD
     x = float(value)
     if abs(x) >= FACTOR_FROM:
         return f"{TIMES}{fmt_factor(x)}"
@@ -178,8 +138,6 @@ def fmt_rate(value: Any) -> str:
     """A number as given in the config (shortest exact form), true minus: 0.1, −10, 2."""
     if value is None:
         return "n/a"
-    if is_withheld(value):
-        return WITHHELD
     text = f"{float(value):g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
