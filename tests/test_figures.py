@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -20,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import ConnectionPatch
 from matplotlib.text import Text
-from results_fixture import LEARNING_RATE_RUNS, make_results
+from results_fixture import LEARNING_RATE_RUNS, make_results, with_exercises
 
 from reportgen.render.figures import make_figures, plan
 from reportgen.render.figures.data import draw_data
@@ -610,13 +611,17 @@ def _in_axes(fig: Figure, shapes: list[np.ndarray]) -> dict[Axes, list[np.ndarra
 
 
 def _leaks(results: Results, secrets: dict[str, list[float]], name: str,
-           width: float | None) -> list[str]:
-    """What figure ``name`` (drawn from ``results``) shows of each withheld set."""
+           width: float | None, keep: dict[str, bytes] | None = None) -> list[str]:
+    """What figure ``name`` (drawn from ``results``) shows of each withheld set; its SVG
+    and words go into ``keep`` where given."""
     from reportgen.render.figures.style import svg_text
 
     with mpl.rc_context(STYLE):
         drawn = dict(plan(results, {}))[name](width)
         svg = svg_text(drawn.figure, name)  # the figure's layout is now the saved one
+    if keep is not None:
+        keep[f"figures/{name}-{width}.svg"] = svg.encode()
+        keep[f"{name}-{width}.txt"] = f"{drawn.alt} {drawn.caption}".encode()
     found = [f"text {x} ~ {v}" for x in _text_numbers(svg) + _text_numbers(
         f"<text>{drawn.alt} {drawn.caption}</text>") for values in secrets.values()
              for v in values if _near(x, v)]
@@ -681,6 +686,45 @@ def test_the_leak_check_finds_what_a_full_copy_shows() -> None:
     rates = _leaks(full, {"rates": secrets["rates"]}, "learning-rates", None)
     assert any(leak.startswith("coordinate") for leak in rates)
     assert any(leak.startswith("text") for leak in rates)
+
+
+#: Runs for a course copy: one converges to theta* (its path's tail is withheld), one
+#: momentum run, one diverges.
+COURSE_RUNS: list[dict[str, Any]] = [
+    {"name": "Long", "learning_rate": 0.4, "epochs": 300, "batch_size": None,
+     "init": [0.0, 0.0]},
+    {"name": "Momentum", "optimizer": "momentum", "learning_rate": 0.05, "epochs": 100,
+     "init": [-2.0, 8.0]},
+    {"name": "Too fast", "learning_rate": 0.6, "epochs": 10, "batch_size": None,
+     "init": [0.0, 0.0]},
+]
+
+
+@pytest.mark.parametrize("kept_secret, exercises", [
+    ("theta", [{"id": "slope", "prompt": "Compute θ1*.", "answer": "ols.theta.1"}]),
+    ("rates", [{"id": "stable", "prompt": "From H, compute 2/λ_max.",
+                "answer": "diagnostics.max_stable_lr"},
+               {"id": "which", "prompt": "Which?", "kind": "choice",
+                "options": [0.05, 0.2, 0.3, 0.7], "question": "diverges"}]),
+])
+def test_figures_of_the_course_student_view_draw_and_show_no_answer(
+        kept_secret: str, exercises: list[dict[str, Any]]) -> None:
+    """The figures of a student copy as the course renders it (``student_view``: the
+    converged run's path withheld near theta*, predicted rates and the sweep withheld):
+    every figure draws at both widths; neither its text (the course's own leak check) nor
+    its geometry mapped back through the axes shows an answer."""
+    from reportgen.render.leaks import find_leaks
+    from reportgen.store.results import answers, student_view
+
+    full = with_exercises(make_results(COURSE_RUNS, sweep=True), exercises)
+    view = student_view(full)
+    assert view.withheld
+    secrets = {kept_secret: _secrets(make_results(COURSE_RUNS, sweep=True))[kept_secret]}
+    files: dict[str, bytes] = {}
+    for name, _ in plan(view, {}):
+        for width in (None, NARROW_WIDTH_IN):
+            assert _leaks(view, secrets, name, width, files) == [], (name, width)
+    assert find_leaks(files, answers(full)) == []
 
 
 def test_a_converged_path_is_an_image_in_a_copy_without_theta_star() -> None:
