@@ -20,56 +20,72 @@ from matplotlib.figure import Figure
 __all__ = ["EQUATIONS", "Equation", "equation", "typeset"]
 
 FONT_SIZE = 13.0  # pt; the HTML scales the SVG by its own width/height attributes
+#: The displays' font: the body text's (handout.css sets prose, and so inline maths, in
+#: DejaVu Serif), so that θ, X and λ look the same in a display and in the sentence after it.
+FONTSET = "dejavuserif"
+
+# Notation (one symbol per meaning, as the prose writes it): the loss J(θ) with minimum J*;
+# the Hessian's eigenvalues λ_min, λ_max and the bound 2/λ_max; the momentum velocity v;
+# Adam's running means m and s. X is upright, as in the worked numbers set in text.
+# The transpose and * are tight superscripts: negative thin spaces pull them against their
+# base (mathtext otherwise leaves both glyphs' side bearings, "X T X θ *"); the braces
+# keep * an ordinary symbol (after a space mathtext would set it as a binary operator,
+# with space around it). A column vector is bracketed, not a binomial coefficient.
+_X = r"\mathrm{X}"
+_XT = r"\mathrm{X}^{\!\!\top}"
+_STAR = r"\theta^{\!{*}}"
+_COLUMN = r"\genfrac{[}{]}{0}{0}{1}{x_i}"  # the column vector [1; x_i]
+_REALS = "\u211d"  # DejaVu Serif's double-struck R (mathtext's \mathbb takes STIX italic)
 
 # name -> (mathtext source, words for screen readers and text extraction)
 EQUATIONS: dict[str, tuple[str, str]] = {
     "model": (r"$\hat{y} = \theta_0 + \theta_1\, x$",
               "y-hat equals theta-zero plus theta-one times x"),
-    "loss": (r"$L(\theta) = \frac{1}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - \theta_1 x_i\right)^2"
-             r" = \frac{1}{n}\,\Vert y - X\theta \Vert^2$",
-             "L of theta equals the mean over i of (y_i minus theta-zero minus theta-one x_i) "
+    "loss": (r"$J(\theta) = \frac{1}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - \theta_1 x_i\right)^2"
+             rf" = \frac{{1}}{{n}}\,\Vert y - {_X}\theta \Vert^2$",
+             "J of theta equals the mean over i of (y_i minus theta-zero minus theta-one x_i) "
              "squared"),
-    "gradient": (r"$\nabla L(\theta) = -\frac{2}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - "
-                 r"\theta_1 x_i\right)\binom{1}{x_i} = -\frac{2}{n}\,X^{\top}(y - X\theta)$",
-                 "the gradient of L equals minus 2 over n times X transpose times "
+    "gradient": (r"$\nabla J(\theta) = -\frac{2}{n}\sum_{i=1}^{n}\left(y_i - \theta_0 - "
+                 rf"\theta_1 x_i\right){_COLUMN} = -\frac{{2}}{{n}}\,{_XT}(y - {_X}\theta)$",
+                 "the gradient of J equals minus 2 over n times X transpose times "
                  "(y minus X theta)"),
-    "hessian": (r"$H = \nabla^2 L = \frac{2}{n}\,X^{\top}X, \qquad "
-                r"X = [\,\mathbf{1}\quad x\,] \in \mathbb{R}^{n \times 2}$",
+    "hessian": (rf"$H = \nabla^2 J = \frac{{2}}{{n}}\,{_XT}{_X}, \qquad "
+                rf"{_X} = [\,\mathbf{{1}}\quad x\,] \in \mathrm{{{_REALS}}}^{{n \times 2}}$",
                 "the Hessian H equals 2 over n times X transpose X, X has a column of ones and x"),
-    "gd": (r"$\theta_{k+1} = \theta_k - \eta\,\nabla L(\theta_k)$",
-           "theta k plus one equals theta k minus eta times the gradient of L at theta k"),
+    "gd": (r"$\theta_{k+1} = \theta_k - \eta\,\nabla J(\theta_k)$",
+           "theta k plus one equals theta k minus eta times the gradient of J at theta k"),
     "minibatch": (r"$\theta_{k+1} = \theta_k + \eta\,\frac{2}{|B_k|}\sum_{i \in B_k}"
-                  r"\left(y_i - \theta_{k,0} - \theta_{k,1} x_i\right)\binom{1}{x_i}$",
+                  rf"\left(y_i - \theta_{{k,0}} - \theta_{{k,1}} x_i\right){_COLUMN}$",
                   "theta k plus one equals theta k minus eta times the gradient of the loss on "
                   "the batch B_k only"),
-    "bound": (r"$0 < \eta < \frac{2}{L},\qquad L = \lambda_{\max}(H)$",
-              "eta between 0 and 2 over L, where L is the largest eigenvalue of the Hessian"),
-    "contraction": (r"$\theta_{k+1} - \theta^{*} = (I - \eta H)\,(\theta_k - \theta^{*}),"
+    "bound": (r"$0 < \eta < \dfrac{2}{\lambda_{\max}}$",
+              "eta between 0 and 2 over lambda-max, the largest eigenvalue of the Hessian H"),
+    "contraction": (rf"$\theta_{{k+1}} - {_STAR} = (I - \eta H)\,(\theta_k - {_STAR}),"
                     r"\qquad |1 - \eta\lambda_{\min}|,\ |1 - \eta\lambda_{\max}|$",
                     "the error is multiplied by I minus eta H at every step; along each "
                     "eigenvector by the absolute value of 1 minus eta lambda"),
-    "momentum": (r"$v_{k+1} = \beta v_k + \nabla L(\theta_k), \qquad "
+    "momentum": (r"$v_{k+1} = \beta v_k + \nabla J(\theta_k), \qquad "
                  r"\theta_{k+1} = \theta_k - \eta\, v_{k+1}$",
-                 "heavy-ball momentum: the velocity keeps beta of itself and adds the gradient"),
-    "nesterov": (r"$v_{k+1} = \beta v_k + \nabla L(\theta_k), \qquad \theta_{k+1} = \theta_k"
-                 r" - \eta\,\left(\beta v_{k+1} + \nabla L(\theta_k)\right)$",
-                 "Nesterov momentum: the step looks ahead along the velocity"),
+                 "heavy-ball momentum: the velocity v keeps beta of itself and adds the gradient"),
+    "nesterov": (r"$v_{k+1} = \beta v_k + \nabla J(\theta_k), \qquad \theta_{k+1} = \theta_k"
+                 r" - \eta\,\left(\beta v_{k+1} + \nabla J(\theta_k)\right)$",
+                 "Nesterov momentum: the step looks ahead along the velocity v"),
     "adam": (r"$m_{k+1} = \beta_1 m_k + (1-\beta_1)\, g_k, \qquad "
-             r"v_{k+1} = \beta_2 v_k + (1-\beta_2)\, g_k^2$",
-             "Adam's running means: m of the gradient g, v of its square, with decay rates "
+             r"s_{k+1} = \beta_2 s_k + (1-\beta_2)\, g_k^2$",
+             "Adam's running means: m of the gradient g, s of its square, with decay rates "
              "beta-one and beta-two"),
     "adam-step": (r"$\hat{m} = \frac{m_{k+1}}{1-\beta_1^{k+1}},\quad "
-                  r"\hat{v} = \frac{v_{k+1}}{1-\beta_2^{k+1}},\quad "
-                  r"\theta_{k+1} = \theta_k - \eta\,\frac{\hat{m}}{\sqrt{\hat{v}} + \epsilon}$",
-                  "the bias-corrected means m-hat and v-hat; each coordinate steps by eta times "
-                  "m-hat over the square root of v-hat plus epsilon"),
+                  r"\hat{s} = \frac{s_{k+1}}{1-\beta_2^{k+1}},\quad "
+                  r"\theta_{k+1} = \theta_k - \eta\,\frac{\hat{m}}{\sqrt{\hat{s}} + \epsilon}$",
+                  "the bias-corrected means m-hat and s-hat; each coordinate steps by eta times "
+                  "m-hat over the square root of s-hat plus epsilon"),
     "rmsprop": (r"$s_{k+1} = \rho\, s_k + (1-\rho)\, g_k^2, \qquad \theta_{k+1} = \theta_k"
                 r" - \eta\,\frac{g_k}{\sqrt{s_{k+1} + \epsilon}}$",
                 "RMSProp: the step divides the gradient by the root of a running mean of its "
                 "square"),
-    "normal": (r"$\nabla L(\theta^*) = 0 \quad\Longleftrightarrow\quad X^{\top}X\,\theta^*"
-               r" = X^{\top}y \quad\Longleftrightarrow\quad "
-               r"\theta^* = (X^{\top}X)^{-1}X^{\top}y$",
+    "normal": (rf"$\nabla J({_STAR}) = 0 \quad\Longleftrightarrow\quad {_XT}{_X}\,{_STAR}"
+               rf" = {_XT}y \quad\Longleftrightarrow\quad "
+               rf"{_STAR} = ({_XT}{_X})^{{-1}}{_XT}y$",
                "the gradient vanishes at theta-star exactly when X transpose X theta-star equals "
                "X transpose y, so theta-star equals the inverse of X transpose X times X "
                "transpose y"),
@@ -102,7 +118,7 @@ def svg_data_uri(svg: str) -> str:
 def typeset(source: str, name: str = "equation",
             size: float = FONT_SIZE) -> tuple[str, float, float]:
     """Typeset one mathtext string; returns (svg, width_pt, height_pt), deterministic."""
-    rc: Any = {"mathtext.fontset": "cm", "svg.fonttype": "path",
+    rc: Any = {"mathtext.fontset": FONTSET, "svg.fonttype": "path",
           "svg.hashsalt": f"reportgen-eq:{name}", "font.size": size}
     with mpl.rc_context(rc):
         fig = Figure(figsize=(1, 1), dpi=72)

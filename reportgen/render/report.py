@@ -89,7 +89,7 @@ def render_report(
     if helper is not None:  # the HTML is rendered there: its equations first
         with contextlib.suppress(BrokenExecutor):
             helper.submit(typeset_all, figure_cache)
-    figures = make_figures(results, arrays, figure_cache, helper)
+    figures = make_figures(results, arrays, figure_cache, helper, phone="html" in formats)
     if helper is None and figure_cache is not None:
         typeset_all(figure_cache)
     files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}

@@ -24,7 +24,7 @@ from reportgen.layout import FIGURES_DIR
 from reportgen.render.figures.data import draw_data, draw_fits, draw_fits_grid
 from reportgen.render.figures.loss import draw_loss
 from reportgen.render.figures.rates import draw_rates, draw_sweep
-from reportgen.render.figures.style import STYLE, Drawn, run_style, svg_text
+from reportgen.render.figures.style import NARROW_WIDTH_IN, STYLE, Drawn, run_style, svg_text
 from reportgen.render.figures.surface import draw_contour, draw_surface, draw_trajectories_3d
 from reportgen.render.mathtex import FigureCache, svg_data_uri
 from reportgen.store.results import Results
@@ -63,26 +63,38 @@ class FigureInfo:
         return None if self.narrow_svg is None else svg_data_uri(self.narrow_svg)
 
 
-def plan(results: Results, arrays: Arrays) -> list[tuple[str, Callable[[], Drawn]]]:
-    """The figures of the handout, in the order the shipped template shows them."""
-    planned: list[tuple[str, Callable[[], Drawn]]] = [
-        ("data", lambda: draw_data(results)),
-        ("surface", lambda: draw_surface(results, arrays)),
+#: A figure drawn at a width (inches): the printed one, or the phone's.
+Draw = Callable[[float | None], Drawn]
+
+
+def plan(results: Results, arrays: Arrays) -> list[tuple[str, Draw]]:
+    """The figures of the handout, in the order the shipped template shows them; each
+    drawn at its printed width (``None``) or at a phone's (``NARROW_WIDTH_IN``)."""
+    def at(draw: Callable[..., Drawn], *args: object, **narrow: object) -> Draw:
+        def drawn(width: float | None) -> Drawn:
+            if width is None:
+                return draw(*args)
+            return draw(*args, width=width, **narrow)
+        return drawn
+
+    planned: list[tuple[str, Draw]] = [
+        ("data", at(draw_data, results)),
+        ("surface", at(draw_surface, results, arrays)),
     ]
     if len(results.runs) <= MAX_RUNS_FOR_OWN_FITS:
         for index in range(len(results.runs)):
-            planned.append((f"fits-{index + 1}", lambda i=index: draw_fits(results, i)))  # type: ignore[misc]
+            planned.append((f"fits-{index + 1}", at(draw_fits, results, index, ncols=2)))
     else:
-        planned.append(("fits", lambda: draw_fits_grid(results)))
+        planned.append(("fits", at(draw_fits_grid, results, ncols=3)))
     planned += [
-        ("contour", lambda: draw_contour(results, arrays)),
-        ("trajectories-3d", lambda: draw_trajectories_3d(results)),
-        ("loss", lambda: draw_loss(results)),
+        ("contour", at(draw_contour, results, arrays)),
+        ("trajectories-3d", at(draw_trajectories_3d, results)),
+        ("loss", at(draw_loss, results)),
     ]
     if results.diagnostics.eigenvalues is not None:  # a student copy may withhold them
-        planned.append(("learning-rates", lambda: draw_rates(results)))
+        planned.append(("learning-rates", at(draw_rates, results)))
     if results.sweep is not None:
-        planned.append(("sweep", lambda: draw_sweep(results)))
+        planned.append(("sweep", at(draw_sweep, results)))
     return planned
 
 
@@ -125,20 +137,15 @@ def inputs_digest(results: Results, arrays: Arrays) -> str:
     return digest.hexdigest()
 
 
-def narrow_variant(results: Results, name: str) -> Drawn | None:
-    """The figure laid out for a phone (fewer columns), where one helps: small multiples."""
-    if not has_narrow_variant(results, name):
-        return None
-    if name == "fits":
-        return draw_fits_grid(results, ncols=3)
-    if name.startswith("fits-"):
-        return draw_fits(results, int(name.removeprefix("fits-")) - 1, ncols=2)
-    return None
+def narrow_variant(results: Results, name: str, arrays: Arrays | None = None) -> Drawn:
+    """The figure laid out for a phone: drawn at ``NARROW_WIDTH_IN`` (fewer columns,
+    panels stacked, legends in one column), so that its text stays at print size."""
+    return dict(plan(results, arrays or {}))[name](NARROW_WIDTH_IN)
 
 
 def make_figures(
     results: Results, arrays: Arrays | None = None, cache: FigureCache | None = None,
-    helper: Executor | None = None,
+    helper: Executor | None = None, phone: bool = True,
 ) -> dict[str, FigureInfo]:
     """Draw every figure of the handout as SVG text (or take them from ``cache``).
 
@@ -148,17 +155,20 @@ def make_figures(
       cache: figures drawn before, by the digest of their inputs (``inputs_digest``).
       helper: a one-process executor (``reportgen.renderer_process``) that draws some of the
         figures while this process draws the others; the SVGs are the same bytes.
+      phone: also draw each figure for a phone (``FigureInfo.narrow_svg``), which only
+        the HTML shows: a PDF alone does without.
 
     Returns:
       The figures by name, in the order the handout shows them, numbered from 1; each
       belongs at ``FigureInfo.filename`` in the report folder.
     """
-    key = inputs_digest(results, arrays or {}) if cache is not None else ""
+    key = (inputs_digest(results, arrays or {}) + ("+phone" if phone else "")
+           if cache is not None else "")
     if cache is not None:
         stored = cache.get(key)
         if stored is not None:
             return {item["name"]: FigureInfo(**item) for item in json.loads(stored)}
-    figures = draw_figures(results, arrays or {}, helper)
+    figures = draw_figures(results, arrays or {}, helper, phone)
     if cache is not None:
         cache.put(key, json.dumps([dataclasses.asdict(f) for f in figures.values()]))
     return figures
@@ -170,16 +180,11 @@ Job = tuple[str, bool]
 Sheet = tuple[str, str, str, float, float]
 
 
-def jobs(results: Results, arrays: Arrays) -> list[Job]:
-    """Every drawing the handout needs, in the order the handout shows them."""
+def jobs(results: Results, arrays: Arrays, phone: bool = True) -> list[Job]:
+    """Every drawing the handout needs, in the order the handout shows them: each figure
+    as printed, and (``phone``) for a phone."""
     names = [name for name, _ in plan(results, arrays)]
-    return [(name, narrow) for name in names for narrow in (False, True)
-            if not narrow or has_narrow_variant(results, name)]
-
-
-def has_narrow_variant(results: Results, name: str) -> bool:
-    """Whether ``narrow_variant`` draws a phone layout of ``name``."""
-    return name == "fits" or name.startswith("fits-")
+    return [(name, narrow) for name in names for narrow in ((False, True) if phone else (False,))]
 
 
 def draw_job(results: Results, arrays: Arrays, job: Job) -> Sheet:
@@ -187,18 +192,17 @@ def draw_job(results: Results, arrays: Arrays, job: Job) -> Sheet:
     name, narrow = job
     with mpl.rc_context(STYLE):
         if narrow:
-            drawn = narrow_variant(results, name)
-            assert drawn is not None
+            drawn = narrow_variant(results, name, arrays)
             return svg_text(drawn.figure, f"{name}-narrow"), "", "", 0.0, 0.0
-        drawn = dict(plan(results, arrays))[name]()
+        drawn = dict(plan(results, arrays))[name](None)
         width, height = (round(float(v) * 72, 2) for v in drawn.figure.get_size_inches())
         return svg_text(drawn.figure, name), drawn.alt, drawn.caption, width, height
 
 
-def draw_figures(results: Results, arrays: Arrays,
-                 helper: Executor | None = None) -> dict[str, FigureInfo]:
+def draw_figures(results: Results, arrays: Arrays, helper: Executor | None = None,
+                 phone: bool = True) -> dict[str, FigureInfo]:
     """Draw every figure (no cache), sharing the work with ``helper`` if there is one."""
-    todo = jobs(results, arrays)
+    todo = jobs(results, arrays, phone)
     sheets = _share(results, arrays, todo, helper) if helper is not None else \
         {job: draw_job(results, arrays, job) for job in todo}
     figures: dict[str, FigureInfo] = {}

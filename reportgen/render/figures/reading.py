@@ -35,16 +35,20 @@ def losses_of(run: Run) -> np.ndarray:
     return as_array(run.losses)
 
 
-def ols_theta(results: Results) -> np.ndarray:
-    """theta*, which every figure of the loss draws (a copy without it has no such figure)."""
+def ols_theta(results: Results) -> np.ndarray | None:
+    """theta*, or None in a copy that withholds it (its figures then draw no star and no
+    OLS line, and nothing else placed from theta*)."""
     if results.ols.theta is None:
-        raise ValueError("these results do not hold theta*, which the figure needs")
+        return None
     return np.asarray(results.ols.theta, dtype=float)
 
 
-def quadratic_loss(results: Results) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """The exact loss ``L(t0, t1)`` from the OLS solution and the Hessian."""
+def quadratic_loss(results: Results) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """The exact loss ``J(t0, t1)`` from the OLS solution and the Hessian, or None where
+    theta* is withheld."""
     star = ols_theta(results)
+    if star is None:
+        return None
     floor = float(results.ols.loss)
     h = np.asarray(results.diagnostics.hessian, dtype=float)
 
@@ -55,31 +59,57 @@ def quadratic_loss(results: Results) -> Callable[[np.ndarray, np.ndarray], np.nd
     return loss
 
 
+def window_loss(results: Results, arrays: Mapping[str, np.ndarray], box: Box,
+                points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(theta0 axis, theta1 axis, loss) over the window ``box``: from the exact quadratic
+    on a ``points``-square grid, or, where theta* is withheld, the stored grid's lines that
+    fall in the window (None if fewer than two do either way): a copy without theta* draws
+    no surface centred on it to more digits than the grid has."""
+    exact = quadratic_loss(results)
+    if exact is not None:
+        z0 = np.linspace(box[0], box[1], points)
+        z1 = np.linspace(box[2], box[3], points)
+        m0, m1 = np.meshgrid(z0, z1)
+        return z0, z1, exact(m0, m1)
+    t0, t1, grid = surface_grid(results, arrays)
+    if grid is None:
+        return None
+    c0 = (t0 >= box[0]) & (t0 <= box[1])
+    c1 = (t1 >= box[2]) & (t1 <= box[3])
+    if c0.sum() < 2 or c1.sum() < 2:
+        return None
+    return t0[c0], t1[c1], grid[np.ix_(c1, c0)]
+
+
 def surface_grid(
     results: Results, arrays: Mapping[str, np.ndarray]
-) -> tuple[np.ndarray, ...]:
-    """(theta0 axis, theta1 axis, loss[i, j] = L(theta0[j], theta1[i])).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(theta0 axis, theta1 axis, loss[i, j] = J(theta0[j], theta1[i])).
 
     The grid comes from results.json, else from the array it names (``surface.npy``,
-    passed in ``arrays``), else from the exact quadratic.
+    passed in ``arrays``), else from the exact quadratic; None where none of them is there
+    (a copy that withholds theta* and keeps no grid).
     """
     surface = results.surface
     t0 = np.asarray(surface.theta0, dtype=float)
     t1 = np.asarray(surface.theta1, dtype=float)
     stored = arrays.get(surface.loss_file or "")
+    exact = quadratic_loss(results)
     if surface.loss is not None:
-        grid = np.asarray(surface.loss, dtype=float)
+        grid: np.ndarray | None = np.asarray(surface.loss, dtype=float)
     elif stored is not None and stored.shape == (len(t1), len(t0)):
         grid = np.asarray(stored, dtype=float)
-    else:  # the grid lives elsewhere: the quadratic is exact, so draw from it
+    elif exact is not None:  # the grid lives elsewhere: the quadratic is exact, so draw from it
         m0, m1 = np.meshgrid(t0, t1)
-        grid = quadratic_loss(results)(m0, m1)
+        grid = exact(m0, m1)
+    else:
+        grid = None
     return t0, t1, grid
 
 
-def downsample(surface: tuple[np.ndarray, ...], limit: int) -> tuple[np.ndarray, ...]:
+def downsample(t0: np.ndarray, t1: np.ndarray, grid: np.ndarray,
+               limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every k-th grid line, so that no axis has more than ``limit`` points."""
-    t0, t1, grid = surface
     s0 = max(1, math.ceil(len(t0) / limit))
     s1 = max(1, math.ceil(len(t1) / limit))
     return t0[::s0], t1[::s1], grid[::s1, ::s0]
@@ -144,14 +174,16 @@ def last_finite(values: np.ndarray) -> int | None:
 
 
 def zoom_box(results: Results, pad: float = 0.12) -> Box:
-    """A window around the OLS point, every start, and the paths of the converging runs.
+    """A window around the OLS point (where the copy has it), every start, and the paths of
+    the converging runs.
 
-    Diverging runs (flagged, or gradient descent above 2/L) contribute only their start:
+    Diverging runs (flagged, or gradient descent above 2/λ_max) contribute only their start:
     their paths leave the window, clipped, instead of stretching it to the whole grid.
     """
     s = results.config.surface
     lim = (s.theta0[0], s.theta0[1], s.theta1[0], s.theta1[1])
-    points = [ols_theta(results)[None, :]]
+    star = ols_theta(results)
+    points = [] if star is None else [star[None, :]]
     for run in results.runs:
         path = thetas_of(run)
         if run.diverged or run.stable is False:
@@ -160,6 +192,8 @@ def zoom_box(results: Results, pad: float = 0.12) -> Box:
     shown = np.concatenate(points)
     shown = shown[(shown[:, 0] >= lim[0]) & (shown[:, 0] <= lim[1]) &
                   (shown[:, 1] >= lim[2]) & (shown[:, 1] <= lim[3])]
+    if not len(shown):  # nothing to frame inside the grid: the grid itself
+        return lim
     lo, hi = shown.min(axis=0), shown.max(axis=0)
     span = np.full(2, max(float(np.max(hi - lo)), 0.5))  # square: equal aspect, no distortion
     centre = (lo + hi) / 2
@@ -203,3 +237,31 @@ def short_theta(theta: Sequence[float | None] | np.ndarray | None, digits: int =
     from reportgen.render.format import fmt_theta
 
     return fmt_theta(theta, digits)
+
+
+def valley_shape(results: Results) -> str:
+    """The loss surface in words, from the Hessian's shape (always in the results; only
+    words come out, never a number): how stretched the bowl is and which way it runs."""
+    h = np.asarray(results.diagnostics.hessian, dtype=float)
+    values, vectors = np.linalg.eigh(h)
+    low, high = float(values[0]), float(values[-1])
+    stretch = high / low if low > 0 else math.inf
+    if stretch >= 10:
+        shape = "a long, narrow valley"
+    elif stretch >= 3:
+        shape = "an elongated bowl"
+    else:
+        shape = "a nearly round bowl"
+    if stretch < 3:
+        return shape
+    # the valley's floor runs along the eigenvector of the smallest eigenvalue
+    angle = math.degrees(math.atan2(vectors[1, 0], vectors[0, 0])) % 180
+    if angle < 20 or angle > 160:
+        way = "running along the θ₀ axis"
+    elif 70 < angle < 110:
+        way = "running along the θ₁ axis"
+    elif angle < 90:
+        way = "tilted up to the right"
+    else:
+        way = "tilted down to the right"
+    return f"{shape} {way}"

@@ -27,10 +27,22 @@ OLS_COLOUR = "#000000"
 CMAP = "viridis"
 
 TEXT_WIDTH_IN = 6.5  # A4 and letter both leave about 6.5 in between the margins
+#: A figure's phone layout: at 3.4 in (326 CSS px) a 7 pt text is drawn at 10.5 CSS px in
+#: the 367 px column of a 390 px wide screen, and still at 9.7 px on a 360 px one.
+NARROW_WIDTH_IN = 3.4
 #: Figures are printed at their own size (never scaled down), so sizes here are print sizes.
 MIN_FONT_PT = 7.0  # nothing smaller is legible on a printed handout
 RASTER_DPI = 200  # the rasterized parts (surfaces, filled contours) at print resolution
 MAX_SMALL_MULTIPLES = 12
+
+# The handouts' notation, as the prose writes it: the loss J(θ) with minimum J*, the
+# Hessian's eigenvalues λ_min and λ_max (subscripts as Unicode characters, not mathtext,
+# whose scripts shrink below the smallest text size), the bound 2/λ_max.
+LOSS = "J"
+LOSS_MIN = "J*"
+LAMBDA_MIN = "λₘᵢₙ"
+LAMBDA_MAX = "λₘₐₓ"
+BOUND = f"2/{LAMBDA_MAX}"
 MAX_3D_GRID = 60
 MAX_CONTOUR_GRID = 300
 #: Lines with more points are thinned for drawing (results.json keeps every step): a
