@@ -62,11 +62,11 @@ no_divergence = true
 
 [[exercises]]
 id = "stable-rate"
-prompt = "Compute the largest stable learning rate 2/L for your data."
+prompt = "Compute the largest stable learning rate 2/λ_max for your data."
 answer = "diagnostics.max_stable_lr"
 tolerance = 0.001
 points = 2
-solution = "L = {{ lmax|num(4) }}, so 2/L = {{ answer|num(4) }}."
+solution = "λ_max = {{ lambda_max|num(4) }}, so 2/λ_max = {{ answer|num(4) }}."
 
 [[exercises]]
 id = "ols-slope"
@@ -181,7 +181,7 @@ def test_four_students_get_four_different_problems(student_batch: Path) -> None:
 
 
 def _numpy_answers(config: dict) -> dict[str, float]:
-    """2/L and the OLS slope of a student's config, re-derived with numpy alone."""
+    """2/λ_max and the OLS slope of a student's config, re-derived with numpy alone."""
     data = config["data"]
     stream = np.random.RandomState(config["seed"])
     low, high = data["x_range"]
@@ -352,7 +352,7 @@ def test_a_template_that_prints_an_answer_is_refused(course: Path, tmp_path: Pat
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     templates = tmp_path / "templates" / "partials"
     templates.mkdir(parents=True)
-    (templates / "provenance.html").write_text("<p>2/L is {{ diag.max_stable_lr }}</p>")
+    (templates / "provenance.html").write_text("<p>2/λ_max is {{ diagnostics.max_stable_lr }}</p>")
     one = tmp_path / "one.toml"  # a handout with exercises, without the roster: build makes it
     one.write_text(re.sub(r"\[students\][\s\S]*?(?=\[\[exercises\]\])", "", COURSE))
     code = cli.main(["build", str(one), "--out", str(tmp_path / "out"), "--format", "html",
