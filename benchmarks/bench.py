@@ -1,6 +1,6 @@
 """reportgen's benchmarks against the notebook's ways, measured in the same run.
 
-    python benchmarks/bench.py [--quick] [--only surface,sweep,cli] [--out bench-results]
+    python benchmarks/bench.py [--quick] [--only cli,pdf,course] [--out bench-results]
 
 Every row runs in a fresh subprocess, so its peak memory is that process's own
 ``ru_maxrss`` (read by the child for in-process rows, by ``os.wait4`` for command rows):
@@ -10,7 +10,12 @@ run itself, so for JAX rows ``first - median`` is the compile (and first-transfe
 Baselines slower than ``--budget`` seconds are timed on a subset of the grid (the first
 rows, or the first points of the first row) and scaled up: those cells say "est.".
 
-Prints a markdown table and writes ``bench.json`` into the output folder.
+Rows that are compared with one another (a cold build and the notebook's routes, one
+cold build and a batch, a cold build and a title-only rebuild) run interleaved: each
+repeat runs each of them once, in an order reversed every other repeat, so that the load
+of a shared machine drifts alike on all. Prints a markdown table of every row, then the
+goals of issue 24 (each ratio from rows of this run), and writes ``bench.json`` into the
+output folder.
 """
 
 from __future__ import annotations
@@ -385,53 +390,70 @@ def bench_sweep(work: Path, budget: float) -> list[dict[str, Any]]:
     return rows
 
 
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--no-pdf-header-footer")
+
+
+def notebook_steps(work: Path, index: int, env: dict[str, str],
+                   pdf: bool) -> list[Step] | None:
+    """The notebook executed to HTML by nbconvert and, with ``pdf``, printed to PDF by
+    headless Chromium (the notebook's route to a handout); None if a tool is missing."""
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or \
+        shutil.which("jupyter")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if jupyter is None or (pdf and chromium is None):
+        return None
+    out = work / f"notebook-{'pdf' if pdf else 'html'}-{index}"
+    steps: list[Step] = [([jupyter, "nbconvert", "--execute", "--to", "html", "--output-dir",
+                           str(out), str(NOTEBOOK)], env)]
+    if pdf and chromium is not None:
+        page = out / (NOTEBOOK.stem + ".html")
+        steps.append(([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={out / 'profile'}",
+                       f"--print-to-pdf={out / 'notebook.pdf'}", page.as_uri()], env))
+    return steps
+
+
 def bench_cli(work: Path, repeats: int) -> list[dict[str, Any]]:
-    """Cold builds (empty caches every time) against executing the notebook."""
+    """Cold builds (empty caches every time) against executing the notebook, interleaved."""
     reportgen = [sys.executable, "-m", "reportgen"]
+    case = "default handout, cold"
+
+    def build(*options: str) -> Callable[[int], list[Step]]:
+        def steps(index: int) -> list[Step]:
+            out = work / f"cli-{index}"
+            return [([*reportgen, "build", "--quiet", *options, "--out", str(out)],
+                     cold_env(fresh_cache(work, "cold")))]
+        return steps
+
+    def notebook(pdf: bool) -> Callable[[int], list[Step]]:
+        def steps(index: int) -> list[Step]:
+            return notebook_steps(work, index, cold_env(fresh_cache(work, "nb")), pdf) or []
+        return steps
+
+    runs = {"reportgen build": build(), "reportgen build --jobs 1": build("--jobs", "1"),
+            "reportgen build (html)": build("--format", "html")}
+    missing = []
+    for name, pdf in (("nbconvert --execute", False), ("notebook to PDF", True)):
+        if notebook_steps(work, 0, {}, pdf) is None:
+            missing.append(name)
+        else:
+            runs[name] = notebook(pdf)
+    found = interleaved(runs, repeats)
     rows = []
-    out = work / "out"
-
-    def cold(name: str) -> dict[str, str]:
-        return cold_env(fresh_cache(work, name))
-
-    build_row = _cold_rows([*reportgen, "build", "--quiet", "--out", str(out)], cold, repeats)
-    wired = "error" not in build_row
-    if not wired:  # the render layer may be in progress: fall back to compute, marked
-        build_row = _cold_rows([*reportgen, "compute", "--quiet", "--out", str(out)], cold,
-                               repeats)
-        build_row["note"] = "reportgen build failed; this row is reportgen compute"
-    build_row.update(group="cli", case="default handout, cold",
-                     method="reportgen build" if wired else "reportgen compute")
-    rows.append(build_row)
-    print(f"  {build_row['method']:<20} {_fmt_s(build_row['median_s'])}", file=sys.stderr)
-    if wired:  # the same build in one process: what the helper process saves
-        serial = _cold_rows([*reportgen, "build", "--quiet", "--jobs", "1", "--out", str(out)],
-                            cold, repeats)
-        serial.update(group="cli", case="default handout, cold",
-                      method="reportgen build --jobs 1")
-        rows.append(serial)
-        print(f"  build --jobs 1       {_fmt_s(serial['median_s'])}", file=sys.stderr)
-    if wired:  # nbconvert makes HTML only: the like-for-like row
-        html = _cold_rows([*reportgen, "build", "--quiet", "--format", "html", "--out", str(out)],
-                          cold, repeats)
-        html.update(group="cli", case="default handout, cold", method="reportgen build (html)")
-        rows.append(html)
-        print(f"  build --format html  {_fmt_s(html['median_s'])}", file=sys.stderr)
-    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or shutil.which(
-        "jupyter")
-    if jupyter is None:
-        rows.append({"group": "cli", "case": "default handout, cold", "method": "nbconvert",
-                     "error": ["jupyter is not installed (nox -s bench installs it)"]})
-    else:
-        argv = [jupyter, "nbconvert", "--execute", "--to", "html", "--output-dir", str(work),
-                str(NOTEBOOK)]
-        row = run_command(argv, cold("nb"), repeats)
-        row.update(group="cli", case="default handout, cold", method="nbconvert --execute")
+    for name, row in found.items():
+        row.update(group="cli", case=case, method=name)
         rows.append(row)
-        print(f"  nbconvert            {_fmt_s(row['median_s'])}", file=sys.stderr)
-    big = [*reportgen, "compute", "--quiet", "--out", str(out), "--set", "data.n=1000000",
-           "--set", "surface.resolution=1000"]
-    row = _cold_rows(big, cold, repeats)
+        print(f"  {name:<26} {_fmt_s(row['median_s'])}", file=sys.stderr)
+    for name in missing:
+        rows.append({"group": "cli", "case": case, "method": name,
+                     "error": ["jupyter (nox -s bench installs it) or chromium is not installed"]})
+    route = found.get("notebook to PDF")
+    if route is not None:
+        route["note"] = ("nbconvert --execute --to html, then headless Chromium "
+                         "--print-to-pdf (16 pages, its own styles)")
+    big = [*reportgen, "compute", "--quiet", "--out", str(work / "out"), "--set",
+           "data.n=1000000", "--set", "surface.resolution=1000"]
+    row = _cold_rows(big, lambda name: cold_env(fresh_cache(work, name)), repeats)
     row.update(group="cli", case="n=1e6, resolution 1000", method="reportgen compute")
     rows.append(row)
     print(f"  compute n=1e6        {_fmt_s(row['median_s'])}", file=sys.stderr)
@@ -499,20 +521,27 @@ def bench_batch(work: Path, repeats: int) -> list[dict[str, Any]]:
         return cold_env(fresh_cache(work, name))
 
     case = "12 variants (HTML + PDF)"
-    single = _cold_rows([*reportgen, "build", "--quiet", "--out", str(work / "one")], cold,
-                        repeats)
-    single.update(group="batch", case=case, method="one cold build")
     matrix = "runs.0.learning_rate=" + ",".join(map(str, BATCH_RATES))
-    # a fresh folder each time: batch skips variants already written (resume), so a
-    # second run into one folder would time 12 skips, not 12 builds
-    batch = _cold_rows(lambda index: [*reportgen, "batch", "--quiet", "--matrix", matrix,
-                                      "--jobs", "2", "--out", str(work / f"twelve-{index}")],
-                       cold, repeats)
+
+    def single(index: int) -> list[Step]:
+        return [([*reportgen, "build", "--quiet", "--out", str(work / f"one-{index}")],
+                 cold("cold"))]
+
+    def twelve(index: int) -> list[Step]:
+        # a fresh folder each time: batch skips variants already written (resume), so a
+        # second run into one folder would time 12 skips, not 12 builds
+        return [([*reportgen, "batch", "--quiet", "--matrix", matrix, "--jobs", "2", "--out",
+                  str(work / f"twelve-{index}")], cold("cold"))]
+
+    found = interleaved({"one cold build": single, "reportgen batch --jobs 2": twelve},
+                        repeats)
+    single_row, batch = found["one cold build"], found["reportgen batch --jobs 2"]
+    single_row.update(group="batch", case=case, method="one cold build")
     batch.update(group="batch", case=case, method="reportgen batch --jobs 2")
-    if single.get("median_s") and batch.get("median_s"):
-        batch["note"] = (f"{batch['median_s'] / single['median_s']:.2f}x one cold build "
+    if single_row.get("median_s") and batch.get("median_s"):
+        batch["note"] = (f"{batch['median_s'] / single_row['median_s']:.2f}x one cold build "
                          f"(goal <= 4x; 12 builds in a row ~ 12x)")
-    rows = [single, batch]
+    rows = [single_row, batch]
     one = run_child({"kind": "matrix", "count": 1})
     many = run_child({"kind": "matrix", "count": 200})
     one.update(group="batch", case="compute stage, cold", method="1 variant")
@@ -524,6 +553,105 @@ def bench_batch(work: Path, repeats: int) -> list[dict[str, Any]]:
     for row in rows:
         print(f"  {row['case']:<26} {row['method']:<26} {_fmt_s(row.get('median_s'))}",
               file=sys.stderr)
+    return rows
+
+
+COURSE_STUDENTS = 40
+
+
+def course_config(folder: Path, students: int) -> Path:
+    """The shipped lab course with a generated roster of ``students`` rows; its config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    roster = "id,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(1, students + 1))
+    (folder / "roster.csv").write_text(roster, encoding="utf-8")
+    text = (ROOT / "reports" / "lab-course.toml").read_text(encoding="utf-8")
+    config = folder / "course.toml"
+    config.write_text(re.sub(r'^roster = "[^"]*"', 'roster = "roster.csv"', text, flags=re.M),
+                      encoding="utf-8")
+    return config
+
+
+def bench_course(work: Path, repeats: int) -> list[dict[str, Any]]:
+    """A course: student and instructor copies for a 40-row roster (two batch runs today,
+    sharing one cache as a lecturer's would), per variant, against one cold build."""
+    reportgen = [sys.executable, "-m", "reportgen"]
+    config = course_config(work / "course-source", COURSE_STUDENTS)
+    variants = 2 * COURSE_STUDENTS
+
+    def single(index: int) -> list[Step]:
+        return [([*reportgen, "build", "--quiet", "--out", str(work / f"course-one-{index}")],
+                 cold_env(fresh_cache(work, "cold")))]
+
+    def course(index: int) -> list[Step]:
+        env = cold_env(fresh_cache(work, "course-cache"))  # cold, then shared by both copies
+        batch = [*reportgen, "batch", str(config), "--quiet", "--jobs", "2"]
+        return [([*batch, "--out", str(work / f"course-student-{index}")], env),
+                ([*batch, "--audience", "instructor", "--out",
+                  str(work / f"course-instructor-{index}")], env)]
+
+    found = interleaved({"one cold build": single, "course": course}, repeats)
+    case = f"course: {COURSE_STUDENTS} students x 2 copies (HTML + PDF)"
+    cold, whole = found["one cold build"], found["course"]
+    cold.update(group="course", case=case, method="one cold build")
+    whole.update(group="course", case=case,
+                 method="batch student + batch --audience instructor, --jobs 2")
+    per = {key: whole[key] / variants for key in ("median_s", "first_s")}
+    per_variant: dict[str, Any] = {"group": "course", "case": case,
+                                   "method": f"per variant (1/{variants} of the course)",
+                                   "repeats": repeats, **per}
+    if cold.get("median_s"):
+        per_variant["note"] = (f"{per['median_s'] / cold['median_s']:.3f}x one cold build "
+                               f"(goal <= 0.25x)")
+    if "error" in whole:
+        per_variant["error"] = whole["error"]
+    rows = [cold, whole, per_variant]
+    for row in rows:
+        print(f"  {row['method']:<52} {_fmt_s(row.get('median_s'))}", file=sys.stderr)
+    return rows
+
+
+def bench_pdf(work: Path, repeats: int) -> list[dict[str, Any]]:
+    """The PDF stage of the default handout by part, and WeasyPrint's own floor: the same
+    pages laid out once and written, and an empty page with the same stylesheets
+    (``pdf_stages.py``, in a fresh process)."""
+    folder = work / "pdf-html"
+    env = cold_env(fresh_cache(work, "pdf-cache"))
+    subprocess.run([sys.executable, "-m", "reportgen", "build", "--quiet", "--format", "html",
+                    "--out", str(folder)], env=env, cwd=ROOT, check=True)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pdf_stages.py"),
+                           str(folder), str(repeats)], env=env, cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    found = next((json.loads(line.split(" ", 1)[1]) for line in done.stdout.splitlines()
+                  if line.startswith("PDF-STAGES ")), None)
+    case = "default handout, PDF stage"
+    if found is None:
+        return [{"group": "pdf", "case": case, "method": "render_pdf",
+                 "error": (done.stderr or done.stdout).strip().splitlines()[-1:]}]
+    ours, floor = found["ours"], found["floor"]
+
+    def row(method: str, clock: list[float], note: str = "", **extra: Any) -> dict[str, Any]:
+        return {"group": "pdf", "case": case, "method": method, "median_s": clock[0],
+                "cpu_s": clock[1], "repeats": extra.pop("repeats", repeats),
+                "note": note + (f"; CPU {clock[1]:.2f} s" if note else f"CPU {clock[1]:.2f} s"),
+                **extra}
+
+    parts = [key for key in ours if key.startswith("layout")] + ["write_pdf"]
+    rows = [row("render_pdf, first in its process", found["first"]["total"], repeats=1,
+                note="what a build pays"),
+            row("render_pdf (stages below)", ours["total"],
+                f"{ours['total'][1] / floor[1]:.2f}x WeasyPrint's floor for these pages in "
+                f"CPU (goal <= 1.2x)")]
+    for key in ["parse", *parts, "reportgen"]:
+        label = {"parse": "  HTML parsing", "write_pdf": "  write_pdf",
+                 "reportgen": "  reportgen's own (placement, names, SVG rewrite)"}.get(
+            key, f"  {key}")
+        note = f"of which SVG drawing {ours['svg'][0]:.2f} s" if key == "write_pdf" else ""
+        rows.append(row(label, ours[key], note))
+    rows += [row("WeasyPrint floor: these pages laid out once and written", floor),
+             row("WeasyPrint floor: an empty page, the same stylesheets", found["empty"]),
+             row("import weasyprint", found["import"], repeats=1)]
+    for item in rows:
+        print(f"  {item['method']:<56} {_fmt_s(item.get('median_s'))}", file=sys.stderr)
     return rows
 
 
@@ -614,6 +742,37 @@ def _cold_rows(argv: list[str] | Callable[[int], list[str]],
     return row
 
 
+Step = tuple[list[str], dict[str, str]]  # one command and its environment
+
+
+def interleaved(runs: dict[str, Callable[[int], list[Step]]],
+                repeats: int) -> dict[str, dict[str, Any]]:
+    """Each of ``runs`` ``repeats`` times, interleaved: repeat ``i`` runs every one once (in
+    reverse order every other repeat). ``runs[name](i)`` gives the commands of its ``i``-th
+    run, timed together; a row per name: median wall time, the largest peak RSS."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    peaks: dict[str, list[float]] = {name: [] for name in runs}
+    errors: dict[str, list[str]] = {}
+    names = list(runs)
+    for index in range(repeats):
+        for name in names if index % 2 == 0 else names[::-1]:
+            total = 0.0
+            for argv, env in runs[name](index):
+                result = run_command(argv, env, 1)
+                total += result["median_s"]
+                peaks[name].append(result["peak_rss_mb"])
+                if "error" in result:
+                    errors.setdefault(name, result["error"])
+            times[name].append(total)
+    rows: dict[str, dict[str, Any]] = {}
+    for name in names:
+        rows[name] = {"median_s": statistics.median(times[name]), "first_s": times[name][0],
+                      "repeats": repeats, "peak_rss_mb": max(peaks[name], default=0.0)}
+        if name in errors:
+            rows[name]["error"] = errors[name]
+    return rows
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -634,7 +793,7 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
     for (group, _case), methods in by_case.items():
         baselines = {"surface": ["loop", "numpy"], "sweep": ["runs-loop"],
                      "cli": ["nbconvert --execute"], "cache": [], "batch": [],
-                     "authoring": []}[group]
+                     "course": [], "authoring": [], "pdf": []}[group]
         for row in methods.values():
             if row["method"] == "loop":
                 continue
@@ -679,6 +838,55 @@ def markdown(rows: list[dict[str, Any]], idle_mb: float | None) -> str:
     return "\n".join(lines)
 
 
+def _find(rows: list[dict[str, Any]], group: str, method: str) -> dict[str, Any] | None:
+    return next((r for r in rows if r["group"] == group and r["method"] == method
+                 and "error" not in r), None)
+
+
+#: Issue 24's rows: (what, (group, method) measured, (group, method) it is compared with,
+#: the goal as the largest ratio, the value's key).
+GOALS = [
+    ("cold build, HTML + PDF, vs the notebook to HTML (nbconvert) and PDF (Chromium)",
+     ("cli", "reportgen build"), ("cli", "notebook to PDF"), 0.7, "median_s"),
+    ("cold build, HTML only, vs nbconvert --execute --to html",
+     ("cli", "reportgen build (html)"), ("cli", "nbconvert --execute"), 0.6, "median_s"),
+    ("title-only rebuild vs cold build",
+     ("authoring", "title-only rebuild"), ("authoring", "cold build (stages below)"), 0.35,
+     "median_s"),
+    ("12 variants (--jobs 2) vs one cold build",
+     ("batch", "reportgen batch --jobs 2"), ("batch", "one cold build"), 4.0, "median_s"),
+    (f"course of {COURSE_STUDENTS} students, both copies: per variant vs one cold build",
+     ("course", f"per variant (1/{2 * COURSE_STUDENTS} of the course)"),
+     ("course", "one cold build"), 0.25, "median_s"),
+    ("PDF stage vs WeasyPrint alone on these pages (CPU)",
+     ("pdf", "render_pdf (stages below)"),
+     ("pdf", "WeasyPrint floor: these pages laid out once and written"), 1.2, "cpu_s"),
+]
+
+
+def goals(rows: list[dict[str, Any]]) -> str:
+    """Issue 24's table: each goal's ratio from rows of this run (blank where not run)."""
+    lines = ["| goal (issue 24) | reportgen | anchor | ratio | goal | met |",
+             "|---|---:|---:|---:|---:|---|"]
+    for label, (group, method), (base_group, base_method), limit, key in GOALS:
+        row, base = _find(rows, group, method), _find(rows, base_group, base_method)
+        if row is None or base is None or not row.get(key) or not base.get(key):
+            lines.append(f"| {label} | | | | <= {limit:g}x | not run |")
+            continue
+        ratio = row[key] / base[key]
+        lines.append(f"| {label} | {_fmt_s(row[key])} | {_fmt_s(base[key])} | {ratio:.2f}x "
+                     f"| <= {limit:g}x | {'yes' if ratio <= limit else 'no'} |")
+    watch = _find(rows, "authoring", "watch: edited title to HTML")
+    lines.append(f"| watch: edited title to updated HTML | {_fmt_s((watch or {}).get('median_s'))}"
+                 f" | | | <= 1 s | "
+                 f"{'not run' if watch is None else 'yes' if watch['median_s'] <= 1 else 'no'} |")
+    empty = _find(rows, "pdf", "WeasyPrint floor: an empty page, the same stylesheets")
+    if empty is not None:
+        lines.append(f"| WeasyPrint on an empty page, the same stylesheets (the floor) "
+                     f"| {_fmt_s(empty['median_s'])} | | | | |")
+    return "\n".join(lines)
+
+
 def _fmt_s(value: float | None) -> str:
     if value is None:
         return ""
@@ -705,14 +913,17 @@ def machine() -> dict[str, Any]:
             "devices": [str(d) for d in jax.devices()], "load_average": os.getloadavg()}
 
 
+#: The groups of rows, in the order they run (``--only`` picks some).
+GROUPS = ("surface", "sweep", "cli", "cache", "batch", "course", "authoring", "pdf")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true",
                         help="small cases and one repeat of the commands (a smoke test)")
-    parser.add_argument("--only", default="surface,sweep,cli,cache,batch,authoring",
-                        help="comma-separated groups: surface, sweep, cli, cache, batch, "
-                        "authoring")
+    parser.add_argument("--only", default=",".join(GROUPS),
+                        help="comma-separated groups: " + ", ".join(GROUPS))
     parser.add_argument("--budget", type=float, default=30.0,
                         help="seconds a baseline may take before it is timed on a subset")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each command row")
@@ -722,6 +933,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         child_main(args.child)
         return 0
     groups = {g.strip() for g in args.only.split(",")}
+    if groups - set(GROUPS):
+        parser.error(f"--only: unknown group(s) {sorted(groups - set(GROUPS))}; "
+                     f"expected some of {', '.join(GROUPS)}")
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="reportgen-bench-") as tmp:
         work = Path(tmp)
@@ -737,10 +951,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += bench_cache(work, 1 if args.quick else args.repeats)
         if "batch" in groups:
             rows += bench_batch(work, 1 if args.quick else args.repeats)
+        if "course" in groups:
+            rows += bench_course(work, 1 if args.quick else args.repeats)
         if "authoring" in groups:
             rows += bench_authoring(work, 1 if args.quick else args.repeats)
+        if "pdf" in groups:
+            rows += bench_pdf(work, 1 if args.quick else args.repeats)
     add_ratios(rows)
-    table = markdown(rows, idle)
+    table = markdown(rows, idle) + "\n\n" + goals(rows)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     record = {"machine": machine(), "idle_peak_rss_mb": idle, "rows": rows,

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from reportgen.api import verify as verify
     from reportgen.config import Config as Config
     from reportgen.config import ConfigError as ConfigError
+    from reportgen.course.batch import BatchResult as BatchResult
+    from reportgen.errors import ParameterError as ParameterError
+    from reportgen.store.output import OutputError as OutputError
     from reportgen.verification import Verification as Verification
 
 #: Each public name and the module that defines it.
@@ -40,6 +43,9 @@ _EXPORTS = {
     "Report": "reportgen.api",
     "Config": "reportgen.config",
     "ConfigError": "reportgen.config",
+    "ParameterError": "reportgen.errors",
+    "OutputError": "reportgen.store.output",
+    "BatchResult": "reportgen.course.batch",
     "Verification": "reportgen.verification",
 }
 

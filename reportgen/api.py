@@ -10,19 +10,24 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen import config as config_module
-from reportgen import pipeline
+from reportgen import pipeline, verification
 from reportgen.config import Config
+from reportgen.course.cluster import WORKER_TIMEOUT_S
+from reportgen.errors import ParameterError
+from reportgen.layout import HTML_FILE, PDF_FILE, default_report_folder
 from reportgen.render.format import fmt_num, fmt_pct, fmt_theta
 from reportgen.store import results as results_io
-from reportgen.verification import Verification, check
+from reportgen.store.output import OutputError
+from reportgen.verification import Verification
 
 if TYPE_CHECKING:
     from reportgen.course.batch import BatchResult
@@ -126,12 +131,17 @@ class Report:
     @property
     def html_path(self) -> Path | None:
         """``index.html``, when the build made HTML."""
-        return self.path / "index.html" if "index.html" in self.files else None
+        return self.path / HTML_FILE if HTML_FILE in self.files else None
 
     @property
     def pdf_path(self) -> Path | None:
         """``handout.pdf``, when the build made a PDF."""
-        return self.path / "handout.pdf" if "handout.pdf" in self.files else None
+        return self.path / PDF_FILE if PDF_FILE in self.files else None
+
+    @property
+    def notebook_path(self) -> Path | None:
+        """``handout.ipynb``, when the build made the notebook."""
+        return self.path / "handout.ipynb" if "handout.ipynb" in self.files else None
 
     def _repr_html_(self) -> str:
         """The handout inline in Jupyter (in an iframe, so its styles stay its own)."""
@@ -158,7 +168,8 @@ def build(
       config: from :func:`load_config`.
       out: the report folder (default: ``build/<handout name>``); replaced only when it
         is empty or a report reportgen wrote.
-      formats: any of ``"html"`` and ``"pdf"``.
+      formats: any of ``"html"``, ``"pdf"`` and ``"ipynb"`` (``handout.ipynb``, the
+        handout as a notebook that recomputes its numbers with numpy).
       templates: a folder of templates overriding the shipped ones by name.
       cache: False recomputes and caches nothing.
       cache_dir: the cache folder.
@@ -170,14 +181,16 @@ def build(
       The written report.
 
     Raises:
-      ConfigError: a bad config or template.
-      reportgen.store.output.OutputError: an ``OSError`` naming the output folder, which
-        may not be replaced (it holds other files, it is a symbolic link...) or cannot
-        be written.
+      ConfigError: a bad config or template; a :class:`ParameterError` (a ConfigError)
+        for a bad argument, named as in this call (``jobs=0: ...``).
+      OutputError: an ``OSError`` naming the output folder, which may not be replaced (it
+        holds other files, it is a symbolic link...) or cannot be written; its message
+        is the one line the command line prints, in this call's terms (``out='x': ...``).
     """
-    target = Path(out) if out is not None else Path("build") / config.name
-    files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
-                           cache_dir=_path(cache_dir), use_cache=cache, jobs=jobs)
+    target = Path(out) if out is not None else default_report_folder(config.name)
+    with _python_terms({"out": out if out is not None else str(target), "jobs": jobs}):
+        files = pipeline.build(config, target, tuple(formats), templates_dir=_path(templates),
+                               cache_dir=_path(cache_dir), use_cache=cache, jobs=jobs)
     return Report(target, tuple(sorted(files)))
 
 
@@ -192,48 +205,79 @@ def build_batch(
     jobs: int = 1,
     executor: str = "local",
     scheduler: str | None = None,
+    worker_timeout: float = WORKER_TIMEOUT_S,
     cache: bool = True,
     cache_dir: PathLike | None = None,
 ) -> BatchResult:
     """Build every variant of a batch config (its ``[matrix]`` and/or ``[students]``).
 
+    Bad arguments, a bad config, an ``out`` folder holding other files and a Dask
+    scheduler that cannot be reached are all refused before anything is computed.
+
     Args:
       path_or_name: a TOML file or shipped handout name (a roster path is relative to it).
       out: the batch folder (default: ``build/<name>-batch``).
-      overrides: values set over the file, by dotted key, as in :func:`load_config`
-        (``{"audience": "instructor"}`` makes instructor copies).
+      overrides: values set over the file, by dotted key, as in :func:`load_config` (a
+        batch with exercises makes student and instructor copies at once:
+        ``out/students/`` and ``out/instructor/``).
       matrix: ``"KEY=V1,V2"`` entries replacing the config's matrix for KEY.
-      formats: any of ``"html"`` and ``"pdf"``.
+      formats: any of ``"html"``, ``"pdf"`` and ``"ipynb"`` (``handout.ipynb``, the
+        handout as a notebook that recomputes its numbers with numpy).
       templates: a folder of templates overriding the shipped ones by name.
       jobs: local worker processes that render (spawned).
       executor: ``"local"`` or ``"dask"`` (with ``scheduler``, an existing cluster).
+      scheduler: the Dask scheduler's address, ``"tcp://HOST:PORT"``.
+      worker_timeout: seconds the Dask cluster may have no worker before the batch stops
+        (``BatchResult.stopped`` says so; the built variants are kept, a rerun resumes).
       cache: False recomputes and caches nothing.
       cache_dir: the cache folder.
 
     Returns:
-      The batch folder and each variant's outcome (``.failed`` lists the failures).
+      The batch folder and each variant's outcome (``.failed`` lists the failures,
+      ``.pending`` what a stopped batch did not reach).
 
     Raises:
-      ConfigError: a bad config, matrix, roster or output folder.
+      ConfigError: a bad config, matrix, roster or constraint; a :class:`ParameterError`
+        (a ConfigError) for a bad argument, named as in this call (``jobs=0: ...``).
+      OutputError: an ``OSError`` for an ``out`` folder that may not be written.
     """
-    from reportgen.course import batch, plan
+    from reportgen.course import batch
 
-    pipeline.check_jobs(jobs)  # before the plan computes anything
-    made = plan.make_plan(path_or_name, overrides or (), matrix, cache_dir=_path(cache_dir),
-                          use_cache=cache)
-    target = Path(out) if out is not None else batch.default_folder(made)
-    return batch.run(made, target, formats, templates_dir=_path(templates), jobs=jobs,
-                     executor=executor, scheduler=scheduler, cache_dir=_path(cache_dir),
-                     use_cache=cache)
+    arguments = {"out": out, "jobs": jobs, "executor": executor, "scheduler": scheduler,
+                 "worker_timeout": worker_timeout}
+    with _python_terms(arguments):
+        return batch.build(path_or_name, _path(out), formats, overrides=overrides or (),
+                           matrix_options=matrix, templates_dir=_path(templates), jobs=jobs,
+                           executor=executor, scheduler=scheduler,
+                           worker_timeout=worker_timeout, cache_dir=_path(cache_dir),
+                           use_cache=cache)
 
 
 def verify(path: PathLike) -> Verification:
-    """Recompute a report folder (or a handout PDF) from its own config and compare.
+    """Recompute a report folder, a handout PDF, or every variant of a batch folder, from
+    its own config and compare (as ``reportgen verify`` does).
 
     Returns:
-      A :class:`~reportgen.verification.Verification`: ``.ok`` and ``.differences``.
+      A :class:`~reportgen.verification.Verification`: ``.ok`` and ``.differences``; for
+      a batch, ``.variants`` holds each variant's, and ``.differences`` all of theirs,
+      each led by the variant's id.
+
+    Raises:
+      ConfigError: ``path`` is missing or is not a readable report or batch.
     """
-    return check(Path(path))
+    return verification.verify(Path(path))
+
+
+@contextlib.contextmanager
+def _python_terms(arguments: Mapping[str, Any]) -> Iterator[None]:
+    """Errors about an argument, worded as in the call (``jobs=0: ...``), not as the
+    command line words them (``--jobs: ...``)."""
+    try:
+        yield
+    except (ParameterError, OutputError) as exc:
+        name = exc.parameter
+        given = f"{name}={arguments[name]!r}" if name in arguments else f"{name}="
+        raise exc.worded(f"{given}: {exc.problem}") from None
 
 
 def _path(value: PathLike | None) -> Path | None:

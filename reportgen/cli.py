@@ -20,13 +20,16 @@ from typing import Any
 from reportgen import interrupts, pipeline
 from reportgen._version import __version__
 from reportgen.config import Config, ConfigError, load, parse_key
+from reportgen.course.cluster import WORKER_TIMEOUT_S
+from reportgen.errors import NamesParameter
+from reportgen.layout import default_report_folder
 from reportgen.render import FORMATS
 from reportgen.shipped import shipped_handouts, shipped_templates
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-class Stages:
+class ProgressDisplay:
     """A progress display on stderr: one line per stage with its time; silent when quiet."""
 
     def __init__(self, quiet: bool) -> None:
@@ -146,7 +149,7 @@ def make_parser() -> argparse.ArgumentParser:
         "Variants already built with the same config are skipped, so an interrupted "
         "batch resumes.")
     _add_config_arguments(batch, out_default="build/<name>-batch/")
-    _add_render_arguments(batch)
+    _add_render_arguments(batch, audience=False)
     batch.add_argument("--matrix", dest="matrix", action="append", default=[],
                        metavar="KEY=V1,V2", help="vary a config value over a list (repeatable; "
                        "replaces the config's [matrix] entry for KEY)")
@@ -156,7 +159,13 @@ def make_parser() -> argparse.ArgumentParser:
     batch.add_argument("--executor", choices=("local", "dask"), default="local",
                        help="render locally, or as tasks on an existing Dask cluster")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (--executor dask)")
+                       help="the Dask scheduler, tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 "
+                       "(--executor dask); reached before anything is computed")
+    batch.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT_S,
+                       metavar="SECONDS",
+                       help="with --executor dask: how long the cluster may have no worker "
+                       "before the batch stops with exit code 1, keeping what it built "
+                       f"(a rerun resumes; default: {WORKER_TIMEOUT_S:g})")
 
     watch = commands.add_parser(
         "watch", help="rebuild a handout whenever its config or a template changes",
@@ -167,16 +176,19 @@ def make_parser() -> argparse.ArgumentParser:
     watch.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a config value (repeatable)")
     watch.add_argument("--format", default="html",
-                       help="comma-separated output formats: html, pdf (default: html)")
+                       help="comma-separated output formats: html, pdf, ipynb (default: html)")
     watch.add_argument("--templates", type=Path, default=None, metavar="DIR",
                        help="a folder of templates overriding the shipped ones (watched too)")
     watch.add_argument("--out", type=Path, default=None,
                        help="the report folder to write (default: build/<name>)")
     watch.add_argument("--serve", action="store_true",
-                       help="serve the report on http://127.0.0.1 and reload the page after "
-                       "each rebuild (only the served page gets the reload script)")
+                       help="serve the report's own files on http://127.0.0.1 (to this "
+                       "machine only) and reload the page after each rebuild; a failed "
+                       "rebuild's error shows in the page (only the served page gets the "
+                       "reload script, the one script it may run)")
     watch.add_argument("--port", type=int, default=8000,
-                       help="the port for --serve (default: 8000; 0 picks a free one)")
+                       help="the port for --serve, 0 to 65535 (default: 8000; 0 picks a "
+                       "free one)")
     watch.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                        help="where results and JAX compilations are cached")
 
@@ -200,11 +212,16 @@ def make_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser(
         "grade", help="mark filled-in student PDFs against a batch's answer key",
         description="Read each submission's form fields, identify the student from the PDF's "
-        "attached config (checked against batch.json), score every answer within its "
-        "tolerance and write BATCH_DIR/grades.csv.")
+        "attached config (checked against batch.json, its own manifest and its first "
+        "page), score every answer within its tolerance and merge the marks into "
+        "BATCH_DIR/grades.csv (one row per student; earlier marks are kept), with "
+        "grades-moodle.csv and grades-canvas.csv for an LMS import, and the index.")
     grade.add_argument("batch_dir", type=Path, help="the folder `reportgen batch` wrote")
     grade.add_argument("submissions", type=Path, nargs="+", metavar="SUBMISSION.pdf",
                        help="filled-in student handouts")
+    grade.add_argument("--replace", action="store_true",
+                       help="mark a new file for a student already marked from another "
+                       "(without it, that is an error and nothing is written)")
     _add_discovery_commands(commands)
     _add_examples(parser)
     return parser
@@ -256,6 +273,7 @@ EXAMPLES: dict[str, str] = {
     "build": """\
   reportgen build                                   # the default handout -> build/source-notebook/
   reportgen build learning-rates --format html      # a shipped handout, HTML only
+  reportgen build --format html,pdf,ipynb           # and the handout as a notebook
   reportgen build handout.toml --set runs.0.learning_rate=0.3 --out build/fast
   reportgen build handout.toml --templates templates  # with your own templates""",
     "compute": """\
@@ -268,19 +286,20 @@ EXAMPLES: dict[str, str] = {
     "batch": """\
   reportgen batch learning-rate-study               # -> build/learning-rate-study-batch/
   reportgen batch handout.toml --matrix runs.0.learning_rate=0.02,0.1,0.5
-  reportgen batch lab-course --out build/lab        # a copy per student, and the answer key
-  reportgen batch lab-course --audience instructor --out build/lab-key
+  reportgen batch lab/lab-course.toml --out build/lab  # students/, instructor/, handouts/, key
+  reportgen batch lab/lab-course.toml --format html,pdf,ipynb --out build/lab  # with notebooks
   reportgen batch study.toml --executor dask --scheduler tcp://10.0.0.5:8786""",
     "watch": """\
   reportgen watch handout.toml --serve              # rebuild on save, reload the browser
   reportgen watch handout.toml --templates templates --format html,pdf""",
     "init": """\
   reportgen init lecture                            # handout.toml, its schema, templates/
-  reportgen init lab --from lab-course              # start from a shipped handout or batch""",
+  reportgen init lab --from lab-course              # a course: config, roster, secret .salt""",
     "schema": """\
   reportgen schema > reportgen.schema.json          # what a config's #:schema line names""",
     "grade": """\
-  reportgen grade build/lab submissions/*.pdf       # -> build/lab/grades.csv""",
+  reportgen grade build/lab submissions/*.pdf       # -> build/lab/grades.csv (merged)
+  reportgen grade build/lab late/s003.pdf --replace  # a new file for a student marked before""",
     "list": """\
   reportgen list                                    # names for build, batch and init --from""",
     "templates": """\
@@ -318,15 +337,17 @@ def _add_examples(parser: argparse.ArgumentParser, prefix: str = "") -> None:
                 _add_examples(sub, f"{command} ")
 
 
-def _add_render_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_render_arguments(parser: argparse.ArgumentParser, audience: bool = True) -> None:
     parser.add_argument("--format", default="html,pdf",
-                        help="comma-separated output formats: html, pdf (default: html,pdf)")
+                        help="comma-separated output formats: html, pdf, ipynb (a notebook "
+                        "that recomputes the numbers; default: html,pdf)")
     parser.add_argument("--templates", type=Path, default=None, metavar="DIR",
                         help="a folder of templates overriding the shipped ones by name")
     parser.add_argument("--audience", choices=("student", "instructor"), default=None,
                         help="for handouts with exercises: student copies withhold the answers "
                         "and have fillable fields; instructor copies add worked solutions "
-                        "(default: the config's audience, student)")
+                        "(default: the config's audience, student)" if audience
+                        else argparse.SUPPRESS)
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -379,7 +400,7 @@ def output_folder(args: argparse.Namespace, config: Config) -> Path:
     """--out, or build/<handout name>."""
     if args.out is not None:
         return Path(args.out)
-    return Path("build") / config.name
+    return default_report_folder(config.name)
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
@@ -398,7 +419,7 @@ def run_compute(args: argparse.Namespace) -> int:
     config = load_config(args)
     check_one_handout(config, args)
     target = output_folder(args, config)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
         pipeline.compute_folder(config, target, cache_dir=args.cache_dir,
                                 use_cache=not args.no_cache, progress=stages)
@@ -411,13 +432,12 @@ def run_compute(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     """``reportgen build``: compute, render and write the report folder atomically."""
-    pipeline.check_jobs(args.jobs)
     config = load_config(args)
     check_one_handout(config, args)
     formats = parse_formats(args.format)
     _check_templates(args)
     target = output_folder(args, config)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
         pipeline.build(config, target, formats, templates_dir=args.templates,
                        cache_dir=args.cache_dir, use_cache=not args.no_cache, progress=stages,
@@ -431,35 +451,37 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``reportgen batch``: every variant into its own folder, an index and batch.json."""
-    from reportgen.course import batch, plan
+    from reportgen.course import batch
 
     formats = parse_formats(args.format)
     _check_templates(args)
-    pipeline.check_jobs(args.jobs)  # before the plan computes anything
+    if args.audience is not None:
+        raise ConfigError("--audience: a batch makes every copy at once (DIR/students/ and, "
+                          "with exercises, DIR/instructor/); drop --audience")
     check_many_handouts(load_config(args), args)
-    stages = Stages(args.quiet)
+    stages = ProgressDisplay(args.quiet)
     try:
-        made = plan.make_plan(args.config, _overrides(args), args.matrix,
-                              cache_dir=args.cache_dir,
-                              use_cache=not args.no_cache, progress=stages)
-        target = args.out if args.out is not None else batch.default_folder(made)
-
         def report(outcome: batch.Outcome, done: int, total: int) -> None:
             stages.line(_variant_line(outcome, done, total))
 
-        result = batch.run(made, target, formats, templates_dir=args.templates,
-                           jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                           cache_dir=args.cache_dir, use_cache=not args.no_cache,
-                           progress=stages, on_variant=report)
+        result = batch.build(args.config, args.out, formats, overrides=_overrides(args),
+                             matrix_options=args.matrix, templates_dir=args.templates,
+                             jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+                             worker_timeout=args.worker_timeout, cache_dir=args.cache_dir,
+                             use_cache=not args.no_cache, progress=stages, on_variant=report)
     finally:
         stages.close()
-    built = sum(1 for o in result.outcomes if o.status == "built")
-    skipped = sum(1 for o in result.outcomes if o.status == "skipped")
-    print(f"wrote {target}/: {built} built, {skipped} already there, {len(result.failed)} "
-          f"failed, of {len(result.outcomes)} variants", file=sys.stderr)
+    counts = {status: sum(1 for o in result.outcomes if o.status == status)
+              for status in ("built", "skipped", "failed", "pending")}
+    pending = f", {counts['pending']} pending" if counts["pending"] else ""
+    print(f"wrote {result.folder}/: {counts['built']} built, {counts['skipped']} already "
+          f"there, {counts['failed']} failed{pending}, of {len(result.outcomes)} variants",
+          file=sys.stderr)
     for outcome in result.failed:
         print(f"reportgen: error: variant {outcome.variant.id}: {outcome.error}", file=sys.stderr)
-    return EXIT_FAILED if result.failed else EXIT_OK
+    if result.stopped:
+        print(f"reportgen: error: {result.stopped}", file=sys.stderr)
+    return EXIT_FAILED if result.failed or result.stopped else EXIT_OK
 
 
 def _variant_line(outcome: Any, done: int, total: int) -> str:
@@ -470,20 +492,36 @@ def _variant_line(outcome: Any, done: int, total: int) -> str:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """``reportgen grade``: score submissions, write grades.csv, print a summary."""
-    from reportgen.course import grading
+    """``reportgen grade``: score submissions, merge grades.csv, print a summary."""
+    from reportgen.course import gradebook, grading
 
-    marked = grading.grade(args.batch_dir, args.submissions)
-    for item in marked:
+    try:
+        graded = grading.grade(args.batch_dir, args.submissions, replace=args.replace)
+    except grading.GradeConflict as exc:
+        print(f"reportgen: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for item in graded.marked:
         if item.rejected:
-            print(f"  {item.path.name}: NOT SCORED: {item.rejected}")
+            print(f"  {item.shown}: NOT SCORED: {item.rejected}")
         else:
             notes = f" ({'; '.join(item.notes)})" if item.notes else ""
-            print(f"  {item.path.name}: student {item.student_id}: {item.total:g} points{notes}")
-    scored = [m for m in marked if not m.rejected]
-    print(f"graded {len(scored)} of {len(marked)} submission(s) into "
-          f"{args.batch_dir / grading.GRADES_FILE}")
-    return EXIT_FAILED if len(scored) < len(marked) else EXIT_OK
+            print(f"  {item.shown}: student {shown(item.student_id)}: {item.total:g} "
+                  f"points{notes}")
+    for line in graded.replaced:
+        print(f"  replaced: {line}")
+    scored = [m for m in graded.marked if not m.rejected]
+    folder = shown(args.batch_dir)
+    print(f"graded {len(scored)} of {len(graded.marked)} submission(s) into "
+          f"{folder}/{gradebook.GRADES_FILE} (and {gradebook.MOODLE_FILE}, "
+          f"{gradebook.CANVAS_FILE}, index.html)")
+    return EXIT_FAILED if len(scored) < len(graded.marked) else EXIT_OK
+
+
+def shown(text: object) -> str:
+    """A name as the terminal may show it (control characters escaped)."""
+    from reportgen.course.files import shown as escaped
+
+    return escaped(text)
 
 
 def _check_templates(args: argparse.Namespace) -> None:
@@ -495,14 +533,16 @@ def run_watch(args: argparse.Namespace) -> int:
     """``reportgen watch``: build, then rebuild on every change until Ctrl-C."""
     import threading
 
-    from reportgen import watch
+    from reportgen import serve, watch
 
     formats = parse_formats(args.format)
     _check_templates(args)
+    if args.serve:
+        serve.check_port(args.port)
     config = load(args.config, args.overrides)
     target = output_folder(args, config)
     watcher = watch.Watcher(args.config, target, args.overrides, formats, args.templates,
-                            args.cache_dir)
+                            args.cache_dir, describe=lambda exc: error_lines(exc)[0])
 
     def report(rebuild: watch.Rebuild) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -516,10 +556,9 @@ def run_watch(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         if args.serve:
             try:
-                url = stack.enter_context(watch.serving(target, lambda: watcher.version,
-                                                        args.port))
+                url = stack.enter_context(serve.serving(lambda: watcher.site, args.port))
             except OSError as exc:
-                raise ConfigError(f"--port: cannot serve on 127.0.0.1:{args.port} "
+                raise ConfigError(f"--port: cannot serve on {serve.HOST}:{args.port} "
                                   f"({exc.strerror or exc})") from None
             print(f"serving {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
         print(f"watching {watcher.config_path} (Ctrl-C stops)", file=sys.stderr, flush=True)
@@ -541,9 +580,9 @@ def run_init(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = args.folder / f"{args.source}.toml"
     if args.folder / scaffold.SALT_FILE in written:
-        print(f"note: {config} still holds the shipped [students] salt, which anyone with "
-              f"reportgen can read: replace it with a secret of yours (a random one is in "
-              f"{args.folder / scaffold.SALT_FILE}, kept out of git by .gitignore)",
+        print(f"note: the course's secret salt is {args.folder / scaffold.SALT_FILE} (random, "
+              f"kept out of git by .gitignore, never in a student's file); keep it: the same "
+              f"salt gives every student the same data again",
               file=sys.stderr)
     print(f"next: reportgen {scaffold.describe(args.source).command} {config}", file=sys.stderr)
     return EXIT_OK
@@ -613,8 +652,8 @@ def run_verify(args: argparse.Namespace) -> int:
     from reportgen import verification
 
     @contextlib.contextmanager
-    def display(_path: Path) -> Iterator[Stages]:
-        stages = Stages(args.quiet)
+    def display(_path: Path) -> Iterator[ProgressDisplay]:
+        stages = ProgressDisplay(args.quiet)
         try:
             yield stages
         except BaseException:
@@ -640,6 +679,17 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def error_lines(exc: Exception) -> list[str]:
+    """What the command line prints for bad input: an error about an argument names its
+    option (``--jobs: ...``), any other its own lines."""
+    if isinstance(exc, NamesParameter):
+        return [f"--{exc.parameter.replace('_', '-')}: {exc.problem}"]
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return [f"{exc.strerror or exc}{where}"]
+    return str(exc).splitlines() or [type(exc).__name__]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = make_parser()
@@ -656,22 +706,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = f"; {outcome}" if outcome else ""
         print(f"reportgen: interrupted ({exc.name}){detail}", file=sys.stderr)
         return exc.exit_code
-    except ConfigError as exc:
-        for line in str(exc).splitlines():
-            print(f"reportgen: error: {line}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except BrokenPipeError:  # the reader stopped early (reportgen list | head): not an error
         with contextlib.suppress(OSError):  # nothing more reaches the closed pipe at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
-    except OSError as exc:
-        from reportgen.store.output import OutputError
-
-        if isinstance(exc, OutputError):
-            print(f"reportgen: error: {exc.strerror}", file=sys.stderr)
-        else:
-            where = f" ({exc.filename})" if exc.filename else ""
-            print(f"reportgen: error: {exc.strerror or exc}{where}", file=sys.stderr)
+    except (ConfigError, OSError) as exc:
+        for line in error_lines(exc):
+            print(f"reportgen: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # raised by code itself; a real SIGINT arrives as Interrupted
         print("reportgen: interrupted; the previous report is untouched", file=sys.stderr)

@@ -1,8 +1,8 @@
 """reportgen's own modules and the imports between them, read from the source (no import).
 
-The compute cache keys on the source of every module the compute layer depends on, and the
-tests check the layer rule and the absence of import cycles; all three derive the module
-list from the package folders here rather than from hand-kept lists of file names.
+The compute cache and the figure and equation caches key on the source of the modules
+they depend on (``code_digest``), and the tests check the layers and cycles from the same
+graph: the module list comes from the package folders, never from hand-kept lists.
 """
 
 from __future__ import annotations
@@ -59,20 +59,6 @@ def imports_of(module: str) -> frozenset[str]:
     return frozenset(name for name in found if name in known)
 
 
-@functools.cache
-def third_party_imports(module: str) -> frozenset[str]:
-    """Top-level names of the other packages ``module`` imports anywhere in its body."""
-    tree = ast.parse(all_modules()[module].read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    found.discard(PACKAGE)
-    return frozenset(found)
-
-
 def _absolute(node: ast.ImportFrom, package: str) -> str | None:
     if node.level == 0:
         return node.module
@@ -102,30 +88,3 @@ def code_digest(package: str) -> str:
     for name in dependencies(modules_under(package)):
         digest.update(name.encode() + b"\0" + paths[name].read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def find_cycle() -> list[str] | None:
-    """One import cycle among the package's modules, or None when the graph is acyclic."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        state[name] = 1
-        path.append(name)
-        for target in sorted(imports_of(name)):
-            if state.get(target) == 1:
-                return [*path[path.index(target):], target]
-            if target not in state:
-                cycle = visit(target)
-                if cycle:
-                    return cycle
-        path.pop()
-        state[name] = 2
-        return None
-
-    for name in all_modules():
-        if name not in state:
-            cycle = visit(name)
-            if cycle:
-                return cycle
-    return None

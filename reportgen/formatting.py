@@ -15,9 +15,6 @@ config (rates, ranges, the true line) are written as given: 0.1, [−10, 10].
 every row, and an excess of 1000% or more is written in powers of ten there (8.50 × 10⁵%,
 never "8504 × L*" nor a four-digit percentage); a missing value is "n/a".
 
-A student copy withholds numbers: inside :func:`withholding`, every formatter writes
-``WITHHELD`` for a number that would give a secret away.
-
 This module sits below the renderer and the claims (numpy-free, no Jinja): the sentences
 that :mod:`reportgen.claims` returns are written with the same functions as the templates'
 filters (:mod:`reportgen.render.format`).
@@ -25,10 +22,7 @@ filters (:mod:`reportgen.render.format`).
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterable, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 #: Significant figures of every computed number in prose and tables.
@@ -37,8 +31,6 @@ SIGNIFICANT = 3
 SCIENTIFIC_ABOVE = 1e6
 #: ... and below this one (but not zero).
 SCIENTIFIC_BELOW = 1e-3
-#: What a student copy shows instead of a number that would give an answer away.
-WITHHELD = "▢"
 #: From this magnitude on, digits are grouped in threes (with a thin space).
 GROUP_FROM = 10_000
 #: A relative excess or share of this much (1000%) or more is written as a factor.
@@ -51,36 +43,6 @@ THIN = "\u2009"
 TIMES = "\u00d7"
 _SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
                                             "\u2077\u2078\u2079")
-
-_withheld: ContextVar[tuple[tuple[float, float], ...]] = ContextVar("withheld", default=())
-
-
-@contextlib.contextmanager
-def withholding(secrets: Iterable[tuple[float, float]]) -> Iterator[None]:
-    """Within the block, every formatter writes ``WITHHELD`` for numbers that would give a
-    secret away: each ``(value, tolerance)`` hides every number within that relative
-    tolerance of the value (a run that converged shows the answer it converged to)."""
-    token = _withheld.set(tuple((float(v), float(t)) for v, t in secrets))
-    try:
-        yield
-    finally:
-        _withheld.reset(token)
-
-
-def withheld_now() -> tuple[tuple[float, float], ...]:
-    """The secrets the current copy withholds (part of what its figures depend on)."""
-    return _withheld.get()
-
-
-def is_withheld(value: Any) -> bool:
-    """Whether ``value`` would give away a number the current copy must not show."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return any(abs(number - secret) <= max(tolerance * abs(secret), 1e-300)
-               for secret, tolerance in _withheld.get())
-
 
 def _signed(text: str) -> str:
     return MINUS + text[1:] if text.startswith("-") else text
@@ -127,8 +89,6 @@ def fmt_num(value: Any, digits: int = SIGNIFICANT) -> str:
     x = float(value)
     if not math.isfinite(x):
         return "n/a"
-    if is_withheld(x):
-        return WITHHELD
     if x == 0:
         return "0"
     if abs(x) >= SCIENTIFIC_ABOVE or abs(x) < SCIENTIFIC_BELOW:
@@ -150,8 +110,6 @@ def fmt_pct(value: Any) -> str:
     from 1000% on a factor ('×13.5')."""
     if value is None or not math.isfinite(float(value)):
         return "n/a"
-    if is_withheld(value):
-        return WITHHELD
     x = float(value)
     if abs(x) >= FACTOR_FROM:
         return f"{TIMES}{fmt_factor(x)}"
@@ -164,8 +122,6 @@ def fmt_factor(value: Any) -> str:
     """A ratio as a factor to three significant figures: '1.07', '5', '13.5', '8504'."""
     if value is None or not math.isfinite(float(value)):
         return "n/a"
-    if is_withheld(value):
-        return WITHHELD
     x = float(value)
     if abs(x) >= SCIENTIFIC_ABOVE:
         return _scientific(x, SIGNIFICANT)
@@ -191,8 +147,6 @@ def fmt_gap(gap: Any) -> str:
     """A relative excess in a table's percent column: '2.65%', '< 0.001%', '8.50 × 10⁵%'."""
     if gap is None or not math.isfinite(float(gap)):
         return "n/a"
-    if is_withheld(gap):
-        return WITHHELD
     x = float(gap)
     if x >= FACTOR_FROM:
         return f"{_scientific(100 * x, SIGNIFICANT)}%"
@@ -222,8 +176,6 @@ def fmt_rate(value: Any) -> str:
     """A number as given in the config (shortest exact form), true minus: 0.1, −10, 2."""
     if value is None:
         return "n/a"
-    if is_withheld(value):
-        return WITHHELD
     text = f"{float(value):g}"
     if "e" in text:
         mantissa, exponent = text.split("e")

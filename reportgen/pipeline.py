@@ -22,14 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from reportgen import helper as helper_process
+from reportgen import renderer_process
 from reportgen.config import Config, ConfigError, dump_toml
+from reportgen.errors import ParameterError
+from reportgen.layout import CONFIG_FILE as CONFIG_FILE
 from reportgen.render.errors import RenderError
 from reportgen.store import cache, manifest, output
 from reportgen.store import results as results_io
 
 Progress = Callable[[str], None]
-CONFIG_FILE = "config.toml"
 #: What a PDF carries so that it can be verified alone.
 ATTACHED_FILES = (CONFIG_FILE, results_io.RESULTS_FILE)
 
@@ -80,12 +81,15 @@ def compute_many(
     use_cache: bool = True,
     progress: Progress = _silent,
     before_jax: Callable[[], Any] = lambda: None,
+    store: bool = True,
 ) -> list[Computed]:
     """The results of many configs: cached ones read, the rest computed together.
 
     Configs whose arrays share shapes are computed by one compiled program each
     (``numerics.experiment.compute_many``); the results equal ``compute`` of each config.
     ``before_jax`` is called just before JAX is imported, if anything is to be computed.
+    ``store=False`` caches nothing new (a caller that keeps only some results, such as
+    students' redraws, caches those with ``remember``).
     """
     folder = cache_dir or cache.default_dir()
     found: dict[int, Computed] = {}
@@ -112,16 +116,24 @@ def compute_many(
         for index, (results, arrays) in zip(missing, outcomes, strict=True):
             config = configs[index]
             environment = runtime.environment(config.device, config.precision)
-            if use_cache:
-                cache.store(folder, cache_key(config),
-                            cache.Entry(results_io.dumps(results), arrays, environment))
             found[index] = Computed(results, arrays, environment)
+            if use_cache and store:
+                remember(config, found[index], cache_dir=folder)
     return [found[index] for index in range(len(configs))]
 
 
 def cache_key(config: Config) -> str:
     """The compute cache's key for ``config``: its numbers, the code and the device."""
     return cache.key(config.numbers_digest(), config.device)
+
+
+def remember(config: Config, computed: Computed, *, cache_dir: Path | None = None) -> None:
+    """Put freshly computed results of ``config`` in the cache (a hit is already there)."""
+    if computed.cached:
+        return
+    cache.store(cache_dir or cache.default_dir(), cache_key(config),
+                cache.Entry(results_io.dumps(computed.results), computed.arrays,
+                            computed.environment))
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -164,16 +176,25 @@ def report_files(
 
     The manifest embedded in the HTML and attached to the PDF lists the files that exist
     before rendering (results, arrays, config); ``manifest.json`` lists them all. A
-    student copy of a handout with exercises holds no results (the config alone re-derives
-    it) and is searched for its answers before it is returned.
+    student copy of a handout with exercises is rendered from its student view
+    (``store.results.student_view``: the results without what gives an answer away) and
+    its config without solutions; it holds no results (the config alone re-derives it),
+    its prompts are checked before rendering and the whole copy after (``render.leaks``).
 
     Raises:
-      ConfigError: a template error or a refused resource (``render: ...``).
+      ConfigError: a template error or a refused resource (``render: ...``), an exercise
+        a student copy cannot keep secret, or a copy that would give an answer away
+        (``render.leaks.LeakError``).
     """
     progress("load renderer")
     from reportgen.render.report import render_report, renderer_environment
 
-    student_copy = computed.results.is_student_copy
+    results = computed.results
+    student_copy = results.is_student_copy
+    expected: list[results_io.Answer] = []
+    if student_copy:
+        config, results, expected = student_copy_of(config, computed)
+        check_prompts(results, expected, templates_dir)
     files = {} if student_copy else results_files(computed)
     files[CONFIG_FILE] = dump_toml(config).encode("utf-8")
     record = manifest.build_manifest(config.normalised(), config.digest(), computed.environment,
@@ -184,7 +205,7 @@ def report_files(
     attachments = {name: files[name] for name in ATTACHED_FILES if name in files}
     attachments[manifest.MANIFEST_FILE] = manifest.dumps(record).encode("utf-8")
     try:
-        files.update(render_report(computed.results, record, formats, arrays=computed.arrays,
+        files.update(render_report(results, record, formats, arrays=computed.arrays,
                                    templates_dir=templates_dir, attachments=attachments,
                                    progress=progress, figure_cache=figure_cache,
                                    helper=helper))
@@ -197,14 +218,62 @@ def report_files(
         from reportgen.render.leaks import check_student_copy
 
         progress("leak check")
-        check_student_copy(files, results_io.answers(computed.results))
+        check_student_copy(files, expected)
     return files
 
 
+def student_copy_of(config: Config, computed: Computed
+                    ) -> tuple[Config, results_io.Results, list[results_io.Answer]]:
+    """What a student copy is made of: its config (no solutions), the value it is rendered
+    from (its student view) and the answers it must not give away.
+
+    Raises:
+      ConfigError: an exercise the copy cannot keep secret, or without a fair answer.
+    """
+    config = results_io.student_config(config)
+    full = computed.results.restamped(config)
+    expected = results_io.answers(full)
+    return config, results_io.student_view(full), expected
+
+
+def check_student_copy(config: Config, computed: Computed,
+                       templates_dir: Path | None = None) -> None:
+    """Refuse, before rendering, a student copy whose exercises it cannot keep secret or
+    whose prompts give an answer away (``check_prompts``).
+
+    Raises:
+      ConfigError: naming the exercise.
+    """
+    _config, view, expected = student_copy_of(config, computed)
+    check_prompts(view, expected, templates_dir)
+
+
+def check_prompts(view: results_io.Results, expected: Sequence[results_io.Answer],
+                  templates_dir: Path | None = None) -> None:
+    """Refuse a student copy whose prompts would print what it withholds (undefined in its
+    student view) or a number that scores (``render.leaks.check_prompts``).
+
+    Raises:
+      ConfigError: naming the exercise.
+    """
+    from reportgen.render.html import student_prompts
+    from reportgen.render.leaks import check_prompts as check_texts
+
+    try:
+        prompts = student_prompts(view, templates_dir)
+    except RenderError as exc:
+        raise ConfigError(str(exc)) from None
+    check_texts(prompts, expected)
+
+
 def check_jobs(jobs: int) -> None:
-    """Refuse a number of processes below one (``--jobs`` of build and batch)."""
-    if jobs < 1:
-        raise ConfigError(f"--jobs: expected a whole number >= 1, got {jobs}")
+    """Refuse a number of processes below one (``jobs`` of build and batch).
+
+    Raises:
+      ParameterError: naming ``jobs``.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError("jobs", f"expected a whole number >= 1, got {jobs!r}")
 
 
 def preflight(target: Path) -> None:
@@ -228,18 +297,20 @@ def build(
 
     Figures come from ``figure_cache`` (default: the disk cache) when their inputs are
     unchanged, so a template- or prose-only rebuild draws nothing. With ``jobs`` of 2 or
-    more, when the numbers must be computed, a helper process (``reportgen.helper``)
+    more, when the numbers must be computed, a helper process (``reportgen.renderer_process``)
     imports the renderer meanwhile, then draws figures beside this process, renders the
     HTML and typesets the PDF: the same bytes, sooner.
     """
     check_jobs(jobs)
     preflight(target)
+    if results_io.is_student_copy(config):  # before computing: what it cannot keep secret
+        results_io.check_exercises(config)
     with contextlib.ExitStack() as stack:
         helper: Executor | None = None
 
         def start_helper() -> None:
             nonlocal helper
-            if jobs >= 2 and (started := helper_process.start(with_pdf="pdf" in formats)):
+            if jobs >= 2 and (started := renderer_process.start(with_pdf="pdf" in formats)):
                 helper = stack.enter_context(started)
 
         computed = compute(config, cache_dir=cache_dir, use_cache=use_cache,

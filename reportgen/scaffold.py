@@ -175,8 +175,8 @@ def files_from(name: str) -> dict[str, str]:
     points to, and for a course a fresh random salt in ``.salt``, which ``.gitignore``
     keeps out of version control.
 
-    The copied config keeps its ``[students] salt``: the config still has to carry one
-    (``reportgen init`` says so when it writes ``.salt``).
+    The shipped course's config names that file (``salt_file = ".salt"``), so the copy
+    is a course of its own at once: its salt is secret, and no student file holds it.
     """
     text, data = _shipped_config(name)
     planned = {f"{name}.toml": text, SCHEMA_FILE: json_schema_text()}

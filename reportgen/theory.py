@@ -82,6 +82,8 @@ def optimal_lr(l_min: float, l_max: float) -> float:
 
 def balanced_factor(condition_number: float) -> float:
     """(kappa - 1) / (kappa + 1): the per-step factor at the optimal rate."""
+    if math.isnan(condition_number):
+        return math.nan
     if not math.isfinite(condition_number):
         return 1.0
     return (condition_number - 1.0) / (condition_number + 1.0)
@@ -110,6 +112,8 @@ def excess_loss_factor(error_factor: float) -> float:
 
 def steps_to_fraction(factor: float, fraction: float = 0.01) -> int | None:
     """How many steps at a per-step ``factor`` shrink an error to ``fraction`` of itself."""
+    if math.isnan(factor):
+        return None
     if factor <= 0.0:
         return 1
     if factor >= 1.0 or not 0.0 < fraction < 1.0:

@@ -41,14 +41,14 @@ from typing import Any, NamedTuple
 
 from reportgen import claims, pipeline
 from reportgen.config import Config, ConfigError, parse_toml, validate
+from reportgen.layout import CONFIG_FILE, HTML_FILE, PDF_FILE
+from reportgen.render import FORMAT_FILES
 from reportgen.store import manifest as manifest_io
 from reportgen.store.manifest import BATCH_FILE, BATCH_SCHEMA, MANIFEST_FILE, environment
 from reportgen.store.results import RESULTS_FILE
 from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 MAX_SHOWN = 20
-CONFIG_FILE = pipeline.CONFIG_FILE
-HTML_FILE, PDF_FILE = "index.html", "handout.pdf"
 
 
 class StoredReport(NamedTuple):
@@ -360,7 +360,7 @@ def compare_config(report: StoredReport) -> list[str]:
     if report.config_toml is None or report.results is None:
         return []
     try:
-        config = validate(parse_toml(report.config_toml, "config.toml"), source="config.toml")
+        config = validate(parse_toml(report.config_toml, CONFIG_FILE), source=CONFIG_FILE)
     except ConfigError as exc:
         return [f"config.toml: unreadable ({exc})"]
     recorded = report.results.get("config") or {}
@@ -414,7 +414,7 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         return Rebuild([], None, f"{what} were not compared with a rebuild: no manifest "
                                  "records how the report was built")
     listed = set(report.manifest["files"])
-    rendered = report.pdf is not None or bool({HTML_FILE, PDF_FILE} & listed)
+    rendered = report.pdf is not None or bool(set(FORMAT_FILES.values()) & listed)
     if report.manifest.get(manifest_io.TEMPLATES) == manifest_io.CUSTOM_TEMPLATES:
         return Rebuild([], None, f"{what} were not compared with a rebuild: the report was "
                                  "made with custom templates (--templates), which it does "
@@ -439,8 +439,7 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         return Rebuild(problems, "the PDF's own bytes with a rebuild")
 
     assert report.folder is not None
-    formats = tuple(fmt for fmt, name in (("html", HTML_FILE), ("pdf", PDF_FILE))
-                    if name in listed)
+    formats = tuple(fmt for fmt, name in FORMAT_FILES.items() if name in listed)
     rebuilt_files = (pipeline.report_files(config, computed, formats, progress=progress)
                      if rendered else pipeline.compute_files(config, computed))
     progress("compare files")
@@ -454,7 +453,8 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
         if data != rebuilt_files[name]:
             problems.append(f"{name}: differs from the rebuilt file "
                             f"({_first_difference(data, rebuilt_files[name])})")
-    pages = " and ".join(name for name in (HTML_FILE, PDF_FILE) if name in rebuilt_files)
+    made = [name for name in FORMAT_FILES.values() if name in rebuilt_files]
+    pages = " and ".join([", ".join(made[:-1]), made[-1]] if len(made) > 2 else made)
     return Rebuild(problems, f"the bytes of every file ({len(rebuilt_files)}) with a rebuild"
                              + (f" ({pages} included)" if pages else ""))
 
@@ -532,6 +532,7 @@ class Verification:
       differences: one readable line per difference (empty when ``ok``).
       compared: what was compared, in words (and what was not, and why).
       tolerance: how closely numbers had to match, and why.
+      variants: for a batch folder, each variant's verification (else empty).
     """
 
     path: Path
@@ -539,6 +540,7 @@ class Verification:
     differences: tuple[str, ...]
     compared: str
     tolerance: str
+    variants: tuple[Verification, ...] = ()
 
     def summary(self) -> str:
         """The verdict in one line."""
@@ -587,12 +589,17 @@ def stored_config(report: StoredReport) -> Config:
 def _compared(report: StoredReport, rebuild: Rebuild, claim_check: ClaimCheck) -> str:
     """What ``check`` compared, as one sentence (and what it did not, and why)."""
     attached = "the attached " if report.pdf is not None else ""
-    parts = ([f"every number of {attached}results.json with a recomputation"]
-             if report.results is not None else
-             ["no numbers (a student copy carries no results: its files say it all)"])
+    if report.results is not None:
+        parts = [f"every number of {attached}results.json with a recomputation"]
+    elif rebuild.compared:  # a student copy: its numbers are in its pages only
+        parts = [f"its numbers through a rebuild (a student copy carries no results.json: "
+                 f"{attached}config.toml was recomputed)"]
+    else:
+        parts = ["no numbers (a student copy carries no results.json, and it was not "
+                 "rebuilt)"]
     if report.folder is not None and report.manifest is not None:
         parts.append("every file's sha256 with manifest.json")
-    if report.config_toml is not None:
+    if report.config_toml is not None and report.results is not None:
         parts.append(f"{attached}config.toml with results.json's config")
     if claim_check.skipped is None:
         parts.append(f"re-checked the {claim_check.marked} claims marked in {HTML_FILE} on the "
@@ -615,52 +622,99 @@ def batch_variants(folder: Path) -> list[Path] | None:
                                              for r in rows):
         raise ConfigError(f"verify: {path} lists no variants; expected a reportgen batch")
     names = [row["id"] for row in rows]
-    if any(Path(name).name != name or name in ("", ".", "..") for name in names):
+    if not all(_inside(name) for name in names):
         raise ConfigError(f"verify: {path} names a variant outside the batch folder")
     return [folder / name for name in names]
 
 
+#: The trees a course batch writes its copies into (``course.copies``).
+COPY_TREES = ("students", "instructor")
+
+
+def _inside(name: str) -> bool:
+    """A variant's folder name: plain, or ``students/<plain>`` / ``instructor/<plain>``."""
+    tree, _, rest = name.partition("/")
+    plain = rest if tree in COPY_TREES and rest else name
+    return Path(plain).name == plain and plain not in ("", ".", "..")
+
+
 #: Opens a progress display for the report at a path; it closes before the verdict prints.
-ProgressDisplay = Callable[[Path], AbstractContextManager[pipeline.Progress]]
+OpenDisplay = Callable[[Path], AbstractContextManager[pipeline.Progress]]
 
 
 def _no_display(_path: Path) -> AbstractContextManager[pipeline.Progress]:
     return nullcontext(_silent)
 
 
-def main(path: Path, quiet: bool = False, display: ProgressDisplay = _no_display) -> int:
+def verify(path: Path, on_variant: Callable[[Verification], None] | None = None,
+           display: OpenDisplay = _no_display) -> Verification:
+    """Verify a report folder, a handout PDF, or every variant of a batch folder.
+
+    The one place that tells a batch folder (its ``batch.json``, ``batch_variants``) from
+    a report: ``reportgen verify`` and ``reportgen.verify`` both call it. A batch's
+    verdict holds every variant's (``variants``, each also passed to ``on_variant`` as it
+    is done); its differences are theirs, each led by the variant's id. ``display`` shows
+    each report's stages while it is recomputed and rebuilt.
+
+    Raises:
+      ConfigError: ``path`` is missing, or is not a readable report or batch.
+    """
+    path = Path(path)
+    if not os.path.lexists(path):
+        raise ConfigError(f"verify: no such report folder or PDF: {path}")
+    folders = batch_variants(path)
+    if folders is None:
+        with display(path) as progress:
+            return check(path, progress)
+    verdicts = []
+    for folder in folders:
+        if folder.exists():
+            with display(folder) as progress:
+                verdict = check(folder, progress)
+        else:
+            verdict = Verification(folder, False, ("missing (batch.json lists it)",),
+                                   "nothing (the variant's folder is missing)", "none")
+        if on_variant is not None:
+            on_variant(verdict)
+        verdicts.append(verdict)
+    failed = [v.path.name for v in verdicts if not v.ok]
+    return Verification(
+        path, not failed,
+        tuple(f"{v.path.name}: {line}" for v in verdicts for line in v.differences),
+        f"every variant of the batch ({len(verdicts) - len(failed)} of {len(verdicts)} "
+        "reproduced" + (f"; NOT reproduced: {', '.join(failed)}" if failed else "") + ")",
+        "each variant's own (see variants)", tuple(verdicts))
+
+
+def main(path: Path, quiet: bool = False, display: OpenDisplay = _no_display) -> int:
     """``reportgen verify``: print the verdict and the differences; 0 reproduced, 1 not.
 
     A batch folder is verified variant by variant (exit 0 only when all reproduce).
     ``display`` shows each report's stages while it is recomputed and rebuilt.
     """
-    if not os.path.lexists(path):
-        raise ConfigError(f"verify: no such report folder or PDF: {path}")
-    variants = batch_variants(path)
-    if variants is not None:
-        failed = [variant.name for variant in variants
-                  if _main_one(variant, quiet, display) != 0]
-        print(f"batch {path}: {len(variants) - len(failed)} of {len(variants)} variants "
-              f"reproduced" + (f"; NOT reproduced: {', '.join(failed)}" if failed else ""))
-        return 1 if failed else 0
-    return _main_one(path, quiet, display)
+    result = verify(path, on_variant=lambda verdict: _print(verdict, quiet), display=display)
+    if result.variants:
+        reproduced = sum(1 for v in result.variants if v.ok)
+        failed = [v.path.name for v in result.variants if not v.ok]
+        print(f"batch {path}: {reproduced} of {len(result.variants)} variants reproduced"
+              + (f"; NOT reproduced: {', '.join(failed)}" if failed else ""))
+    else:
+        _print(result, quiet)
+    return 0 if result.ok else 1
 
 
-def _main_one(path: Path, quiet: bool, display: ProgressDisplay) -> int:
-    if not path.exists():
-        print(f"NOT reproduced: {path} is missing")
-        return 1
-    with display(path) as progress:
-        result = check(path, progress)
+def _print(result: Verification, quiet: bool) -> None:
+    if not os.path.lexists(result.path):  # a batch variant whose folder is missing
+        print(f"NOT reproduced: {result.path} is missing")
+        return
     if not quiet:
-        print(f"verify {path}: {result.tolerance}")
+        print(f"verify {result.path}: {result.tolerance}")
     if result.ok:
         if not quiet:
             print(result.summary())
-        return 0
+        return
     print(result.summary())
     for line in result.differences[:MAX_SHOWN]:
         print(f"  {line}")
     if len(result.differences) > MAX_SHOWN:
         print(f"  ... and {len(result.differences) - MAX_SHOWN} more")
-    return 1

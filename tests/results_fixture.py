@@ -8,9 +8,14 @@ to the results shows up in the rendering tests at once.
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import json
 import logging
+import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,35 +109,62 @@ class _Collect(logging.Handler):
 BUILD_WARNINGS: list[str] = []  # WeasyPrint's warnings while building built_handout()
 
 
+def shared_build(name: str, build: Callable[[Path], None]) -> Path:
+    """A folder built once per test run, whichever worker process asks first.
+
+    ``build(folder)`` fills an empty folder; the others wait on a lock and read the same
+    folder (tests read what was built, they never change it). The folder lives in the
+    run's shared directory (tests/conftest.py), so a run with two workers builds each
+    shared handout once instead of once per worker.
+    """
+    root = Path(os.environ.get("REPORTGEN_TEST_SHARED") or tempfile.mkdtemp())
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".complete").write_text("", encoding="utf-8")
+    return folder
+
+
 @functools.cache
 def built_handout() -> Path:
-    """The default handout (HTML and PDF) rendered once per test process; its folder."""
+    """The default handout (HTML and PDF), rendered once per test run; its folder.
+
+    WeasyPrint's warnings while building it are kept in ``BUILD_WARNINGS``."""
     from reportgen.store.output import write_files
 
-    config = config_for()
-    computed = pipeline.compute(config)
-    folder = Path(tempfile.mkdtemp(prefix="reportgen-handout-"))
-    collect = _Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collect)
-    try:
-        write_files(folder, pipeline.report_files(config, computed, ("html", "pdf")))
-    finally:
-        logger.removeHandler(collect)
-    BUILD_WARNINGS.extend(collect.messages)
+    def build(folder: Path) -> None:
+        config = config_for()
+        computed = pipeline.compute(config)
+        collect = _Collect()
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(collect)
+        try:
+            write_files(folder, pipeline.report_files(config, computed, ("html", "pdf")))
+        finally:
+            logger.removeHandler(collect)
+        (folder / ".warnings.json").write_text(json.dumps(collect.messages), encoding="utf-8")
+
+    folder = shared_build("default-handout", build)
+    BUILD_WARNINGS.extend(json.loads((folder / ".warnings.json").read_text(encoding="utf-8")))
     return folder
 
 
 @functools.cache
 def built_shipped(name: str) -> Path:
-    """A shipped handout (``reports/<name>.toml``) built once per test process; its folder.
+    """A shipped handout (``reports/<name>.toml``), built once per test run; its folder.
 
     Computed on the CPU whatever the config says, so the suite runs the same everywhere.
     """
     from reportgen.store.output import write_files
 
-    config = reportgen.load_config(name, overrides={"device": "cpu"})
-    computed = pipeline.compute(config)
-    folder = Path(tempfile.mkdtemp(prefix=f"reportgen-{name}-"))
-    write_files(folder, pipeline.report_files(config, computed, ("html", "pdf")))
-    return folder
+    def build(folder: Path) -> None:
+        config = reportgen.load_config(name, overrides={"device": "cpu"})
+        computed = pipeline.compute(config)
+        write_files(folder, pipeline.report_files(config, computed, ("html", "pdf")))
+
+    return shared_build(f"shipped-{name}", build)

@@ -82,3 +82,109 @@ def test_build_batch_from_python(tmp_path: Path) -> None:
         assert (tmp_path / "batch" / outcome.variant.id / "index.html").is_file()
         assert cfg.surface.resolution == 20
     assert {o.variant.config.runs[0].learning_rate for o in result.outcomes} == {0.05, 0.2}
+
+
+# ---------------------------------------------------------------- issue 22, items 14-16
+
+
+def test_verify_a_batch_folder_as_the_command_line_does(tmp_path: Path) -> None:
+    """reportgen.verify() raised ConfigError on a batch folder that `reportgen verify`
+    checks (item 14): one library function now tells a batch from a report."""
+    from reportgen import cli
+
+    result = reportgen.build_batch("source-notebook", tmp_path / "batch", formats=("html",),
+                                   matrix=["runs.0.learning_rate=0.05,0.2"],
+                                   overrides={"surface.resolution": 20})
+    check = reportgen.verify(tmp_path / "batch")
+    assert check.ok and check.differences == ()
+    assert [v.path.name for v in check.variants] == [o.variant.id for o in result.outcomes]
+    assert all(v.ok for v in check.variants)
+    victim = tmp_path / "batch" / result.outcomes[1].variant.id / "results.json"
+    data = json.loads(victim.read_text(encoding="utf-8"))
+    data["ols"]["loss"] *= 1.001
+    victim.write_text(json.dumps(data), encoding="utf-8")
+    check = reportgen.verify(tmp_path / "batch")
+    assert not check.ok and [v.ok for v in check.variants] == [True, False]
+    assert f"{result.outcomes[1].variant.id}: ols.loss:" in "\n".join(check.differences)
+    assert cli.main(["verify", str(tmp_path / "batch"), "-q"]) == 1
+
+
+@pytest.fixture
+def small() -> reportgen.Config:
+    return reportgen.load_config(overrides={"surface.resolution": 20})
+
+
+def _cli_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    from reportgen import cli
+
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    return err.removeprefix("reportgen: error: ").rstrip("\n")
+
+
+def test_an_unusable_out_folder_is_the_exported_output_error_in_one_line(
+    small: reportgen.Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """OutputError was not exported and read "[Errno 16] --out: ..." (item 15)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(reportgen.OutputError) as caught:
+        reportgen.build(small, out=".")
+    message = str(caught.value)
+    assert isinstance(caught.value, OSError) and caught.value.errno == 16
+    assert message == (f"out='.': {tmp_path} is the working directory or holds it; choose "
+                       "a folder of its own")
+    line = _cli_error(["build", "--out", ".", "-q"], capsys)
+    assert line == "--out: " + message.split(": ", 1)[1]  # the same line, in CLI terms
+    assert {"ConfigError", "OutputError", "ParameterError"} <= set(dir(reportgen))
+
+
+@pytest.mark.parametrize(("call", "args", "python", "cli_line"), [
+    ({"jobs": 0}, ["--jobs", "0"], "jobs=0: expected a whole number >= 1, got 0",
+     "--jobs: expected a whole number >= 1, got 0"),
+    ({"executor": "spark"}, None, "executor='spark': expected local or dask, got 'spark'",
+     None),
+    ({"executor": "dask", "scheduler": "foo://bar:1"},
+     ["--executor", "dask", "--scheduler", "foo://bar:1"],
+     "scheduler='foo://bar:1': expected tcp://HOST:PORT, the address of a Dask scheduler, "
+     "got 'foo://bar:1'",
+     "--scheduler: expected tcp://HOST:PORT, the address of a Dask scheduler, got "
+     "'foo://bar:1'"),
+    ({"executor": "dask", "worker_timeout": 0}, ["--executor", "dask", "--scheduler",
+                                                  "tcp://127.0.0.1:1", "--worker-timeout", "0"],
+     "worker_timeout=0: expected a number of seconds > 0, got 0",
+     "--worker-timeout: expected a number of seconds > 0, got 0.0"),
+])
+def test_a_bad_argument_is_named_as_the_caller_spelled_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], call: dict, args: list[str] | None,
+    python: str, cli_line: str | None,
+) -> None:
+    """Lower layers named CLI flags ("--jobs:") to Python callers too (item 16)."""
+    arguments = {"scheduler": "tcp://127.0.0.1:1", **call}
+    with pytest.raises(reportgen.ParameterError) as caught:
+        reportgen.build_batch("learning-rate-study", tmp_path / "b", **arguments)
+    assert str(caught.value) == python
+    assert isinstance(caught.value, reportgen.ConfigError)
+    if args is not None:
+        line = _cli_error(["batch", "learning-rate-study", "--out", str(tmp_path / "b"), *args],
+                          capsys)
+        assert line == cli_line
+    assert not (tmp_path / "b").exists()
+
+
+def test_lower_layers_name_the_parameter_not_a_flag(tmp_path: Path) -> None:
+    from reportgen import pipeline
+    from reportgen.course import batch, cluster
+
+    for check in (lambda: pipeline.check_jobs(0),
+                  lambda: cluster.check_address("inproc://x"),
+                  lambda: batch.check_options(1, "spark", None)):
+        with pytest.raises(reportgen.ParameterError) as caught:
+            check()
+        assert not str(caught.value).startswith("--")
+        assert str(caught.value).startswith(f"{caught.value.parameter}: ")
+    (tmp_path / "mine.txt").write_text("mine")
+    with pytest.raises(reportgen.OutputError) as refused:
+        batch.check_folder(tmp_path)
+    assert str(refused.value).startswith(f"out: {tmp_path} holds other files")

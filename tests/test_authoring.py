@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import queue
 import re
 import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -18,10 +16,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from cli_process import start_reportgen
 
 from reportgen import cli
 from reportgen.config import json_schema, json_schema_text, resolve_path
 from reportgen.config import load as load_config
+from reportgen.serve import RELOAD_HASH
 from reportgen.shipped import reports_dir, shipped_handouts, templates_dir
 
 
@@ -177,7 +177,7 @@ def test_list_names_each_shipped_handout_with_its_command(
     assert commands["lab-course"] == commands["learning-rate-study"] == "batch"
     assert commands["source-notebook"] == commands["optimizers"] == "build"
     assert "6 variants of runs.0.learning_rate" in out
-    assert "a handout per student of a 4-student roster, 2 exercises" in out
+    assert "a handout per student of a 4-student roster, 4 exercises" in out
 
 
 @pytest.mark.slow
@@ -235,10 +235,8 @@ def watched(tmp_path: Path) -> Path:
 
 
 def _start(config: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "reportgen", "watch", str(config), "--out",
-         str(config.parent / "out"), *extra],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=os.environ)
+    return start_reportgen("watch", config, "--out", config.parent / "out", *extra,
+                           stdout=subprocess.DEVNULL)
 
 
 @pytest.mark.slow
@@ -274,7 +272,8 @@ def test_watch_serve_reloads_only_the_served_page(watched: Path) -> None:
         served = urllib.request.urlopen(url, timeout=30).read().decode()
         version = urllib.request.urlopen(url + "__reportgen__/version", timeout=30).read()
         written = (watched.parent / "out" / "index.html").read_text()
-        assert "location.reload()" in served and "script-src 'unsafe-inline'" in served
+        assert "location.reload()" in served and f"script-src '{RELOAD_HASH}'" in served
+        assert "'unsafe-inline'; connect-src" not in served
         assert "<script>(function" not in written and "script-src" not in written
         watched.write_text(watched.read_text().replace("seed = 0", "seed = 1"))
         _lines_until(process, r"rebuilt .* in ")

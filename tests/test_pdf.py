@@ -192,3 +192,39 @@ def test_print_css_joins_the_page_styles_for_weasyprint_only() -> None:
     assert with_print_css(html, "") == html
     handout = (built_handout() / "index.html").read_text(encoding="utf-8")
     assert "@page" not in handout and "string-set" not in handout  # the HTML stays plain CSS
+
+
+# --- what WeasyPrint reads: short image names, one font configuration ---------------------
+
+
+def test_embedded_images_reach_weasyprint_by_short_names() -> None:
+    from reportgen.render.pdf import SHORT_IMAGE, shorten_images
+
+    image = "data:image/svg+xml;base64,PHN2Zy8+"
+    html = (f'<p>src="{image}"</p><!-- <img src="{image}"> -->'
+            f'<picture><source srcset="{image}"><img alt="a" src="{image}"></picture>'
+            f'<img alt="b" src="data:image/svg+xml;utf8,&lt;svg/&gt;">')
+    short, images = shorten_images(html)
+    assert short.count(image) == 2  # text and comments are not tags: left as they are
+    assert short.count(SHORT_IMAGE) == 2 and set(images.values()) == {image}
+    assert "&lt;svg/&gt;" in short  # a value with a character reference is kept
+    assert len(render_pdf(html, "a4", DATE)) > 0
+
+
+def _font_face_page(family: str) -> str:
+    import base64
+
+    import matplotlib
+
+    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "cmr10.ttf"
+    uri = "data:font/ttf;base64," + base64.b64encode(font.read_bytes()).decode()
+    return (f'<style>@font-face {{ font-family: {family}; src: url("{uri}") }}'
+            f"p {{ font-family: {family} }}</style><p>Probe text</p>")
+
+
+def test_a_document_with_its_own_font_leaves_the_next_one_as_it_was() -> None:
+    plain = "<style>p { font-family: Probe, sans-serif }</style><p>Probe text</p>"
+    before = render_pdf(plain, "a4", DATE)
+    with_font = render_pdf(_font_face_page("Probe"), "a4", DATE)
+    assert with_font != before  # the document's own font was used
+    assert render_pdf(plain, "a4", DATE) == before  # and is gone for the next document

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_reportgen
 
 from reportgen import cli
 
@@ -23,8 +23,7 @@ epochs = 1
 
 
 def reportgen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True,
-                          text=True, timeout=600, env=os.environ, check=False)
+    return run_reportgen(*args, check=False, timeout=600)
 
 
 def test_verify_shows_its_stages_and_quiet_hides_them(tmp_path: Path) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_reportgen
 
 from reportgen import config
 from reportgen.shipped import shipped_handouts
@@ -27,11 +26,8 @@ def _hashes(folder: Path) -> dict[str, str]:
 def _build(name: str, out: Path, cache: Path, *extra: str) -> None:
     env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
     env.pop("SOURCE_DATE_EPOCH", None)  # the build must set it from the config, not inherit it
-    subprocess.run(
-        [sys.executable, "-m", "reportgen", "build", name, "--out", str(out), "--quiet",
-         *(extra or ("--no-cache",))],
-        check=True, env=env, capture_output=True, timeout=600,
-    )
+    run_reportgen("build", name, "--out", out, "--quiet", *(extra or ("--no-cache",)),
+                  env=env, timeout=600)
 
 
 def _single_handouts() -> list[str]:
@@ -66,8 +62,8 @@ def test_a_build_from_cached_results_is_identical(tmp_path: Path,
                                                   first_builds: dict[str, Path]) -> None:
     cache = tmp_path / "cache"
     env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
-    subprocess.run([sys.executable, "-m", "reportgen", "compute", "--quiet", "--out",
-                    str(tmp_path / "fill")], check=True, env=env, timeout=600)  # fills the cache
+    run_reportgen("compute", "--quiet", "--out", tmp_path / "fill", env=env,
+                  timeout=600)  # fills the cache
     assert any((cache / "results").iterdir())
     _build("source-notebook", tmp_path / "cached", cache, "--quiet")  # reads the cache
     assert _hashes(tmp_path / "cached") == _hashes(first_builds["source-notebook"])

@@ -129,11 +129,13 @@ def with_answers(results: Results, *paths: str, audience: str = "student") -> Re
 def test_answers_read_each_exercise_from_the_results() -> None:
     results = computed("lab-course")
     found = answers(results)
-    assert [a.number for a in found] == [1, 2]
-    assert [a.exercise.id for a in found] == ["stable-rate", "ols-slope"]
-    assert results.diagnostics.max_stable_lr is not None and results.ols.theta is not None
+    assert [a.number for a in found] == [1, 2, 3, 4]
+    assert [a.exercise.id for a in found] == ["stable-rate", "two-steps", "steps-to-1pct",
+                                              "which-diverges"]
+    assert results.diagnostics.max_stable_lr is not None
     assert found[0].value == results.diagnostics.max_stable_lr
-    assert found[1].value == float(results.ols.theta[1])
+    assert [a.numeric for a in found] == [True, True, False, False]
+    assert found[2].text == str(int(found[2].value)) and found[3].text in "ABCD"
     runs = answers(with_answers(results, "runs.0.final_loss", "data.summary.x_mean"))
     assert [a.value for a in runs] == [results.runs[0].final_loss, results.data.summary.x_mean]
 
@@ -192,9 +194,8 @@ def test_a_student_copy_is_exercises_for_the_student_audience() -> None:
 
 def test_secrets_are_a_student_copys_answers_only() -> None:
     lab = computed("lab-course")
-    assert lab.ols.theta is not None
-    assert secrets(lab) == ((lab.diagnostics.max_stable_lr, 0.001),
-                            (float(lab.ols.theta[1]), 0.001))
+    found = answers(lab)
+    assert secrets(lab) == ((lab.diagnostics.max_stable_lr, 0.001), (found[1].value, 0.001))
     assert secrets(with_answers(lab, "ols.loss", audience="instructor")) == ()
     assert secrets(computed("source-notebook")) == ()
 

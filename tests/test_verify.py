@@ -360,3 +360,44 @@ def test_a_report_made_before_the_schema_grew_still_reproduces(report: Path, tmp
     results["runs"][0]["final_loss"] = _scaled(results["runs"][0]["final_loss"])
     (copy / "results.json").write_text(json.dumps(results, sort_keys=True, indent=1))
     assert cli.main(["verify", str(copy)]) == 1  # what it does record is still compared
+
+
+STUDENT_COPY = """\
+[data]
+n = 30
+[surface]
+resolution = 20
+[[runs]]
+epochs = 3
+[[exercises]]
+id = "stable-rate"
+prompt = "Compute 2/L."
+answer = "diagnostics.max_stable_lr"
+tolerance = 0.001
+points = 1
+"""
+
+
+def test_a_student_copy_says_one_true_thing(tmp_path: Path, capsys) -> None:
+    """It said "compared no numbers (a student copy carries no results...)" and then
+    "config.toml with results.json's config" (issue 22, item 17)."""
+    config = tmp_path / "course.toml"
+    config.write_text(STUDENT_COPY, encoding="utf-8")
+    folder = tmp_path / "student"
+    assert cli.main(["build", str(config), "--format", "html", "--out", str(folder),
+                     "-q"]) == 0
+    assert not (folder / "results.json").exists()  # a student copy
+    assert cli.main(["verify", str(folder)]) == 0
+    files = sum(path.is_file() for path in folder.rglob("*"))
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "reproduced: compared its numbers through a rebuild (a student copy carries no "
+        "results.json: config.toml was recomputed); every file's sha256 with manifest.json; "
+        f"the bytes of every file ({files}) with a rebuild (index.html included)")
+    copy = _copy(folder, tmp_path)
+    _edit_json(copy / "manifest.json",
+               lambda m: m["environment"]["packages"].update(weasyprint="61.0"))
+    assert cli.main(["verify", str(copy)]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("reproduced: compared no numbers (a student copy carries no "
+                           "results.json, and it was not rebuilt); every file's sha256")
+    assert "results.json's config" not in last

@@ -187,13 +187,22 @@ def first_nonfinite(losses: np.ndarray) -> int | None:
 def exercise_asking(results: Results, path: str) -> int | None:
     """The number of the exercise whose answer is ``path`` (or a part of it), if any."""
     for number, exercise in enumerate(results.config.exercises, start=1):
-        if exercise.answer == path or exercise.answer.startswith(path + "."):
+        answer = exercise.answer
+        if answer is not None and (answer == path or answer.startswith(path + ".")):
             return number
     return None
 
 
 def withheld_words(results: Results, path: str) -> str:
-    """How a sentence names a value this copy does not show: 'which Exercise 2 asks for'."""
+    """How a sentence names a value this copy does not show: 'which Exercise 2 asks for'.
+
+    A student view records the exercise each withheld field would answer
+    (``Results.withheld``, its label: 'Exercise 2'); elsewhere the exercise whose answer
+    is ``path`` names it.
+    """
+    for withheld, label in (results.withheld or {}).items():
+        if withheld == path or withheld.startswith(path + ".") or path.startswith(withheld + "."):
+            return f"which {label} asks for"
     number = exercise_asking(results, path)
     return f"which Exercise {number} asks for" if number else "not shown in this copy"
 

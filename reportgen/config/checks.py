@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reportgen.config.course_mode import MATRIX_MODES, ExerciseConfig
+from reportgen.config.course_mode import KIND_PARAMETERS, MATRIX_MODES, ExerciseConfig
 from reportgen.config.errors import FieldError
 from reportgen.config.limits import MAX_SAMPLE_STEPS, MAX_SHUFFLED, MAX_STEPS, MAX_SWEEP_STEPS
 from reportgen.config.sections import RunConfig, SweepConfig, batch_size
@@ -25,6 +25,24 @@ def check_exercise_ids(exercises: Sequence[ExerciseConfig]) -> None:
             raise FieldError(f"exercises[{index}].id",
                              f"expected a unique id, got {exercise.id!r} twice")
         seen.add(exercise.id)
+
+
+def check_exercise_kinds(exercises: Sequence[ExerciseConfig]) -> None:
+    """Each exercise has the parameters its kind needs, and none of another kind's."""
+    for index, exercise in enumerate(exercises):
+        own = KIND_PARAMETERS[exercise.kind]
+        for kind, names in KIND_PARAMETERS.items():
+            for name in names:
+                given = getattr(exercise, name)
+                if name in own and given is None:
+                    raise FieldError(f"exercises[{index}].{name}", f"expected a value with "
+                                     f"kind = \"{exercise.kind}\"")
+                if name not in own and name != "component" and given is not None:
+                    raise FieldError(f"exercises[{index}].{name}", f"belongs to kind = "
+                                     f"\"{kind}\", not to kind = \"{exercise.kind}\"")
+        if exercise.options is not None and len(set(exercise.options)) < len(exercise.options):
+            raise FieldError(f"exercises[{index}].options", "expected different learning "
+                             f"rates, got {show(exercise.options)}")
 
 
 def check_matrix(matrix: Mapping[str, Any] | None) -> None:

@@ -85,6 +85,11 @@ class Config(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _exercise_kinds(self) -> Config:
+        checks.check_exercise_kinds(self.exercises)
+        return self
+
+    @model_validator(mode="after")
     def _matrix_is_lists(self) -> Config:
         checks.check_matrix(self.matrix)
         return self

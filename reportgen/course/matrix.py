@@ -40,6 +40,8 @@ class Variant:
       config: the variant's validated config.
       student: the student it is for, in a per-student batch.
       redraws: how many draws its constraints rejected before this one.
+      copy: in a course (a batch with exercises or a roster), whose copy it is:
+        ``"student"`` or ``"instructor"`` (``course.copies``); None otherwise.
     """
 
     id: str
@@ -48,6 +50,7 @@ class Variant:
     student: StudentConfig | None = None
     redraws: int = 0
     overrides: tuple[Override, ...] = field(default=(), repr=False)
+    copy: str | None = None
 
 
 def parse_option(text: str) -> tuple[str, list[Any]]:

@@ -16,6 +16,7 @@ import numpy as np
 from reportgen import theory
 from reportgen.config.schema import Config
 from reportgen.config.sections import RunConfig
+from reportgen.layout import SURFACE_FILE
 from reportgen.numerics import diagnostics, model, optimize, surface, tuning
 from reportgen.numerics.data import Dataset, RunDraws, batch_schedule, draw
 from reportgen.numerics.runtime import on_device
@@ -254,7 +255,7 @@ def surface_record(grid: surface.Surface) -> tuple[Surface, np.ndarray | None]:
         loss=loss if inline else None,
         min_loss=min_loss,
         argmin=argmin,
-        loss_file=None if inline else "surface.npy",
+        loss_file=None if inline else SURFACE_FILE,
     )
     return entry, None if inline else loss
 
@@ -343,7 +344,7 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[Results, 
         sweep=sweep_entry,
         tuning=tuning_entry,
     )
-    arrays = {} if big_grid is None else {"surface.npy": big_grid}
+    arrays = {} if big_grid is None else {SURFACE_FILE: big_grid}
     # Read back through results.json's form: every non-finite number becomes what a reader
     # of the file sees (NaN in an array, None as a number), so computed and cached results
     # are the same value.

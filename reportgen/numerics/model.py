@@ -41,12 +41,6 @@ mse_gradient = jax.grad(mse_loss)
 masked_mse_gradient = jax.grad(masked_mse_loss)
 
 
-def closed_form_gradient(theta: ArrayLike, x: ArrayLike, y: ArrayLike) -> Array:
-    """-2/n X^T (y - X theta), the textbook gradient (for checking ``mse_gradient``)."""
-    design = design_matrix(x)
-    return -2.0 / design.shape[0] * design.T @ (jnp.asarray(y) - design @ jnp.asarray(theta))
-
-
 def hessian(x: ArrayLike, y: ArrayLike) -> Array:
     """The MSE's Hessian by ``jax.hessian``; constant in theta and equal to 2/n X^T X."""
     theta = jnp.zeros(2, dtype=jnp.asarray(x).dtype)

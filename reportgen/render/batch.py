@@ -1,6 +1,8 @@
-"""A batch's ``index.html``: every variant side by side, and one comparison figure.
+"""A batch's ``index.html``: every variant side by side, and one comparison figure; for a
+course, every student with their folders, build state, key and marks.
 
-Reads each variant's values and typed results; never JAX. The page is self-contained like
+Reads each variant's values and typed results (a course's rows are plain data read from
+the batch folder's files by ``course.index``); never JAX. The page is self-contained like
 a handout: the figure is an inline SVG and nothing is fetched. The template reads plain
 data only (no results object reaches it).
 """
@@ -8,7 +10,7 @@ data only (no results object reaches it).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib as mpl
@@ -39,11 +41,91 @@ class Summary:
     error: str | None
     results: Results | None
     files: list[str]
+    copy: str | None = None
 
     def row(self) -> dict[str, Any]:
         """What the template reads of the variant (plain data)."""
         return {"id": self.id, "values": dict(self.values), "student": self.student,
                 "status": self.status, "error": self.error, "files": list(self.files)}
+
+
+@dataclass
+class CourseRow:
+    """One student of a course batch, as the course index shows them."""
+
+    student_id: str
+    name: str
+    folder: str  # the name of their folders under students/ and instructor/
+    states: dict[str, str] = field(default_factory=dict)  # by copy: built, skipped, failed
+    errors: list[str] = field(default_factory=list)
+    redraws: int = 0
+    files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # by copy: (file, label)
+    handout: str | None = None
+    answers: dict[str, str] = field(default_factory=dict)  # the key, by exercise
+    points: dict[str, str] = field(default_factory=dict)  # after grade
+    total: str = ""
+    note: str = ""
+    submitted: bool = False
+
+    def row(self) -> dict[str, Any]:
+        """What the template reads of the student (plain data)."""
+        return dict(vars(self))
+
+
+def marks_figure(totals: Sequence[float], possible: float) -> tuple[str, str, str]:
+    """(svg, alt, caption) of how the marked students' totals are spread: a histogram
+    with one bar per half point (or per point for larger totals)."""
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    width = 0.5 if possible <= 10 else 1.0
+    edges = [float(v) for v in np.arange(-width / 2, possible + width, width)]
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(TEXT_WIDTH_IN * 0.7, 2.6), layout="constrained")
+        ax = fig.add_subplot()
+        counts, _bins, _patches = ax.hist(totals, bins=edges, color=run_style(0)["color"],
+                                          edgecolor="white")
+        ax.set_xlabel(f"points (of {possible:g})")
+        ax.set_ylabel("students")
+        ax.set_xlim(edges[0], edges[-1])
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        svg = svg_text(fig, "batch-marks")
+    mean = sum(totals) / len(totals) if totals else 0.0
+    common = edges[int(np.argmax(counts))] + width / 2
+    alt = (f"Histogram of the points of the {len(totals)} marked student(s), from 0 to "
+           f"{possible:g}; mean {mean:.2f}, most common {common:g}.")
+    caption = (f"How the marks are spread: {len(totals)} student(s) marked, mean {mean:.2f} of "
+               f"{possible:g} points.")
+    return svg, alt, caption
+
+
+def render_course_index(name: str, rows: Sequence[CourseRow], exercises: Sequence[str],
+                        graded: bool, possible: float) -> str:
+    """A course batch's self-contained index page: every student, and after grading the
+    marks and their spread."""
+    totals = [float(row.total) for row in rows if row.submitted and _is_number(row.total)]
+    figure = None
+    if graded and totals:
+        svg, alt, caption = marks_figure(totals, possible)
+        figure = {"uri": svg_data_uri(svg), "alt": alt, "caption": caption}
+    failed = sum(1 for row in rows if "failed" in row.states.values())
+    page = environment().get_template(TEMPLATE).render(
+        name=name, title=f"Course batch {name}", course=[row.row() for row in rows],
+        exercises=list(exercises), graded=graded, possible=possible, figure=figure,
+        failed=failed, marked=len(totals), variants=[], keys=[], runs=[], finals=[],
+        content_security_policy=Markup(CONTENT_SECURITY_POLICY),
+    )
+    page = with_content_security_policy(page)
+    check_self_contained(page)
+    return page
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def varied_keys(summaries: Sequence[Summary]) -> list[str]:
@@ -113,7 +195,7 @@ def render_index(name: str, title: str, summaries: Sequence[Summary]) -> str:
     svg, alt, caption = comparison_figure(summaries)
     page = environment().get_template(TEMPLATE).render(
         name=name, title=title, variants=[s.row() for s in summaries],
-        keys=varied_keys(summaries),
+        keys=varied_keys(summaries), course=None,
         runs=_run_names(summaries), finals=[final_runs(s) for s in summaries],
         figure={"uri": svg_data_uri(svg), "alt": alt, "caption": caption},
         failed=sum(1 for s in summaries if s.status == "failed"),

@@ -33,7 +33,6 @@ from reportgen.formatting import SCIENTIFIC_ABOVE as SCIENTIFIC_ABOVE
 from reportgen.formatting import SIGNIFICANT as SIGNIFICANT
 from reportgen.formatting import THIN as THIN
 from reportgen.formatting import TIMES as TIMES
-from reportgen.formatting import WITHHELD as WITHHELD
 from reportgen.formatting import fmt_above as fmt_above
 from reportgen.formatting import fmt_count as fmt_count
 from reportgen.formatting import fmt_factor as fmt_factor
@@ -45,10 +44,7 @@ from reportgen.formatting import fmt_rate as fmt_rate
 from reportgen.formatting import fmt_share as fmt_share
 from reportgen.formatting import fmt_theta as fmt_theta
 from reportgen.formatting import in_sentence as in_sentence
-from reportgen.formatting import is_withheld as is_withheld
 from reportgen.formatting import superscript as superscript
-from reportgen.formatting import withheld_now as withheld_now
-from reportgen.formatting import withholding as withholding
 
 #: Subscripts a claim's plain text may write after a symbol: ``λ_min`` -> λ<sub>min</sub>.
 _SUBSCRIPT = re.compile(r"(?<=[λθgBxyJmsv])_(min|max|0|1|2|k|i)\b")

@@ -11,6 +11,8 @@ the CSS is inlined, and a Content-Security-Policy, which the renderer puts first
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 import traceback
 from html.parser import HTMLParser
@@ -18,16 +20,25 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 
+from reportgen.config.course_mode import ExerciseConfig, option_letter
 from reportgen.render import sandbox
 from reportgen.render.context import build_context
 from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureInfo
-from reportgen.render.format import FILTERS
+from reportgen.render.format import FILTERS, fmt_num, fmt_rate
 from reportgen.render.policy import CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY
 from reportgen.render.policy import CSP_META
 from reportgen.shipped import templates_dir as shipped_templates_dir
-from reportgen.store.results import Results, answers
+from reportgen.store.results import (
+    Answer,
+    Results,
+    answers,
+    exercise_inputs,
+    printed_digits,
+    worked,
+)
 
 ENTRY_TEMPLATE = "handout.html"
 #: The print stylesheet: given to WeasyPrint only, so the HTML holds no paged-media CSS.
@@ -36,7 +47,23 @@ PRINT_STYLESHEET = "handout-print.css"
 
 
 def environment(templates_dir: Path | None = None) -> sandbox.BoundedSandbox:
-    """The bounded sandboxed Jinja environment: user templates first, then the shipped ones."""
+    """The bounded sandboxed Jinja environment: user templates first, then the shipped ones.
+
+    The shipped templates' environment is made once per process, so that a warm process
+    (a batch worker, ``watch``) compiles them once; Jinja still reloads a template whose
+    file changed. Every render gets a fresh budget (``sandbox.render``) whichever it is.
+    """
+    if templates_dir is None:
+        return _shipped_environment()
+    return _new_environment(templates_dir)
+
+
+@functools.cache
+def _shipped_environment() -> sandbox.BoundedSandbox:
+    return _new_environment(None)
+
+
+def _new_environment(templates_dir: Path | None) -> sandbox.BoundedSandbox:
     folders = [str(shipped_templates_dir())]
     if templates_dir is not None:
         folder = Path(templates_dir)
@@ -116,27 +143,139 @@ def render_html(results: Results, manifest: dict[str, Any] | None,
 
 def exercise_views(env: jinja2.Environment, context: dict[str, Any],
                    results: Results) -> list[dict[str, Any]]:
-    """The handout's exercises with prompts (and, for instructors, solutions) rendered.
+    """The handout's exercises: each prompt rendered, the kind's own statement, the numbers
+    to work from, the options of a choice; for instructors the answer, the worked steps and
+    the solution.
 
     Prompts and solutions are Jinja in the same sandbox as the templates; a solution also
-    reads ``answer``. Student copies carry neither the answer nor the solution.
+    reads ``answer`` and ``work``. A student copy's prompts see only its student context
+    (``prompt_context``: what the copy withholds is undefined there, so a prompt that
+    prints it fails), and the copy carries neither answers nor solutions.
     """
     instructor = results.config.audience == "instructor"
     expected = answers(results) if instructor else []
+    prompt_context = context if instructor else student_context(context)
     views = []
     for index, exercise in enumerate(results.config.exercises):
-        view = {"number": index + 1, "id": exercise.id, "points": exercise.points,
-                "tolerance": exercise.tolerance,
-                "prompt": _render_text(env, exercise.prompt, context,
-                                       f"exercises[{index}].prompt")}
+        inputs = exercise_inputs(results, exercise)
+        digits = printed_digits(inputs, exercise)
+        view: dict[str, Any] = {
+            "number": index + 1, "id": exercise.id, "kind": exercise.kind,
+            "points": exercise.points, "tolerance": exercise.tolerance,
+            "prompt": _render_text(env, exercise.prompt, prompt_context,
+                                   f"exercises[{index}].prompt"),
+            "asked": asked(exercise),
+            "given": [{"name": name, "label": INPUT_LABELS[name],
+                       "text": given_text(value, name, digits)}
+                      for name, value in inputs.items()],
+            "options": [{"letter": option_letter(i), "rate": fmt_rate(rate)}
+                        for i, rate in enumerate(exercise.options or ())],
+        }
         if instructor:
-            answer = expected[index].value
-            view["answer"] = answer
+            answer = expected[index]
+            work = worked(results, exercise)
+            view.update(answer=answer.value, answer_text=_answer_text(answer), work=work)
             view["solution"] = _render_text(env, exercise.solution,
-                                            {**context, "answer": answer},
+                                            {**context, "answer": answer.value, "work": work},
                                             f"exercises[{index}].solution")
         views.append(view)
     return views
+
+
+#: How an exercise names the numbers it prints.
+INPUT_LABELS = {"hessian": "H", "n": "n", "xtx": "X\u1d40X", "xty": "X\u1d40y",
+                "theta_star": "\u03b8*", "loss_star": "J*"}
+
+
+def given_text(value: Any, name: str, digits: int) -> str:
+    """A printed input: a count as it is, a number, vector or matrix with ``digits``
+    significant digits, written as Python and numpy read it (``[[2.000, 2.299], ...]``)."""
+    if name == "n":
+        return str(int(value))
+    return _nested(np.asarray(value, dtype=np.float64), digits)
+
+
+def _nested(array: np.ndarray, digits: int) -> str:
+    if array.ndim == 0:
+        value = float(f"{float(array):.{digits - 1}e}")  # rounded as store.kinds rounds
+        exponent = math.floor(math.log10(abs(value))) if value else 0
+        text = f"{value:.{max(0, digits - 1 - exponent)}f}"
+        return text.replace("-", "\u2212")
+    return "[" + ", ".join(_nested(row, digits) for row in array) + "]"
+
+
+def asked(exercise: ExerciseConfig) -> str:
+    """What a kind asks, with its parameters, in one sentence (after the prompt)."""
+    if exercise.kind == "gd-steps":
+        start = ", ".join(fmt_rate(v) for v in exercise.start or ())
+        return (f"Start at \u03b8(0) = ({start}) and take {exercise.steps} step"
+                f"{'s' if exercise.steps != 1 else ''} of full-batch gradient descent at "
+                f"\u03b7 = {fmt_rate(exercise.learning_rate)}, "
+                f"\u03b8(k+1) = \u03b8(k) \u2212 \u03b7 \u00b7 (2/n)(X\u1d40X \u03b8(k) "
+                f"\u2212 X\u1d40y). Give \u03b8{exercise.component}({exercise.steps}), "
+                f"the {'slope' if exercise.component == 1 else 'intercept'}.")
+    if exercise.kind == "steps-to":
+        start = ", ".join(fmt_rate(v) for v in exercise.start or ())
+        return (f"Run full-batch gradient descent from \u03b8(0) = ({start}) at \u03b7 = "
+                f"{fmt_rate(exercise.learning_rate)}. Give the first step k at which "
+                f"J(\u03b8(k)) \u2264 (1 + {fmt_rate(exercise.fraction)}) J*, using "
+                f"J(\u03b8) \u2212 J* = (\u03b8 \u2212 \u03b8*)\u1d40 X\u1d40X "
+                f"(\u03b8 \u2212 \u03b8*)/n.")
+    if exercise.kind == "choice":
+        verb = ("makes full-batch gradient descent diverge" if exercise.question == "diverges"
+                else "makes full-batch gradient descent converge fastest")
+        return f"Which learning rate {verb}? Give its letter."
+    return ""
+
+
+def _answer_text(answer: Answer) -> str:
+    if not answer.numeric:
+        return answer.text
+    return fmt_num(answer.value, 4) if abs(answer.value) >= 1e-3 else fmt_num(answer.value, 6)
+
+
+def student_prompts(results: Results,
+                    templates_dir: Path | None = None) -> dict[int, tuple[str, str]]:
+    """Each exercise's prompt (its source, and its text) as a student copy of ``results``
+    (its student view) renders it: what the view lacks is undefined.
+
+    Raises:
+      RenderError: a prompt that uses what a student copy withholds, naming the exercise.
+    """
+    env = environment(templates_dir)
+    context = student_context(build_context(results, None, {}))
+    found = {}
+    for index, exercise in enumerate(results.config.exercises):
+        where = f"exercises[{index}].prompt"
+        try:
+            text = sandbox.render(env.from_string(exercise.prompt), context)
+        except jinja2.UndefinedError as exc:
+            raise RenderError(_one_line(f"{where}: uses what a student copy does not hold "
+                                        f"({exc.message}); a prompt may not show an "
+                                        f"answer or what gives it away")) from None
+        except (jinja2.TemplateError, RecursionError, OverflowError, MemoryError) as exc:
+            raise RenderError(_one_line(f"{where}: {exc}")) from None
+        found[index] = (exercise.prompt, text)
+    return found
+
+
+def student_context(context: dict[str, Any]) -> dict[str, Any]:
+    """The context a student copy's prompts are rendered in: every value the copy lacks
+    (None, or NaN derived from what it withholds) is left out, so a prompt that uses one
+    fails with an undefined variable instead of printing it."""
+    return {key: _present(value) for key, value in context.items() if _kept(value)}
+
+
+def _kept(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _present(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _present(item) for key, item in value.items() if _kept(item)}
+    if isinstance(value, list):
+        return [_present(item) for item in value]
+    return value
 
 
 def _render_text(env: jinja2.Environment, text: str, context: dict[str, Any],

@@ -11,6 +11,13 @@ order), so the loop ends; pages before a move keep their layout.
 
 The flow blocks are the children of ``<body>`` and of each ``<section>``; each is marked
 ``data-flow="i"`` so that the laid-out boxes can be traced back to the source.
+
+The laid-out boxes are read from ``Page._page_box``, a private attribute: WeasyPrint's
+public ``Page`` (width, height, bleed, anchors, links, bookmarks, forms) gives an
+element's top left corner through ``anchors`` but no box's height, and no page's content
+area, and the gap test needs where each block ends. ``tests/test_pagination.py`` fails
+at once if a WeasyPrint release renames it (the `lowest` session runs it at WeasyPrint 70,
+the oldest we allow).
 """
 
 from __future__ import annotations

@@ -7,19 +7,28 @@ from the config, never the clock.
 The PDF is tagged (a structure tree with the figures' and equations' alt text, the
 document's language and title) and claims PDF/UA-1, or PDF/A-3 where the config asks
 for an archival file; figures float (``pagination``) so that pages stay full.
+
+What WeasyPrint reads is lighter than the HTML file (the bytes of the PDF are the same
+whatever a process typeset before): each embedded image's ``data:`` URI is replaced by a
+short name that the fetcher resolves (WeasyPrint's HTML parser is pure Python, and the
+figures are most of the file's 1.3 MB), and one font configuration serves every PDF a
+process typesets until a document adds a font of its own to it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import hashlib
+import html.parser
 import os
 import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from reportgen.render import pagination
+from reportgen.render import pagination, printsvg
 from reportgen.render.errors import RenderError
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
@@ -31,9 +40,61 @@ DEFAULT_STANDARD = "pdf/ua-1"
 BASE_URL = "file:///report/"
 
 
-def _closed_fetcher() -> Any:
-    """A WeasyPrint URL fetcher that serves ``data:`` URIs and nothing else."""
-    from weasyprint.urls import URLFetcher
+#: The short names ``shorten_images`` gives embedded images: data: URIs themselves, so
+#: that nothing else changes in what WeasyPrint reads.
+SHORT_IMAGE = "data:,reportgen-image-"
+#: Elements whose ``src``/``srcset`` may hold an embedded image.
+_IMAGE_TAGS = frozenset({"img", "source", "input"})
+_URI_ATTRIBUTE = re.compile(r'(\ssrc(?:set)?\s*=\s*)"(data:[^"&]*)"', re.IGNORECASE)
+
+
+class _ImageTags(html.parser.HTMLParser):
+    """Where the start tags that may embed an image are, found as a browser finds them
+    (never inside a comment, a script or a text)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines = [0, *(match.end() for match in re.finditer("\n", text))]
+        self.spans: list[tuple[int, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _IMAGE_TAGS:
+            line, column = self.getpos()
+            start = self.lines[line - 1] + column
+            self.spans.append((start, start + len(self.get_starttag_text() or "")))
+
+    handle_startendtag = handle_starttag
+
+
+def shorten_images(text: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each double-quoted ``data:`` URI in an image's ``src`` or ``srcset``
+    replaced by a short name, and what each name stands for (for ``_closed_fetcher``).
+
+    A value with a character reference in it is left as it is (the parser would decode
+    it); the names are digests of the URIs, so the same image has one name.
+    """
+    finder = _ImageTags(text)
+    finder.feed(text)
+    finder.close()
+    images: dict[str, str] = {}
+
+    def short(match: re.Match[str]) -> str:
+        name = SHORT_IMAGE + hashlib.sha256(match[2].encode()).hexdigest()[:32]
+        images[name] = match[2]
+        return f'{match[1]}"{name}"'
+
+    parts, last = [], 0
+    for start, end in finder.spans:
+        parts += [text[last:start], _URI_ATTRIBUTE.sub(short, text[start:end])]
+        last = end
+    parts.append(text[last:])
+    return "".join(parts), images
+
+
+def _closed_fetcher(images: Mapping[str, str] | None = None) -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URIs and nothing else (``images``:
+    the URIs that short names stand for), SVGs lightened for drawing (``printsvg``)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class ClosedFetcher(URLFetcher):
         refused: list[str]
@@ -44,13 +105,48 @@ def _closed_fetcher() -> Any:
             self.refused = []
 
         def fetch(self, url: str, headers: Any = None) -> Any:
+            url = (images or {}).get(url, url)
             if urllib.parse.urlsplit(url).scheme.lower() == "data":
-                return super().fetch(url, headers)
+                response = super().fetch(url, headers)
+                if response.content_type != "image/svg+xml":
+                    return response
+                body = response.read()
+                with contextlib.suppress(UnicodeDecodeError):
+                    body = printsvg.lighten(body.decode("utf-8")).encode("utf-8")
+                return URLFetcherResponse(url, body, {"Content-Type": "image/svg+xml"})
             self.refused.append(url)
             raise RenderError(f"refused to fetch {url}: a handout may only embed data: URIs "
                               f"(nothing is loaded from files or the network)")
 
     return ClosedFetcher()
+
+
+@functools.cache
+def _font_configuration_class() -> Any:
+    from weasyprint.text.fonts import FontConfiguration
+
+    class Fonts(FontConfiguration):
+        """A font configuration that remembers whether a document added a font to it."""
+
+        added = False
+
+        def add_font_face(self, rule_descriptors: Any, url_fetcher: Any) -> Any:
+            self.added = True
+            return super().add_font_face(rule_descriptors, url_fetcher)
+
+    return Fonts
+
+
+_FONTS: list[Any] = []
+
+
+def font_configuration() -> Any:
+    """The process's WeasyPrint font configuration: made once (Pango's font map and its
+    caches stay warm from one PDF to the next), made again after a document added an
+    ``@font-face`` font to it, so that no document sees another's fonts."""
+    if not _FONTS or _FONTS[0].added:
+        _FONTS[:] = [_font_configuration_class()()]
+    return _FONTS[0]
 
 
 @contextlib.contextmanager
@@ -123,15 +219,18 @@ def render_pdf(html: str, paper: str, date: dt.date,
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    fetcher = _closed_fetcher()
-    html = with_print_css(html, print_css)
-    stylesheets = [weasyprint.CSS(string=_pdf_metadata_css(paper), url_fetcher=fetcher)]
+    html, embedded = shorten_images(with_print_css(html, print_css))
+    fetcher = _closed_fetcher(embedded)
+    fonts = font_configuration()
+    stylesheets = [weasyprint.CSS(string=_pdf_metadata_css(paper), url_fetcher=fetcher,
+                                  font_config=fonts)]
     images: dict[str, Any] = {}  # parsed once, shared by every layout
 
     def layout(text: str) -> Any:
         document = weasyprint.HTML(string=text, base_url=BASE_URL, url_fetcher=fetcher)
         # pdf_forms is a layout option too: inputs become form widgets while laid out.
-        return document.render(stylesheets=stylesheets, cache=images, pdf_forms=forms)
+        return document.render(stylesheets=stylesheets, cache=images, pdf_forms=forms,
+                               font_config=fonts)
 
     try:
         with source_date_epoch(_epoch(date)):

@@ -1,4 +1,5 @@
-"""Results -> the rendered files of a report: figures, ``index.html`` and ``handout.pdf``.
+"""Results -> the rendered files of a report: figures, ``index.html``, ``handout.pdf`` and
+``handout.ipynb``.
 
 Everything is rendered in memory and returned as bytes by relative path; writing them
 (atomically) is the store's job. That keeps rendering free of file-system effects, so
@@ -15,19 +16,22 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from reportgen.layout import HTML_FILE as HTML_FILE
+from reportgen.layout import NOTEBOOK_FILE as NOTEBOOK_FILE
+from reportgen.layout import PDF_FILE as PDF_FILE
 from reportgen.render import FORMATS
 from reportgen.render.errors import RenderError
-from reportgen.render.figures import FigureCache, FigureInfo, make_figures
-from reportgen.render.format import withheld_now, withholding
+from reportgen.render.figures import FigureCache, make_figures
 from reportgen.render.html import print_stylesheet, render_html
 from reportgen.render.mathtex import typeset_all
 from reportgen.render.pdf import render_pdf
-from reportgen.store.results import Results, secrets
+from reportgen.store.results import Results
 
 T = TypeVar("T")
 
-HTML_FILE = "index.html"
-PDF_FILE = "handout.pdf"
+#: A form copy's PDF is typeset without ligatures: WeasyPrint embeds a form's font whole,
+#: and its ligature glyphs would extract as "ﬁ" and "ﬂ" (search and copy would fail).
+NO_LIGATURES = "\nhtml { font-variant-ligatures: none; }\n"
 
 
 def renderer_environment() -> dict[str, Any]:
@@ -52,18 +56,20 @@ def render_report(
     figure_cache: FigureCache | None = None,
     helper: Executor | None = None,
 ) -> dict[str, bytes]:
-    """Render a handout's figures, HTML and PDF (as ``formats`` asks).
+    """Render a handout's figures, HTML, PDF and notebook (as ``formats`` asks).
 
     Args:
-      results: the results (a student copy's: see ``store.results.is_student_copy``).
+      results: the results; for a student copy, its student view
+        (``store.results.student_view``), which lacks what the copy withholds.
       manifest: the provenance shown in small print and embedded in the HTML.
-      formats: any of ``html`` and ``pdf``; the figures are always rendered.
+      formats: any of ``html``, ``pdf`` and ``ipynb``; the figures (and the HTML, which
+        the PDF is typeset from and the notebook takes its text from) are always rendered.
       arrays: large arrays kept beside results.json (``surface.npy``), by file name.
       templates_dir: templates overriding the shipped ones by name.
       attachments: files the PDF carries, by name.
       progress: called with each stage's name as it starts.
       figure_cache: figures drawn before, reused when their inputs are the same.
-      helper: a one-process executor (``reportgen.helper``, its renderer imported while
+      helper: a one-process executor (``reportgen.renderer_process``, its renderer imported while
         this process computed) that draws some of the figures, renders the HTML and
         typesets the PDF.
 
@@ -75,38 +81,35 @@ def render_report(
     """
     unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected html and/or pdf")
+        raise RenderError(f"unknown format(s) {sorted(unknown)}; expected any of "
+                          f"{', '.join(FORMATS)}")
     say = progress or (lambda _stage: None)
     config = results.config
-    with withholding(secrets(results)):
-        say("figures")
-        if helper is not None:  # the HTML is rendered there: its equations first
-            with contextlib.suppress(BrokenExecutor):
-                helper.submit(typeset_all, figure_cache)
-        figures = make_figures(results, arrays, figure_cache, helper)
-        if helper is None and figure_cache is not None:
-            typeset_all(figure_cache)
-        files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
-        say("html")
-        html = _in_helper(helper, _render_html, withheld_now(), results, manifest, figures,
-                          templates_dir)
-        if "html" in formats:
-            files[HTML_FILE] = html.encode("utf-8")
-        if "pdf" in formats:
-            say("pdf")
-            arguments = (html, config.paper, config.date, attachments)
-            options = {"print_css": print_stylesheet(templates_dir),
-                       "standard": config.pdf.standard, "forms": results.is_student_copy}
-            files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
+    say("figures")
+    if helper is not None:  # the HTML is rendered there: its equations first
+        with contextlib.suppress(BrokenExecutor):
+            helper.submit(typeset_all, figure_cache)
+    figures = make_figures(results, arrays, figure_cache, helper)
+    if helper is None and figure_cache is not None:
+        typeset_all(figure_cache)
+    files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
+    say("html")
+    html = _in_helper(helper, render_html, results, manifest, figures, templates_dir)
+    if "html" in formats:
+        files[HTML_FILE] = html.encode("utf-8")
+    if "pdf" in formats:
+        say("pdf")
+        forms = results.is_student_copy
+        arguments = (html, config.paper, config.date, attachments)
+        options = {"print_css": print_stylesheet(templates_dir) + (NO_LIGATURES if forms else ""),
+                   "standard": config.pdf.standard, "forms": forms}
+        files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
+    if "ipynb" in formats:
+        say("notebook")
+        from reportgen.render.notebook import render_notebook
+
+        files[NOTEBOOK_FILE] = render_notebook(results, html)
     return files
-
-
-def _render_html(withheld: tuple[tuple[float, float], ...], results: Results,
-                 manifest: dict[str, Any] | None, figures: dict[str, FigureInfo],
-                 templates_dir: Path | None) -> str:
-    """``render_html`` withholding what the copy withholds (in whichever process)."""
-    with withholding(withheld):
-        return render_html(results, manifest, figures, templates_dir)
 
 
 def _in_helper(helper: Executor | None, function: Callable[..., T], *args: Any,

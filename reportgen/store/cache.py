@@ -35,12 +35,12 @@ import numpy as np
 from reportgen import codebase as sources
 from reportgen import xla_flags
 from reportgen._version import __version__
+from reportgen.layout import RESULTS_FILE
 from reportgen.store import output
 from reportgen.store.results import SCHEMA as RESULTS_SCHEMA
 
 KEY_PACKAGES = ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin", "optax", "numpy")
 ENTRY_FILE = "entry.json"
-RESULTS_FILE = "results.json"
 _KEY = re.compile(r"[0-9a-f]{64}")
 
 

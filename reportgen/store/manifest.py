@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from reportgen._version import __version__
+from reportgen.layout import BATCH_FILE as BATCH_FILE
+from reportgen.layout import MANIFEST_FILE as MANIFEST_FILE
 
-MANIFEST_FILE = "manifest.json"
 SCHEMA = "reportgen.manifest/1"
 #: A batch folder's record of its variants (``reportgen batch``; read by verify and grade).
-BATCH_FILE = "batch.json"
 BATCH_SCHEMA = "reportgen.batch/1"
 #: Recorded (as ``"templates": "custom"``) only when a build used --templates: verify
 #: cannot rebuild such a report's HTML and PDF, and says so.
 TEMPLATES, CUSTOM_TEMPLATES = "templates", "custom"
 PACKAGES = (
     "jax", "jaxlib", "numpy", "optax", "matplotlib", "jinja2", "weasyprint", "fonttools",
-    "pydantic", "pydyf",
+    "pydantic", "pydyf", "nbformat",
 )
 
 
@@ -56,15 +56,6 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
-
-
-def sha256_file(path: Path) -> str:
-    """The sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_hashes(

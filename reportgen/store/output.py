@@ -10,7 +10,7 @@ an empty folder, or a folder reportgen wrote, which holds reportgen's ``manifest
 and nothing that manifest does not list (``check_report_folder``; a writer of another kind
 of folder passes its own check). A symbolic link, a file, the working directory or a
 folder holding it, a folder with anything else in it, or a report we could not remove
-(read-only) is refused with an ``OutputError`` naming ``--out``, before anything is
+(read-only) is refused with an ``OutputError`` naming the ``out`` argument, before anything is
 written: nothing of the user's is ever moved or deleted.
 
 Beside the target, under names matched literally (never as a pattern):
@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from reportgen import interrupts
+from reportgen.errors import NamesParameter
 from reportgen.store.manifest import MANIFEST_FILE, SCHEMA
 
 _RENAME_EXCHANGE = 2
@@ -67,8 +68,18 @@ _TOKEN_LENGTH = 8  # hex digits
 FolderCheck = Callable[[Path], None]
 
 
-class OutputError(OSError):
-    """The output folder cannot (or may not) be written; the message names it."""
+class OutputError(NamesParameter, OSError):
+    """The output folder cannot (or may not) be written: an ``OSError`` about the ``out``
+    argument, whose ``problem`` names the folder (one line; ``str()`` has no "[Errno N]")."""
+
+    parameter = "out"
+
+    def __init__(self, code: int, problem: str) -> None:
+        super().__init__(code, problem)
+
+    @property
+    def problem(self) -> str:
+        return str(self.strerror)
 
 
 # ---------------------------------------------------------------- names beside the target
@@ -196,7 +207,7 @@ def check_report_folder(folder: Path) -> None:
     files (``FILE_MANAGER_FILES``) count as nothing.
 
     Raises:
-      OutputError: naming ``--out`` and the first thing that is not reportgen's.
+      OutputError: naming the folder and the first thing that is not reportgen's.
     """
     try:
         names = sorted(name for name in os.listdir(folder)
@@ -207,7 +218,7 @@ def check_report_folder(folder: Path) -> None:
         if listed is None:
             what = ("a manifest.json that is not reportgen's" if MANIFEST_FILE in names
                     else f"'{names[0]}' and no reportgen manifest.json")
-            raise OutputError(errno.EEXIST, f"--out: {folder} is not empty and not a report "
+            raise OutputError(errno.EEXIST, f"{folder} is not empty and not a report "
                               f"(it holds {what}); reportgen replaces only an empty folder "
                               "or a report it wrote")
         unlisted = _first_unlisted(folder, listed)
@@ -215,9 +226,9 @@ def check_report_folder(folder: Path) -> None:
         raise
     except OSError as exc:
         raise OutputError(exc.errno or errno.EACCES,
-                          f"--out: cannot read {folder} ({exc.strerror})") from None
+                          f"cannot read {folder} ({exc.strerror})") from None
     if unlisted is not None:
-        raise OutputError(errno.EEXIST, f"--out: {folder} holds '{unlisted}', which is not "
+        raise OutputError(errno.EEXIST, f"{folder} holds '{unlisted}', which is not "
                           "part of its report; move it away or choose another folder")
 
 
@@ -235,7 +246,7 @@ def _check_removable(folder: Path) -> None:
         if not os.access(root, os.R_OK | os.W_OK | os.X_OK):
             where = os.path.relpath(root, folder)
             part = "" if where == "." else f" ('{where}' is read-only)"
-            raise OutputError(errno.EACCES, f"--out: {folder} cannot be replaced{part}: "
+            raise OutputError(errno.EACCES, f"{folder} cannot be replaced{part}: "
                               "permission denied; make it writable or choose another folder")
 
 
@@ -255,24 +266,24 @@ def check_target(target: Path, check: FolderCheck = check_report_folder) -> None
     holding it, a folder ``check`` refuses, a folder with read-only folders in it.
 
     Raises:
-      OutputError: one line naming ``--out``.
+      OutputError: one line naming the folder.
     """
     if not target.name:
-        raise OutputError(errno.EINVAL, f"--out: {target} cannot be a report folder")
+        raise OutputError(errno.EINVAL, f"{target} cannot be a report folder")
     try:
         info = target.lstat()
     except (FileNotFoundError, NotADirectoryError):
         return  # prepare_parent says what is wrong with a parent
     except OSError as exc:
         raise OutputError(exc.errno or errno.EINVAL,
-                          f"--out: cannot use {target} ({exc.strerror})") from None
+                          f"cannot use {target} ({exc.strerror})") from None
     if stat.S_ISLNK(info.st_mode):
-        raise OutputError(errno.EEXIST, f"--out: {target} is a symbolic link (to "
+        raise OutputError(errno.EEXIST, f"{target} is a symbolic link (to "
                           f"{os.readlink(target)}); give a real folder or a new path")
     if not stat.S_ISDIR(info.st_mode):
-        raise OutputError(errno.ENOTDIR, f"--out: {target} exists and is not a folder")
+        raise OutputError(errno.ENOTDIR, f"{target} exists and is not a folder")
     if _is_or_holds_working_directory(target):
-        raise OutputError(errno.EBUSY, f"--out: {target} is the working directory or holds "
+        raise OutputError(errno.EBUSY, f"{target} is the working directory or holds "
                           "it; choose a folder of its own")
     check(target)
     try:
@@ -281,7 +292,7 @@ def check_target(target: Path, check: FolderCheck = check_report_folder) -> None
         raise
     except OSError as exc:
         raise OutputError(exc.errno or errno.EACCES,
-                          f"--out: cannot read {target} ({exc.strerror})") from None
+                          f"cannot read {target} ({exc.strerror})") from None
 
 
 # ---------------------------------------------------------------- locking and parents
@@ -300,7 +311,7 @@ def locked(target: Path, wait: float = 0.0) -> Iterator[None]:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise OutputError(exc.errno or errno.EACCES,
-                          f"--out: cannot write in {target.parent} ({exc.strerror})") from None
+                          f"cannot write in {target.parent} ({exc.strerror})") from None
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -311,7 +322,7 @@ def locked(target: Path, wait: float = 0.0) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise OutputError(
                         errno.EBUSY,
-                        f"--out: another build is writing {target}; try again when it is done",
+                        f"another build is writing {target}; try again when it is done",
                     ) from None
                 time.sleep(0.05)
         yield
@@ -324,15 +335,15 @@ def prepare_parent(target: Path) -> None:
     for ancestor in target.parents:
         if os.path.exists(ancestor):
             if not ancestor.is_dir():
-                raise OutputError(errno.ENOTDIR, f"--out: {ancestor} is a file, not a folder")
+                raise OutputError(errno.ENOTDIR, f"{ancestor} is a file, not a folder")
             break
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(exc.errno or errno.EACCES,
-                          f"--out: cannot create {target.parent} ({exc.strerror})") from None
+                          f"cannot create {target.parent} ({exc.strerror})") from None
     if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise OutputError(errno.EACCES, f"--out: {target.parent} is not writable")
+        raise OutputError(errno.EACCES, f"{target.parent} is not writable")
 
 
 def preflight(target: Path, check: FolderCheck = check_report_folder) -> None:
@@ -456,7 +467,7 @@ def atomic_folder(target: Path, check: FolderCheck = check_report_folder) -> Ite
                 except OSError as exc:
                     raise OutputError(
                         exc.errno or errno.EIO,
-                        f"--out: the new report is in {target}, but the previous one could "
+                        f"the new report is in {target}, but the previous one could "
                         f"not be removed from {previous.name} ({exc.strerror}); the next "
                         "build there removes it") from None
     interrupts.check(outcome=f"the new report was already in {target}")
@@ -475,7 +486,7 @@ def _is_write_failure(exc: OSError, staged: Path) -> bool:
 def _write_error(exc: OSError, target: Path) -> OutputError:
     kept = "the previous report is untouched" if target.exists() else "nothing was written"
     return OutputError(exc.errno or errno.EIO,
-                       f"--out: cannot write {target} ({exc.strerror or exc}); {kept}")
+                       f"cannot write {target} ({exc.strerror or exc}); {kept}")
 
 
 def sync_tree(folder: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 
+from reportgen.layout import FIGURES_DIR
 from reportgen.render.figures.data import draw_data, draw_fits, draw_fits_grid
 from reportgen.render.figures.loss import draw_loss
 from reportgen.render.figures.rates import draw_rates, draw_sweep
@@ -31,7 +32,6 @@ from reportgen.store.results import Results
 __all__ = ["FIGURES_DIR", "FigureCache", "FigureInfo", "MemoryCache", "make_figures",
            "run_style"]
 
-FIGURES_DIR = "figures"
 #: Up to this many runs each gets its own small multiples; more share one grid (a row each).
 MAX_RUNS_FOR_OWN_FITS = 2
 
@@ -78,8 +78,9 @@ def plan(results: Results, arrays: Arrays) -> list[tuple[str, Callable[[], Drawn
         ("contour", lambda: draw_contour(results, arrays)),
         ("trajectories-3d", lambda: draw_trajectories_3d(results)),
         ("loss", lambda: draw_loss(results)),
-        ("learning-rates", lambda: draw_rates(results)),
     ]
+    if results.diagnostics.eigenvalues is not None:  # a student copy may withhold them
+        planned.append(("learning-rates", lambda: draw_rates(results)))
     if results.sweep is not None:
         planned.append(("sweep", lambda: draw_sweep(results)))
     return planned
@@ -104,13 +105,12 @@ class MemoryCache:
 
 def inputs_digest(results: Results, arrays: Arrays) -> str:
     """sha256 of everything the figures are drawn from: the results (but for the config
-    fields no figure reads), the arrays, the numbers withheld from this copy, the figure
-    code, and the matplotlib and FreeType that draw it."""
+    fields no figure reads; a student copy's results lack what it withholds), the arrays,
+    the figure code, and the matplotlib and FreeType that draw it."""
     from matplotlib import ft2font
 
     from reportgen import codebase as sources
     from reportgen.config import PRESENTATION_FIELDS
-    from reportgen.render.format import withheld_now
 
     # the fields that change no number change no figure either
     plain = results.to_dict()
@@ -120,7 +120,7 @@ def inputs_digest(results: Results, arrays: Arrays) -> str:
     for name, array in sorted(arrays.items()):
         digest.update(name.encode() + b"\0" + np.ascontiguousarray(array).tobytes())
     digest.update(sources.code_digest("reportgen.render.figures").encode())
-    digest.update(repr((withheld_now(), mpl.__version__,
+    digest.update(repr((mpl.__version__,
                         getattr(ft2font, "__freetype_version__", None))).encode())
     return digest.hexdigest()
 
@@ -146,7 +146,7 @@ def make_figures(
       results: the results.
       arrays: the large arrays beside results.json (``surface.npy``), by file name.
       cache: figures drawn before, by the digest of their inputs (``inputs_digest``).
-      helper: a one-process executor (``reportgen.helper``) that draws some of the
+      helper: a one-process executor (``reportgen.renderer_process``) that draws some of the
         figures while this process draws the others; the SVGs are the same bytes.
 
     Returns:
@@ -218,11 +218,9 @@ def _share(results: Results, arrays: Arrays, todo: list[Job],
     and drawn here). Who drew a figure does not change its bytes."""
     from concurrent.futures import BrokenExecutor
 
-    from reportgen.render.format import withheld_now
-
     try:
         # one helper process takes its jobs in order: what it remembers comes first
-        helper.submit(_remember, results, arrays, withheld_now())
+        helper.submit(_remember, results, arrays)
         ordered = sorted(todo, key=lambda job: not job[0].startswith("fits"))
         queued = {job: helper.submit(_draw_remembered, job) for job in ordered}
     except BrokenExecutor:  # the helper died (killed, out of memory): draw everything here
@@ -245,16 +243,12 @@ def _share(results: Results, arrays: Arrays, todo: list[Job],
 _REMEMBERED: dict[str, Any] = {}
 
 
-def _remember(results: Results, arrays: Arrays,
-              withheld: tuple[tuple[float, float], ...]) -> None:
+def _remember(results: Results, arrays: Arrays) -> None:
     """In the helper: keep the inputs of the jobs that follow (sent once, not per job)."""
-    _REMEMBERED.update(results=results, arrays=arrays, withheld=withheld)
+    _REMEMBERED.update(results=results, arrays=arrays)
 
 
 def _draw_remembered(job: Job) -> Sheet:
-    """In the helper: draw ``job`` from the remembered inputs, withholding what the copy
-    withholds."""
-    from reportgen.render.format import withholding
-
-    with withholding(_REMEMBERED["withheld"]):
-        return draw_job(_REMEMBERED["results"], _REMEMBERED["arrays"], job)
+    """In the helper: draw ``job`` from the remembered inputs (a student copy's results
+    already lack what it withholds)."""
+    return draw_job(_REMEMBERED["results"], _REMEMBERED["arrays"], job)

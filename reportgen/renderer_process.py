@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import importlib
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -45,6 +47,28 @@ def _warm(with_pdf: bool) -> None:
     for name in modules + (["weasyprint"] if with_pdf else []):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+
+
+@functools.cache
+def reap_at_exit() -> None:
+    """In the process that starts workers: end and reap multiprocessing's resource
+    tracker at exit, once (this call is idempotent).
+
+    Spawned workers come with a resource-tracker process that multiprocessing leaves to
+    end by itself after this process: it outlived the build and was reaped by PID 1, seen
+    meanwhile as a zombie. Stopped here, after the finalizers that release the workers'
+    semaphores (``exitpriority`` 0) and before the interpreter ends, it leaves nothing.
+    """
+    multiprocessing.util.Finalize(None, _stop_resource_tracker, exitpriority=-100)
+
+
+def _stop_resource_tracker() -> None:
+    from multiprocessing import resource_tracker
+
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # Python >= 3.8
+    if stop is not None:
+        with contextlib.suppress(Exception):  # at exit: never a traceback
+            stop()
 
 
 def exit_with_parent() -> None:
@@ -89,6 +113,7 @@ class Helper(concurrent.futures.Executor):
 
     def __init__(self, *, with_pdf: bool = True) -> None:
         context = multiprocessing.get_context("spawn")  # JAX is not fork-safe
+        reap_at_exit()
         self._pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=1, mp_context=context, initializer=_warm, initargs=(with_pdf,))
         with _sigint_blocked():  # inherited: the helper never sees a terminal's Ctrl-C
