@@ -18,6 +18,18 @@ from reportgen.optimizers import OPTIMIZERS
 #: A run has diverged when it ends non-finite or above this many times its initial loss
 #: (a stable full-batch GD run never rises above its start at all).
 DIVERGENCE_FACTOR = 10.0
+#: Two final losses tie when they differ by at most this share of the least-squares loss J*
+#: (rounding in float64 leaves differences of ~1e-14 x J* between converged runs).
+TIE = 1e-9
+#: ... and at least by this share of mean(y^2): a loss computed in float64 (from sufficient
+#: statistics, say) carries an absolute rounding error of about 1e-16 x mean(y^2), which
+#: dominates where the data lie on a line and J* is itself rounding.
+ROUNDING = 1e-12
+
+
+def tie_tolerance(floor: float, mean_square_y: float) -> float:
+    """How close two final losses must be to tie: TIE x J*, or rounding where larger."""
+    return max(TIE * max(floor, 0.0), ROUNDING * max(mean_square_y, 0.0))
 
 
 def gd_factor(lr: ArrayLike, eigenvalue: float) -> np.ndarray:
@@ -170,3 +182,51 @@ def column_cosine(x_mean: float, x_std: float) -> float:
     """
     norm = math.hypot(x_mean, x_std)
     return abs(x_mean) / norm if norm > 0 else 1.0
+
+
+def heavy_ball_steps(hessian: ArrayLike, error: ArrayLike, lr: float, momentum: float,
+                     fraction: float = 0.01, limit: int = 100_000) -> int | None:
+    """Steps the heavy ball (optax's trace: v' = momentum v + g, theta' = theta - lr v')
+    takes from the error ``error`` = theta - theta* until |error| first falls to
+    ``fraction`` of its start, on the quadratic with this Hessian (g = H error); None when
+    it does not within ``limit`` steps.
+
+    The asymptotic rate (``heavy_ball_optimal``) says how fast the error shrinks in the
+    long run; a finite run from a given start can need more steps than it suggests.
+    """
+    matrix = np.asarray(hessian, dtype=np.float64)
+    e = np.asarray(error, dtype=np.float64).copy()
+    start = float(np.linalg.norm(e))
+    if start == 0:
+        return 0
+    v = np.zeros_like(e)
+    for step in range(1, limit + 1):
+        v = momentum * v + matrix @ e
+        e = e - lr * v
+        size = float(np.linalg.norm(e))
+        if not math.isfinite(size):
+            return None
+        if size <= fraction * start:
+            return step
+    return None
+
+
+#: The tuning sweep's learning-rate grid (``numerics.tuning``): this many rates per decade,
+#: from scale x 10^(RATE_GRID_LOWEST / RATES_PER_DECADE) to scale x 10^(RATE_GRID_HIGHEST /
+#: RATES_PER_DECADE), each rounded to three significant figures (a rate one can type).
+RATES_PER_DECADE = 16
+RATE_GRID_LOWEST, RATE_GRID_HIGHEST = -48, 9
+#: The betas the tuning sweep tries for momentum and Nesterov.
+MOMENTUM_GRID: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def round_significant(value: float, digits: int = 3) -> float:
+    """``value`` rounded to ``digits`` significant figures."""
+    return float(f"{value:.{digits - 1}e}")
+
+
+def rate_grid(scale: float) -> np.ndarray:
+    """The tuning sweep's learning rates around ``scale`` (sorted, distinct, positive)."""
+    rates = {round_significant(scale * 10 ** (k / RATES_PER_DECADE))
+             for k in range(RATE_GRID_LOWEST, RATE_GRID_HIGHEST + 1)}
+    return np.array(sorted(rate for rate in rates if rate > 0), dtype=np.float64)

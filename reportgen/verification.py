@@ -6,6 +6,11 @@ number in its results.json against a fresh computation. A handout PDF alone carr
 the same way. Numbers must match exactly on the platform and versions that built the
 report; elsewhere within a tolerance stated in the output.
 
+Every claim marked in the report's ``index.html`` (``data-claim``: a sentence about the
+numbers, its arguments and its verdict) is re-evaluated on the recomputed results
+(``reportgen.claims``): a different verdict, an unknown claim or arguments it does not
+take are differences, and the output says how many claims matched.
+
 Where the platform and versions are the ones that built the report, the report is also
 rebuilt in memory from the recomputed results (``pipeline.report_files``) and every file
 compared byte for byte with it: ``index.html`` and ``handout.pdf`` included, so a change
@@ -30,12 +35,13 @@ import stat
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reportgen import pipeline
+from reportgen import claims, pipeline
 from reportgen.config import Config, ConfigError, parse_toml, validate
-from reportgen.layout import CONFIG_FILE, PDF_FILE
+from reportgen.layout import CONFIG_FILE, HTML_FILE, PDF_FILE
 from reportgen.render import FORMAT_FILES
 from reportgen.store import manifest as manifest_io
 from reportgen.store.manifest import BATCH_FILE, BATCH_SCHEMA, MANIFEST_FILE, environment
@@ -453,6 +459,66 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
                              + (f" ({pages} included)" if pages else ""))
 
 
+# ---------------------------------------------------------------- the claims
+
+
+#: ``data-holds`` as written by ``render.format.claim_html``.
+VERDICTS: dict[str, bool | None] = {"yes": True, "no": False, "n/a": None}
+
+
+class _ClaimMarks(HTMLParser):
+    """Collects every ``data-claim`` mark of a page: its name, arguments and verdict."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.marks: list[dict[str, Any]] = []
+        self.malformed: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        name = found.get("data-claim")
+        if name is None:
+            return
+        try:
+            args = json.loads(found.get("data-args") or "{}")
+            holds = VERDICTS[found.get("data-holds") or ""]
+        except (json.JSONDecodeError, KeyError, RecursionError):
+            self.malformed.append(name[:60])
+            return
+        if not isinstance(args, dict):
+            self.malformed.append(name[:60])
+            return
+        self.marks.append({"name": name, "args": args, "holds": holds})
+
+
+class ClaimCheck(NamedTuple):
+    """The claims of a report's page re-evaluated: how many were marked, how many matched,
+    one line per difference; ``skipped`` says why none were checked."""
+
+    marked: int
+    matched: int
+    problems: list[str]
+    skipped: str | None = None
+
+
+def compare_claims(report: StoredReport, computed: pipeline.Computed) -> ClaimCheck:
+    """Re-evaluate every claim marked in the report's index.html on the recomputed results
+    and compare names, arguments and verdicts with the marks."""
+    if report.folder is None:
+        return ClaimCheck(0, 0, [], "the PDF alone carries no claim marks")
+    try:
+        page = read_inside(report.folder, HTML_FILE)
+    except (OSError, NotInside):
+        return ClaimCheck(0, 0, [], f"no {HTML_FILE} to read claims from")
+    parser = _ClaimMarks()
+    parser.feed(page.decode("utf-8", errors="replace"))
+    parser.close()
+    matched, problems = claims.recheck(computed.results, parser.marks)
+    problems = [f"{HTML_FILE}: {line}" for line in problems]
+    problems += [f"{HTML_FILE}: claim {name}: a malformed mark" for name in parser.malformed]
+    return ClaimCheck(len(parser.marks) + len(parser.malformed), matched, problems)
+
+
 # ---------------------------------------------------------------- the verdict
 
 
@@ -500,10 +566,13 @@ def check(path: Path, progress: pipeline.Progress = _silent) -> Verification:
     problems = compare_config(report) + compare_files(report)
     if report.results is not None:
         problems += compare_numbers(report.results, computed.results.to_dict(), tolerance)
+    progress("compare claims")
+    claim_check = compare_claims(report, computed)
+    problems += claim_check.problems
     rebuild = compare_rebuild(report, config, computed, progress)
     problems += rebuild.problems
     return Verification(Path(path), not problems, tuple(problems),
-                        _compared(report, rebuild),
+                        _compared(report, rebuild, claim_check),
                         f"config sha256 {config.digest()[:16]}, {tolerance.reason}")
 
 
@@ -517,7 +586,7 @@ def stored_config(report: StoredReport) -> Config:
                     source="config.toml")
 
 
-def _compared(report: StoredReport, rebuild: Rebuild) -> str:
+def _compared(report: StoredReport, rebuild: Rebuild, claim_check: ClaimCheck) -> str:
     """What ``check`` compared, as one sentence (and what it did not, and why)."""
     attached = "the attached " if report.pdf is not None else ""
     if report.results is not None:
@@ -532,6 +601,9 @@ def _compared(report: StoredReport, rebuild: Rebuild) -> str:
         parts.append("every file's sha256 with manifest.json")
     if report.config_toml is not None and report.results is not None:
         parts.append(f"{attached}config.toml with results.json's config")
+    if claim_check.skipped is None:
+        parts.append(f"re-checked the {claim_check.marked} claims marked in {HTML_FILE} on the "
+                     f"recomputed results ({claim_check.matched} matched)")
     if rebuild.compared:
         parts.append(rebuild.compared)
     return "compared " + "; ".join(parts) + (f"; {rebuild.skipped}" if rebuild.skipped else "")

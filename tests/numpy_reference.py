@@ -250,3 +250,76 @@ def reference(config: dict[str, Any], draws: Draws | None = None) -> dict[str, A
         "min_loss": grid[row, col],
         "argmin": np.array([theta0[col], theta1[row]]),
     }
+
+
+# ---------------------------------------------------------------- facts the claims rest on
+# Independent re-derivations of what each claim of ``reportgen.claims`` asserts, from the
+# runs above (never from reportgen's compute).
+
+
+def eigen(hessian_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending eigenvalues and unit eigenvectors (columns) of a symmetric 2 x 2 matrix."""
+    return np.linalg.eigh(hessian_matrix)
+
+
+def error_parts(thetas: np.ndarray, star: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Each row's error theta - theta* along (the floor, across the valley)."""
+    return (np.asarray(thetas) - star) @ vectors
+
+
+def rise_steps(losses: np.ndarray, share: float, floor: float) -> list[int]:
+    """Steps at which the loss grew by more than ``share`` of itself and by more than
+    ``floor`` times the starting loss."""
+    return [k for k in range(1, len(losses))
+            if np.isfinite(losses[k - 1]) and np.isfinite(losses[k])
+            and losses[k] - losses[k - 1] > max(share * abs(losses[k - 1]),
+                                                floor * abs(losses[0]))]
+
+
+def momentum_radius(lr: float, beta: float, eigenvalues: np.ndarray, nesterov: bool) -> float:
+    """The spectral radius of momentum on the quadratic, from the state (e_k, m_k) of
+    optax's trace: m' = lambda e + beta m, e' = e - lr m' (heavy ball) or
+    e' = e - lr (lambda e + beta m') (Nesterov), worst over the eigenvalues."""
+    worst = 0.0
+    for lam in eigenvalues:
+        if nesterov:
+            matrix = [[1 - lr * lam * (1 + beta), -lr * beta * beta], [lam, beta]]
+        else:
+            matrix = [[1 - lr * lam, -lr * beta], [lam, beta]]
+        worst = max(worst, float(np.max(np.abs(np.linalg.eigvals(np.array(matrix))))))
+    return worst
+
+
+def shuffle_finals(config: dict[str, Any], run_index: int, theta_init: np.ndarray,
+                   x: np.ndarray, y: np.ndarray, repeats: int) -> np.ndarray:
+    """A mini-batch run's final loss under ``repeats`` other shufflings, each drawn (as the
+    results record says) from numpy's PCG64 seeded by (seed, run index, repeat)."""
+    spec = config["runs"][run_index]
+    finals = []
+    for repeat in range(repeats):
+        stream = np.random.default_rng([config["seed"], run_index, repeat])
+        perms = np.stack([stream.permutation(len(x)) for _ in range(spec["epochs"])])
+        record = run(spec["optimizer"], hyper_of(spec), theta_init, x, y, spec["epochs"],
+                     spec["batch_size"], perms)
+        finals.append(record.losses[-1])
+    return np.array(finals)
+
+
+def gd_sweep(rates: np.ndarray, theta_init: np.ndarray, x: np.ndarray, y: np.ndarray,
+             steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full-batch GD at every rate: final losses and whether each diverged."""
+    hyper = {"learning_rate": 0.0, "momentum": 0.0, "b1": 0.9, "b2": 0.999, "decay": 0.9,
+             "eps": 1e-8}
+    finals, diverged = [], []
+    for rate in rates:
+        record = run("gd", {**hyper, "learning_rate": float(rate)}, theta_init, x, y, steps)
+        finals.append(record.losses[-1])
+        diverged.append(record.diverged_step >= 0)
+    return np.array(finals), np.array(diverged)
+
+
+def rate_grid(scale: float, per_decade: int = 16, lowest: int = -48,
+              highest: int = 9) -> np.ndarray:
+    """The tuning grid as the handout declares it: scale x 10^(k/16), three figures."""
+    rates = {float(f"{scale * 10 ** (k / per_decade):.2e}") for k in range(lowest, highest + 1)}
+    return np.array(sorted(rates))

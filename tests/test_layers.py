@@ -82,6 +82,7 @@ LAYERS = {  # package -> what neither it nor anything it imports may import
     "reportgen.render": ("jax", "jaxlib", "optax"),
     "reportgen.numerics": RENDERING,
     "reportgen.store": HEAVY,
+    "reportgen.claims": HEAVY,
 }
 
 
@@ -200,18 +201,20 @@ def test_the_cache_imports_no_config() -> None:
 
 
 #: The floors of the house, lowest first (DESIGN.md's data flow: config, numerics, store,
-#: render, pipeline, the course tools, the user's doors). A module may import its own floor
-#: and the ones below, never one above. The results' definition (``store.results``) and the
-#: package data's location (``shipped``) are ground-floor facts that numerics and config use;
-#: the exercise kinds' arithmetic (``store.kinds``, numpy only) is a formula like theory.
+#: the claims about the results, render, pipeline, the course tools, the user's doors). A
+#: module may import its own floor and the ones below, never one above. The results'
+#: definition (``store.results``) and the package data's location (``shipped``) are
+#: ground-floor facts that numerics and config use; the exercise kinds' arithmetic
+#: (``store.kinds``, numpy only) is a formula like theory.
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("ground", ("reportgen._version", "reportgen.optimizers", "reportgen.xla_flags",
                 "reportgen.interrupts", "reportgen.shipped", "reportgen.codebase",
                 "reportgen.errors", "reportgen.layout", "reportgen.config")),
-    ("formulas", ("reportgen.theory", "reportgen.store.kinds")),
+    ("formulas", ("reportgen.theory", "reportgen.formatting", "reportgen.store.kinds")),
     ("results", ("reportgen.store.results",)),
     ("numerics", ("reportgen.numerics",)),
     ("store", ("reportgen.store",)),
+    ("claims", ("reportgen.claims",)),
     ("render", ("reportgen.render",)),
     ("pipeline", ("reportgen.pipeline", "reportgen.renderer_process")),
     ("tools", ("reportgen.course", "reportgen.watch", "reportgen.serve",

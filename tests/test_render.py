@@ -77,8 +77,8 @@ def test_equations_are_typeset_svg_with_words(html: str) -> None:
 
 def test_prose_numbers_are_computed(html: str) -> None:
     text = re.sub(r"<[^>]+>", "", html)
-    for number in ("3.911", "3.204", "4.044", "3.001", "4.222", "2.968", "0.484", "0.449",
-                   "1.019", "2.652%", "0.968", "12.834"):
+    for number in ("3.91", "3.20", "4.04", "3.00", "4.22", "2.97", "0.484", "0.449",
+                   "1.02", "2.65%", "0.968", "12.8"):  # three significant figures
         assert number in text, number
     assert "has not converged" in text
 
@@ -136,7 +136,8 @@ def test_learning_rate_handout_explains_divergence(tmp_path: Path) -> None:
     out = render_html(results, None, make_figures(results), None)
     text = re.sub(r"<[^>]+>", "", out)
     assert "above the stability bound" in text
-    assert "overflowed" in text and "diverged at step" in text
+    assert "its numbers left the range of float64" in text  # it overflowed
+    assert "passed 10 times its starting value at step" in text
     assert "A sweep of 25 rates" in text
     assert "fits" in make_figures(results)  # five runs share one grid of small multiples
 
@@ -164,17 +165,17 @@ def test_render_report_rejects_unknown_format() -> None:
 
 
 @pytest.mark.parametrize(("value", "digits", "expected"), [
-    (1.0187607558, 3, "1.019"), (None, 3, "n/a"), (2.5e-7, 3, "2.500\u2009×\u200910⁻⁷"),
+    (1.0187607558, 3, "1.02"), (None, 3, "n/a"), (2.5e-7, 3, "2.50\u2009×\u200910⁻⁷"),
     (3, 3, "3"), (float("nan"), 3, "n/a"), (-0.354, 3, "\u22120.354"),
-    (-1e-9, 3, "\u22121.000\u2009×\u200910⁻⁹"), (12345.678, 3, "12\u2009345.678"),
-    (-0.0001, 3, "\u22121.000\u2009×\u200910⁻⁴"),
+    (-1e-9, 3, "\u22121.00\u2009×\u200910⁻⁹"), (12345.678, 3, "12\u2009346"),
+    (-0.0001, 3, "\u22121.00\u2009×\u200910⁻⁴"), (1.0187607558, 4, "1.019"),
 ])
 def test_number_format(value: object, digits: int, expected: str) -> None:
-    assert fmt_num(value, digits) == expected
+    assert fmt_num(value, digits) == expected  # digits: significant figures
 
 
 def test_percent_format() -> None:
-    assert fmt_pct(0.026522654) == "2.652%"
+    assert fmt_pct(0.026522654) == "2.65%"
 
 
 @pytest.mark.parametrize(("markup", "url"), [

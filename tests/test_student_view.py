@@ -256,17 +256,17 @@ def test_inputs_are_printed_with_the_digits_the_tolerance_needs() -> None:
 @pytest.mark.parametrize(("prompt", "message"), [
     ('hint: {{ "%.5f"|format(results.diagnostics.max_stable_lr) }}', "uses what a student "
                                                                        "copy does not hold"),
-    ("{{ diag.max_stable_lr }}", "uses what a student copy does not hold"),
-    ("{{ lmax }}", "uses what a student copy does not hold"),
-    ("hint: {{ (2 / (diag.hessian[0][0] + diag.hessian[1][1]) * 2 * 1.0)|round(5) }} or "
-     "{{ '%.4e'|format(2 / ((diag.hessian[0][0] + diag.hessian[1][1]) / 2 + ((diag.hessian"
-     "[0][0] - diag.hessian[1][1]) ** 2 / 4 + diag.hessian[0][1] ** 2) ** 0.5)) }}",
+    ("{{ diagnostics.max_stable_lr }}", "uses what a student copy does not hold"),
+    ("{{ lambda_max }}", "uses what a student copy does not hold"),
+    ("hint: {{ (2 / (diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) * 2 * 1.0)|round(5) }} or "
+     "{{ '%.4e'|format(2 / ((diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) / 2 + ((diagnostics.hessian"
+     "[0][0] - diagnostics.hessian[1][1]) ** 2 / 4 + diagnostics.hessian[0][1] ** 2) ** 0.5)) }}",
      "gives away the answer to exercises["),
-    ("{% set x = 2 / ((diag.hessian[0][0] + diag.hessian[1][1]) / 2 + ((diag.hessian[0][0] "
-     "- diag.hessian[1][1]) ** 2 / 4 + diag.hessian[0][1] ** 2) ** 0.5) %}"
+    ("{% set x = 2 / ((diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) / 2 + ((diagnostics.hessian[0][0] "
+     "- diagnostics.hessian[1][1]) ** 2 / 4 + diagnostics.hessian[0][1] ** 2) ** 0.5) %}"
      "{{ (x|string)[:7]|list|join(' ') }}", "gives away the answer"),
-    ("{% set x = 2 / ((diag.hessian[0][0] + diag.hessian[1][1]) / 2 + ((diag.hessian[0][0] "
-     "- diag.hessian[1][1]) ** 2 / 4 + diag.hessian[0][1] ** 2) ** 0.5) %}{{ x * 100 }}",
+    ("{% set x = 2 / ((diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) / 2 + ((diagnostics.hessian[0][0] "
+     "- diagnostics.hessian[1][1]) ** 2 / 4 + diagnostics.hessian[0][1] ** 2) ** 0.5) %}{{ x * 100 }}",
      "gives away the answer"),
 ])
 def test_a_prompt_that_prints_an_answer_is_refused(prompt: str, message: str) -> None:
@@ -280,7 +280,7 @@ def test_a_prompt_that_prints_an_answer_is_refused(prompt: str, message: str) ->
 
 def test_a_prompt_that_prints_numbers_of_its_own_is_fine() -> None:
     results = results_for({**STABLE, "prompt": "With n = {{ data.n }} points and H = "
-                                                "{{ diag.hessian }}, compute 2/λ_max."})
+                                                "{{ diagnostics.hessian }}, compute 2/λ_max."})
     pipeline.check_student_copy(results.config, pipeline.Computed(results))
 
 

@@ -273,16 +273,40 @@ def test_a_changed_page_is_found_even_with_the_manifest_updated(
 
 def test_the_output_says_what_was_compared(report: Path, capsys) -> None:
     files = sum(path.is_file() for path in report.rglob("*"))
+    marks = len(re.findall(r"data-claim=", (report / "index.html").read_text()))
+    assert marks > 20
     assert cli.main(["verify", str(report)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         "reproduced: compared every number of results.json with a recomputation; every "
-        "file's sha256 with manifest.json; config.toml with results.json's config; the bytes "
-        f"of every file ({files}) with a rebuild (index.html and handout.pdf included)")
+        "file's sha256 with manifest.json; config.toml with results.json's config; re-checked "
+        f"the {marks} claims marked in index.html on the recomputed results ({marks} matched); "
+        f"the bytes of every file ({files}) with a rebuild (index.html and handout.pdf "
+        "included)")
     assert cli.main(["verify", str(report / "handout.pdf")]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         "reproduced: compared every number of the attached results.json with a recomputation; "
         "the attached config.toml with results.json's config; the PDF's own bytes with a "
         "rebuild")
+
+
+def test_a_claim_marked_with_another_verdict_is_a_difference(
+    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 21: verify re-evaluates every marked claim; a verdict that the recomputed
+    results do not give is named, even where the rebuild is not compared (built elsewhere)."""
+    copy = _copy(report, tmp_path)
+    page = (copy / "index.html").read_text()
+    mark = 'data-claim="bound_side" data-args=\'{"run":0}\' data-holds="yes"'
+    assert mark in page
+    (copy / "index.html").write_text(page.replace(mark, mark.replace('"yes"', '"no"')))
+    _edit_json(copy / "manifest.json", lambda m: (
+        m["files"].update({"index.html": hashlib.sha256((copy / "index.html").read_bytes())
+                          .hexdigest()}),
+        m["environment"]["packages"].update(weasyprint="61.0")))
+    assert cli.main(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "index.html: claim bound_side (run=0): marked does not hold, recomputed holds" in out
+    assert "sha256 differs" not in out
 
 
 def test_a_report_built_elsewhere_is_not_rebuilt_and_says_so(

@@ -17,7 +17,7 @@ from reportgen import theory
 from reportgen.config.schema import Config
 from reportgen.config.sections import RunConfig
 from reportgen.layout import SURFACE_FILE
-from reportgen.numerics import diagnostics, model, optimize, surface
+from reportgen.numerics import diagnostics, model, optimize, surface, tuning
 from reportgen.numerics.data import Dataset, RunDraws, batch_schedule, draw
 from reportgen.numerics.runtime import on_device
 from reportgen.store.results import (
@@ -325,6 +325,9 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[Results, 
         surface_entry, big_grid = surface_record(grid)
         say("sweep")
         sweep_entry = sweep_record(config, x, y)
+        say("tuning")
+        tuning_entry = tuning.tuning_record(config, x, y, curvature.max_stable_lr, optimum,
+                                            ols.loss)
     results = Results(
         config=config,
         data=data_record(draws.data),
@@ -339,6 +342,7 @@ def compute(config: Config, progress: Progress | None = None) -> tuple[Results, 
         runs=runs,
         surface=surface_entry,
         sweep=sweep_entry,
+        tuning=tuning_entry,
     )
     arrays = {} if big_grid is None else {SURFACE_FILE: big_grid}
     # Read back through results.json's form: every non-finite number becomes what a reader

@@ -1,57 +1,72 @@
-"""The view of the results that templates read: the results as-is plus derived numbers.
+"""The view of the results that templates read: the results as-is, derived numbers and the
+claims (``reportgen.claims``) that the prose prints.
 
-Everything a template may use is built here from the plain results (and the manifest);
-formulas come from ``reportgen.theory``, optimizer names from ``reportgen.optimizers``.
-Templates never compute a number themselves: each sentence's numbers are fields here.
+Everything a template may use is built here from the typed results (and the manifest);
+formulas come from ``reportgen.theory``, optimizer names from ``reportgen.optimizers``,
+every sentence that states a fact about the numbers from ``reportgen.claims``. Templates
+never compute a number themselves, and receive plain data only.
+
+A copy may be rendered from results without some fields (``store.results.without``: a
+student copy withholds what its exercises ask for). Every derived number that needs a
+missing field is None here, and ``withheld`` says, per dotted path, how the prose names
+a value it does not show ("which Exercise 1 asks for").
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypedDict, TypeVar, get_args, get_origin, get_type_hints
 
 import numpy as np
 from markupsafe import Markup
 
-from reportgen import theory
+from reportgen import claims, theory
 from reportgen.optimizers import OPTIMIZERS
 from reportgen.optimizers import title as optimizer_title
 from reportgen.render import mathtex
 from reportgen.render.algorithms import ALGORITHMS, rule_of
-from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureInfo, run_style
 from reportgen.render.policy import CONTENT_SECURITY_POLICY
-from reportgen.store.results import OLS, Array, Results, Run, Sweep
+from reportgen.store import results as results_module
+from reportgen.store.results import OLS, Results, Run
 
 T = TypeVar("T")
 
-#: A rate within this relative distance of the optimal rate is called optimal (rounded).
-NEAR_OPTIMAL = 0.01
-#: A run whose error along the shallow direction is above this share has not converged.
-CONVERGED_SHARE = 0.01
+#: The claims each run's view carries (None where a claim does not apply to the run).
+RUN_CLAIMS = ("run_diverged", "run_divergence", "distance_change", "loss_rises",
+              "rises_compared", "bound_side", "run_converged", "distance_rate",
+              "worst_case_only", "observed_factor", "minibatch_speed", "shuffle_rank",
+              "noise_floor", "twin_compare", "observed_vs_predicted", "adaptive_step_size",
+              "adaptive_steps_shrink", "near_optimal", "polyak_from_start", "path_shape",
+              "excess_straight", "run_is_tuned")
+#: The claims about the handout as a whole (None where one does not apply).
+GLOBAL_CLAIMS = ("valley_shape", "valley_cause", "ols_not_truth", "grid_minimum", "centring",
+                 "worst_case_bound", "closest_run", "same_start", "sweep_best", "sweep_bound",
+                 "tuned_ranking")
+#: The works the references list may cite, by key (``references``: those this handout uses).
+REFERENCE_KEYS = ("geron", "goodfellow", "ruder", "goh", "polyak", "nesterov", "kingma",
+                  "hinton")
 
 
 def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _distance(a: Array | None, b: Sequence[float]) -> float | None:
-    """The distance between a point of the results and ``b``; None where it overflowed."""
-    if a is None or not np.all(np.isfinite(a)):
+def _distance(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
+    """The distance between two points of the results; None where either is missing or
+    overflowed."""
+    if a is None or b is None or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return None
-    return math.dist([float(v) for v in a], list(b))
+    return float(np.linalg.norm(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)))
 
 
-def _power(base: float, exponent: int) -> float:
-    """``base ** exponent``, infinite instead of an OverflowError."""
-    try:
-        return math.pow(base, exponent)
-    except OverflowError:
-        return math.inf
+def _claim_or_none(results: Results, name: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The view of a claim where it applies to ``args``, else None."""
+    if args not in claims.REGISTRY[name].instances(results):
+        return None
+    return claims.claim_view(results, name, **args)
 
 
 def _shuffle_view(run: Run, floor: float) -> dict[str, Any] | None:
@@ -62,20 +77,13 @@ def _shuffle_view(run: Run, floor: float) -> dict[str, Any] | None:
     gaps = sorted(float(v) / floor - 1.0 for v in shuffles.final_losses if math.isfinite(v))
     if not gaps:
         return None
-    own = run.gap_to_ols
-    return {
-        "repeats": shuffles.repeats,
-        "min": gaps[0],
-        "median": statistics.median(gaps),
-        "max": gaps[-1],
-        "lower": sum(1 for g in gaps if g < own),
-    }
+    return {"repeats": shuffles.repeats, "min": gaps[0], "max": gaps[-1]}
 
 
-def _twin_view(run: Run, floor: float) -> dict[str, Any] | None:
-    """The mini-batch run against full-batch GD from its own start (same rule and rate)."""
+def _twin_view(run: Run) -> dict[str, Any] | None:
+    """How far a mini-batch run strays from full-batch GD from its own start."""
     twin = run.full_batch_twin
-    if twin is None or twin.final_loss is None or run.gap_to_ols is None:
+    if twin is None or twin.final_loss is None:
         return None
     offset = None
     if twin.thetas is not None:
@@ -83,62 +91,24 @@ def _twin_view(run: Run, floor: float) -> dict[str, Any] | None:
         if mine.shape == theirs.shape and np.all(np.isfinite(mine)) and np.all(
                 np.isfinite(theirs)):
             offset = float(np.max(np.linalg.norm(mine - theirs, axis=1)))
-    after_epochs = twin.loss_after_epochs
-    return {
-        "steps": twin.steps,
-        "gap": twin.final_loss / floor - 1.0,
-        "gap_after_epochs": None if after_epochs is None else after_epochs / floor - 1.0,
-        "max_offset": offset,
-    }
-
-
-def _lagging(slow: float, fast: float) -> dict[str, Any]:
-    """The direction whose error shrinks slowest at a rate (the one that sets the pace)."""
-    factor, direction = (slow, "shallow") if slow >= fast else (fast, "steep")
-    return {"factor": factor, "direction": direction,
-            "steps_to_1pct": theory.steps_to_fraction(factor, CONVERGED_SHARE)}
-
-
-def _required(value: T | None, what: str) -> T:
-    """A result this view cannot do without (a copy that withholds it needs its own view)."""
-    if value is None:
-        raise RenderError(f"the handout needs {what}, which these results do not hold")
-    return value
-
-
-def _curvature(results: Results) -> tuple[float, float]:
-    """(lambda_min, lambda_max) of the Hessian; NaN in a student copy that withholds them
-    (every number derived from them is then NaN, which the filters print as n/a)."""
-    return results.diagnostics.eigenvalues or (math.nan, math.nan)
-
-
-def _rate(value: float | None) -> float:
-    """2/L or the optimal rate; NaN where a student copy withholds it."""
-    return math.nan if value is None else value
+    return {"steps": twin.steps, "max_offset": offset}
 
 
 def _run_view(index: int, run: Run, plain: dict[str, Any], results: Results,
               settings: dict[str, Any]) -> dict[str, Any]:
     """A run as templates read it: the run's results (``plain``) and the ``RunView`` keys."""
-    diag = results.diagnostics
-    lmin, lmax = _curvature(results)
+    eigenvalues = results.diagnostics.eigenvalues
     lr = run.learning_rate
-    star = [float(v) for v in _required(results.ols.theta, "theta*")]
-    floor = results.ols.loss
-    steps = run.steps
-    slow = float(theory.gd_factor(lr, lmin))
-    fast = float(theory.gd_factor(lr, lmax))
-    slow_left, fast_left = _power(slow, steps), _power(fast, steps)
-    optimal_offset = lr / _rate(diag.optimal_lr) - 1.0
-    losses = [_finite_or_none(float(v)) for v in run.losses]
-    finite = [v for v in losses if v is not None]
-    rises = sum(1 for a, b in itertools.pairwise(losses)
-                if a is not None and b is not None and b > a)
-    d0 = _distance(run.theta_init, star)
-    d1 = _distance(run.final_theta, star)
+    slow = fast = lag = None
+    if eigenvalues is not None:
+        slow = float(theory.gd_factor(lr, eigenvalues[0]))
+        fast = float(theory.gd_factor(lr, eigenvalues[1]))
+        lag = max(slow, fast)
+    bound = results.diagnostics.max_stable_lr
     n = results.data.n
     batch = run.batch_size
-    is_gd = run.optimizer == "gd"
+    losses = [_finite_or_none(float(v)) for v in run.losses]
+    args = {"run": index}
     return {
         **plain,
         "index": index,
@@ -149,34 +119,22 @@ def _run_view(index: int, run: Run, plain: dict[str, Any], results: Results,
         "family": OPTIMIZERS[run.optimizer].family,
         "settings": settings,
         "rule": rule_of(run.optimizer, batch < n),
-        "is_gd": is_gd,
+        "is_gd": run.optimizer == "gd",
         "is_minibatch": batch < n,
         "is_sgd": batch == 1,
         "batches_per_epoch": int(run.steps_per_epoch or math.ceil(n / batch)),
         "last_batch": n - batch * (math.ceil(n / batch) - 1),
         "initial_loss": losses[0] if losses else None,
-        "min_loss": min(finite) if finite else None,
-        "loss_rises": rises,
+        "final_distance": _distance(run.final_theta, results.ols.theta),
         "slow_factor": slow,
         "fast_factor": fast,
-        "loss_factor": theory.excess_loss_factor(slow),
-        "slow_left": slow_left,
-        "fast_left": fast_left,
-        "above_bound": lr >= _rate(diag.max_stable_lr),
-        "near_optimal": abs(optimal_offset) < NEAR_OPTIMAL,
-        "optimal_offset": optimal_offset,
-        "fast_steps_to_double": (math.log(2) / math.log(fast)) if fast > 1 else None,
-        "init_distance": d0,
-        "final_distance": d1,
-        "distance_ratio": (d1 / d0) if d0 and d1 is not None else None,
-        "distance_rate": (theory.geometric_rate(d0, d1, steps)
-                          if d0 and d1 is not None else None),
-        "lag": _lagging(slow, fast),
-        "converged": max(slow_left, fast_left) <= CONVERGED_SHARE,
+        "loss_factor": None if lag is None else theory.excess_loss_factor(lag),
+        "above_bound": None if bound is None else lr >= bound,
         "batch_share": batch / n,
         "momentum_gain": 1.0 / (1.0 - float(settings.get("momentum", 0.0))),
-        "shuffle": _shuffle_view(run, floor),
-        "twin": _twin_view(run, floor),
+        "shuffle": _shuffle_view(run, results.ols.loss),
+        "twin": _twin_view(run),
+        "claims": {name: _claim_or_none(results, name, args) for name in RUN_CLAIMS},
     }
 
 
@@ -203,36 +161,9 @@ def _provenance(manifest: dict[str, Any] | None, config: dict[str, Any]) -> list
     return rows
 
 
-def _scaling(x_mean: float, x_std: float, withheld: bool) -> list[dict[str, Any]]:
-    """The feature-scaling rows; the raw row's numbers are the Hessian's own, so NaN in a
-    student copy that withholds them."""
-    rows: list[dict[str, Any]] = theory.scaled_features(x_mean, x_std)
-    if withheld:
-        rows[0] = {key: (math.nan if isinstance(value, int | float) else value)
-                   for key, value in rows[0].items()}
-    return rows
-
-
-def _sweep_summary(sweep: Sweep | None) -> dict[str, Any]:
-    summary: dict[str, Any] = {"best_rate": None, "best_loss": None, "first_diverged": None,
-                               "diverged": 0}
-    if sweep is None:
-        return summary
-    rates = [float(rate) for rate in sweep.learning_rates]
-    rows = list(zip(rates, [float(v) for v in sweep.final_losses], sweep.diverged,
-                    strict=False))
-    ok = [(loss, rate) for rate, loss, div in rows if math.isfinite(loss) and not div]
-    if ok:
-        summary["best_loss"], summary["best_rate"] = min(ok)
-    div_rates = sorted(rate for rate, _, div in rows if div)
-    summary["diverged"] = len(div_rates)
-    summary["first_diverged"] = div_rates[0] if div_rates else None
-    return summary
-
-
 def _closed_form(ols: OLS, theta: Any) -> dict[str, Any] | None:
     """The normal equations with the handout's numbers: X^T X, X^T y, the inverse, theta*
-    (``theta`` as the template reads it)."""
+    (``theta`` as the template reads it, None where withheld)."""
     if ols.xtx is None or ols.xty is None:
         return None
     xtx = np.asarray(ols.xtx, dtype=float)
@@ -264,6 +195,54 @@ def _rules(runs: list[dict[str, Any]]) -> None:
         earlier = first.setdefault(run["rule"], run)
         run["rule_first"] = earlier is run
         run["rule_anchor"] = earlier["anchor"]
+
+
+def _tuning_view(results: Results) -> dict[str, Any] | None:
+    """The tuning sweep as the handout describes it: its start, steps and each rule's grid
+    and best setting (a claim)."""
+    tuning = results.tuning
+    if tuning is None:
+        return None
+    methods = []
+    for index, tuned in enumerate(tuning.methods):
+        rates = tuned.learning_rates
+        methods.append({
+            "optimizer": tuned.optimizer, "name": optimizer_title(tuned.optimizer),
+            "rates": len(rates), "rate_min": float(rates.min()), "rate_max": float(rates.max()),
+            "momenta": None if tuned.momenta is None else [float(b) for b in tuned.momenta],
+            "learning_rate": tuned.learning_rate, "momentum": tuned.momentum,
+            "final_loss": tuned.final_loss, "ties": tuned.ties,
+            "excess": (None if tuned.final_loss is None
+                       else tuned.final_loss - results.ols.loss),
+            "claim": claims.claim_view(results, "tuned_setting", method=index),
+        })
+    return {"steps": tuning.steps, "init": [float(v) for v in tuning.init],
+            "methods": methods, "tie": claims.tie_words(results),
+            "divergence_factor": theory.DIVERGENCE_FACTOR,
+            "per_decade": theory.RATES_PER_DECADE}
+
+
+def _withheld(results: Results) -> dict[str, str]:
+    """How the prose names each optional value of the results where a copy does not hold
+    it ("which Exercise 1 asks for"), by dotted path (a run's fields under ``runs.0``)."""
+    return {path: claims.withheld_words(results, path)
+            for path in results_module.field_paths()}
+
+
+def _references(optimizers: Iterable[str], minibatch: bool) -> list[str]:
+    """The works this handout cites: the textbooks always, each method's origin where the
+    handout uses the method, and an overview where it goes beyond gradient descent."""
+    used = set(optimizers)
+    keys = ["geron", "goodfellow"]
+    if minibatch or used - {"gd"}:
+        keys.append("ruder")
+    if used & {"momentum", "nesterov"}:
+        keys.append("goh")
+    for name, key in (("momentum", "polyak"), ("nesterov", "nesterov"), ("adam", "kingma"),
+                      ("rmsprop", "hinton")):
+        if name in used:
+            keys.append(key)
+    return keys
 
 
 def build_context(results: Results, manifest: dict[str, Any] | None,
@@ -298,28 +277,31 @@ def _context(results: Results, manifest: dict[str, Any] | None,
         run["figure"] = f"fits-{run['number']}" if f"fits-{run['number']}" in figures else None
     used = sorted({r["optimizer"] for r in runs})
     rules = sorted({r["rule"] for r in runs})
-    diag = results.diagnostics
-    lmin, lmax = _curvature(results)
-    bound = _rate(diag.max_stable_lr)
+    diagnostics = results.diagnostics
+    eigenvalues = diagnostics.eigenvalues
+    lambda_min, lambda_max = eigenvalues if eigenvalues is not None else (None, None)
+    bound = diagnostics.max_stable_lr
     gd_full = [r for r in runs if r["is_gd"] and r["full_batch"]]
     eq_names = ["model", "loss", "gradient", "normal", "hessian", "bound", "contraction",
                 *rules, *(["adam-step"] if "adam" in rules else [])]
-    kappa = diag.condition_number if diag.condition_number is not None else (
-        math.inf if diag.eigenvalues is not None else math.nan)
-    above = [r for r in gd_full if r["above_bound"]]
-    example_rate = (float(above[0]["learning_rate"]) if above
-                    else round(bound * 1.05, 2 if bound * 1.05 >= 0.1 else 3))
-    example_factor = float(theory.gd_factor(example_rate, lmax))
+    kappa = diagnostics.condition_number
+    example_rate = example_factor = None
+    if bound is not None and lambda_max is not None:
+        above = [r for r in gd_full if r["above_bound"]]
+        example_rate = (float(above[0]["learning_rate"]) if above
+                        else round(bound * 1.05, 2 if bound * 1.05 >= 0.1 else 3))
+        example_factor = float(theory.gd_factor(example_rate, lambda_max))
     rate_rows = []
-    for rate in sorted({float(r["learning_rate"]) for r in gd_full} if math.isfinite(lmax)
-                       else ()):
-        slow, fast = float(theory.gd_factor(rate, lmin)), float(theory.gd_factor(rate, lmax))
-        rate_rows.append({"rate": rate, "slow": slow, "fast": fast, "factor": max(slow, fast)})
-    finished = [r for r in runs if r["gap_to_ols"] is not None and not r["diverged"]]
-    starts = {tuple(r["theta_init"]) for r in runs}
+    if eigenvalues is not None:
+        for rate in sorted({float(r["learning_rate"]) for r in gd_full}):
+            slow = float(theory.gd_factor(rate, eigenvalues[0]))
+            fast = float(theory.gd_factor(rate, eigenvalues[1]))
+            rate_rows.append({"rate": rate, "slow": slow, "fast": fast,
+                              "factor": max(slow, fast),
+                              "verdict": claims.claim_view(results, "rate_verdict",
+                                                           rate=rate)})
     summary = results.data.summary
-    balanced = theory.balanced_factor(kappa)
-    tuned_lr, tuned_beta, tuned_factor = theory.heavy_ball_optimal(lmin, lmax)
+    balanced = None if kappa is None else theory.balanced_factor(kappa)
     return {
         "results": plain,
         "config": config,
@@ -331,11 +313,12 @@ def _context(results: Results, manifest: dict[str, Any] | None,
         "data": plain["data"],
         "ols": plain["ols"],
         "closed_form": _closed_form(results.ols, plain["ols"]["theta"]),
-        "diag": plain["diagnostics"],
-        "lmin": lmin,
-        "lmax": lmax,
+        "diagnostics": plain["diagnostics"],
+        "lambda_min": lambda_min,
+        "lambda_max": lambda_max,
         "surface": plain["surface"],
         "sweep": plain.get("sweep") or None,
+        "tuning": _tuning_view(results),
         "runs": runs,
         "sections": sections,
         "section": numbers,
@@ -345,20 +328,15 @@ def _context(results: Results, manifest: dict[str, Any] | None,
         "heavy_ball": next((r for r in runs if r["optimizer"] == "momentum"), None),
         "divergence_factor": theory.DIVERGENCE_FACTOR,
         "adaptive_runs": [r for r in runs if r["family"] == "adaptive"],
-        "same_start": len(starts) == 1,
         "rates": sorted({float(r["learning_rate"]) for r in runs}),
         "example_unstable_rate": example_rate,
         "example_unstable_factor": example_factor,
         "balanced_factor": balanced,
-        "balanced_loss_factor": theory.excess_loss_factor(balanced),
-        "balanced_steps": theory.steps_to_fraction(balanced, CONVERGED_SHARE),
-        "tuned_momentum": {"lr": tuned_lr, "momentum": tuned_beta, "factor": tuned_factor,
-                           "steps": theory.steps_to_fraction(tuned_factor, CONVERGED_SHARE)},
-        "scaling": _scaling(summary.x_mean, summary.x_std, withheld=math.isnan(lmax)),
-        "column_cosine": theory.column_cosine(summary.x_mean, summary.x_std),
+        "scaling": theory.scaled_features(summary.x_mean, summary.x_std),
         "rate_rows": rate_rows,
-        "best_run": min(finished, key=lambda r: r["gap_to_ols"]) if finished else None,
-        "sweep_summary": _sweep_summary(results.sweep),
+        "claims": {name: _claim_or_none(results, name, {}) for name in GLOBAL_CLAIMS},
+        "withheld": _withheld(results),
+        "references": _references(used, any(r["is_minibatch"] for r in runs)),
         "optimizers": used,
         "figures": figures,
         "eq": _equations(eq_names),
@@ -408,31 +386,26 @@ class RunView(TypedDict):
     batches_per_epoch: Annotated[int, Doc("update steps per pass over the data")]
     last_batch: Annotated[int, Doc("points in an epoch's last batch")]
     initial_loss: Annotated[float | None, Doc("the loss at the start")]
-    min_loss: Annotated[float | None, Doc("the lowest finite loss of the run")]
-    loss_rises: Annotated[int, Doc("steps at which the full-data loss rose")]
-    slow_factor: Annotated[float, Doc("|1 - eta lambda_min|: full-batch GD's factor along the "
-                                       "shallow direction")]
-    fast_factor: Annotated[float, Doc("|1 - eta lambda_max|: along the steep direction")]
-    loss_factor: Annotated[float, Doc("the excess loss's factor per step (slow_factor squared)")]
-    slow_left: Annotated[float, Doc("what is left of the shallow component after all steps")]
-    fast_left: Annotated[float, Doc("what is left of the steep component after all steps")]
-    above_bound: Annotated[bool, Doc("eta >= 2/L")]
-    near_optimal: Annotated[bool, Doc("eta within a few percent of 2/(lambda_min + lambda_max)")]
-    optimal_offset: Annotated[float, Doc("eta relative to the optimal rate, minus 1")]
-    fast_steps_to_double: Annotated[float | None, Doc("steps for the steep component to "
-                                                       "double, above the bound")]
-    init_distance: Annotated[float | None, Doc("distance from the start to theta*")]
-    final_distance: Annotated[float | None, Doc("distance from the end to theta*")]
-    distance_ratio: Annotated[float | None, Doc("final_distance / init_distance")]
-    distance_rate: Annotated[float | None, Doc("the distance's geometric rate per step")]
-    lag: Annotated[dict[str, Any], Doc("the slowest direction: its name and factor")]
-    converged: Annotated[bool, Doc("every component is below 1% of its start")]
+    final_distance: Annotated[float | None, Doc("distance from the end to theta* (None where "
+                                                 "either is missing)")]
+    slow_factor: Annotated[float | None, Doc("|1 - eta lambda_min|: full-batch GD's factor "
+                                              "along the shallow direction (None where the "
+                                              "eigenvalues are withheld)")]
+    fast_factor: Annotated[float | None, Doc("|1 - eta lambda_max|: along the steep direction")]
+    loss_factor: Annotated[float | None, Doc("the excess loss's factor per step once the "
+                                              "faster component is gone: the slower factor "
+                                              "squared")]
+    above_bound: Annotated[bool | None, Doc("eta >= 2/lambda_max (None where 2/lambda_max is "
+                                             "withheld)")]
     batch_share: Annotated[float, Doc("batch size / n")]
-    momentum_gain: Annotated[float, Doc("1 / (1 - momentum): momentum's long-run step gain")]
+    momentum_gain: Annotated[float, Doc("1 / (1 - beta): momentum's long-run step gain")]
     shuffle: Annotated[dict[str, Any] | None, Doc("a mini-batch run's spread over other "
                                                    "shufflings")]
     twin: Annotated[dict[str, Any] | None, Doc("a mini-batch run against full-batch GD from "
-                                                "its start")]
+                                                "its start: steps, max_offset")]
+    claims: Annotated[dict[str, dict[str, Any] | None],
+                      Doc("the run's claims by name (``reportgen.claims``), None where one does "
+                          "not apply; print one with the ``claim`` filter")]
     rule_first: Annotated[bool, Doc("the first run of its update rule (it shows the rule)")]
     rule_anchor: Annotated[str, Doc("the section that shows this run's rule")]
     section: Annotated[int, Doc("the run's section number")]
@@ -452,41 +425,43 @@ class HandoutContext(TypedDict):
     paper: Annotated[str, Doc("a4 or letter")]
     data: Annotated[dict[str, Any], Doc("results.data: n, x, y, summary")]
     ols: Annotated[dict[str, Any], Doc("results.ols: theta, loss, XtX, Xty")]
-    closed_form: Annotated[dict[str, Any], Doc("the closed form worked out with the data's "
-                                               "numbers")]
-    diag: Annotated[dict[str, Any], Doc("results.diagnostics: Hessian, eigenvalues, "
-                                        "condition number, 2/L, optimal rate")]
-    lmin: Annotated[float, Doc("the Hessian's smallest eigenvalue")]
-    lmax: Annotated[float, Doc("the Hessian's largest eigenvalue, L")]
+    closed_form: Annotated[dict[str, Any] | None, Doc("the closed form worked out with the "
+                                                      "data's numbers")]
+    diagnostics: Annotated[dict[str, Any], Doc("results.diagnostics: Hessian, eigenvalues, "
+                                               "condition number, 2/lambda_max, optimal rate")]
+    lambda_min: Annotated[float | None, Doc("the Hessian's smallest eigenvalue")]
+    lambda_max: Annotated[float | None, Doc("the Hessian's largest eigenvalue")]
     surface: Annotated[dict[str, Any], Doc("results.surface: axes, grid, minimum")]
     sweep: Annotated[dict[str, Any] | None, Doc("results.sweep, if the config has one")]
+    tuning: Annotated[dict[str, Any] | None, Doc("the tuning sweep of a comparison of update "
+                                                 "rules: steps, init, each rule's grid and "
+                                                 "best setting")]
     runs: Annotated[list[RunView], Doc("every run, as a RunView")]
     sections: Annotated[list[dict[str, Any]], Doc("the numbered sections, in order")]
     section: Annotated[dict[str, int], Doc("section numbers by anchor")]
     gd_full_runs: Annotated[list[RunView], Doc("the full-batch gradient descent runs")]
-    unstable_runs: Annotated[list[RunView], Doc("runs that diverged or run above 2/L")]
+    unstable_runs: Annotated[list[RunView], Doc("runs that diverged or run above 2/lambda_max")]
     momentum_runs: Annotated[list[RunView], Doc("momentum and Nesterov runs")]
     heavy_ball: Annotated[RunView | None, Doc("the first momentum run, if any")]
     divergence_factor: Annotated[float, Doc("a run diverged when it ends this many times "
                                             "above its start")]
     adaptive_runs: Annotated[list[RunView], Doc("Adam and RMSProp runs")]
-    same_start: Annotated[bool, Doc("all runs start from one point")]
     rates: Annotated[list[float], Doc("every run's learning rate, sorted")]
-    example_unstable_rate: Annotated[float, Doc("a rate just above 2/L, for the text")]
-    example_unstable_factor: Annotated[float, Doc("its steep factor (> 1)")]
-    balanced_factor: Annotated[float, Doc("(kappa - 1)/(kappa + 1): the factor at the optimal "
-                                          "rate")]
-    balanced_loss_factor: Annotated[float, Doc("the excess loss's factor at the optimal rate")]
-    balanced_steps: Annotated[int | None, Doc("steps to 1% at the optimal rate")]
-    tuned_momentum: Annotated[dict[str, Any], Doc("Polyak's tuned heavy ball: lr, momentum, "
-                                                  "factor, steps")]
-    scaling: Annotated[dict[str, Any], Doc("condition numbers of raw, centred and "
-                                           "standardised x")]
-    column_cosine: Annotated[float, Doc("the cosine between the design's columns")]
-    rate_rows: Annotated[list[dict[str, Any]], Doc("the learning-rate table's rows")]
-    best_run: Annotated[RunView | None, Doc("the finished run closest to L*")]
-    sweep_summary: Annotated[dict[str, Any], Doc("the sweep's best rate and first diverging "
-                                                 "one")]
+    example_unstable_rate: Annotated[float | None, Doc("a rate just above 2/lambda_max, for "
+                                                       "the text")]
+    example_unstable_factor: Annotated[float | None, Doc("its steep factor (> 1)")]
+    balanced_factor: Annotated[float | None, Doc("(kappa - 1)/(kappa + 1): the factor at the "
+                                                 "optimal rate")]
+    scaling: Annotated[list[dict[str, Any]], Doc("condition numbers of raw, centred and "
+                                                 "standardised x")]
+    rate_rows: Annotated[list[dict[str, Any]], Doc("the learning-rate table's rows, each with "
+                                                   "its verdict (a claim)")]
+    claims: Annotated[dict[str, dict[str, Any] | None],
+                      Doc("the handout's claims by name (``reportgen.claims``), None where one "
+                          "does not apply; print one with the ``claim`` filter")]
+    withheld: Annotated[dict[str, str], Doc("how the prose names a value a copy does not "
+                                            "show, by dotted results path")]
+    references: Annotated[list[str], Doc("the works this handout cites, by key")]
     optimizers: Annotated[list[str], Doc("the optimizers the runs use")]
     figures: Annotated[dict[str, FigureInfo], Doc("the figures by name: svg, alt, caption, "
                                                   "number, data_uri")]

@@ -325,9 +325,54 @@ class Sweep:
 
 
 @dataclass(frozen=True, eq=False)
+class Tuned:
+    """One update rule tuned by the declared grid (``numerics.tuning``): every setting's
+    final loss, and the best setting (None when every setting diverged)."""
+
+    optimizer: str
+    learning_rates: Array  # the rate grid
+    momenta: Array | None  # the beta grid (momentum and Nesterov only)
+    final_losses: Array  # (betas or 1, rates); NaN where a setting diverged
+    learning_rate: float | None  # the best setting
+    momentum: float | None
+    final_loss: float | None
+    final_theta: Array | None
+    ties: int  # settings whose final loss ties with the best (within theory.TIE x J*)
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Tuned:
+        rates = array(plain["learning_rates"])
+        losses = array(plain["final_losses"]).reshape(-1, len(rates))
+        return cls(str(plain["optimizer"]), rates, optional_array(plain.get("momenta")),
+                   losses, optional_float(plain.get("learning_rate")),
+                   optional_float(plain.get("momentum")), optional_float(plain.get("final_loss")),
+                   optional_array(plain.get("final_theta")), int(plain["ties"]))
+
+
+@dataclass(frozen=True, eq=False)
+class Tuning:
+    """The compared rules, each at its own best fixed setting from the same start for the
+    same number of full-batch steps (present only when a config compares rules)."""
+
+    steps: int
+    init: Array
+    methods: tuple[Tuned, ...]
+
+    @classmethod
+    def from_dict(cls, plain: Mapping[str, Any]) -> Tuning:
+        return cls(int(plain["steps"]), array(plain["init"]),
+                   tuple(Tuned.from_dict(method) for method in plain["methods"]))
+
+    def method(self, optimizer: str) -> Tuned | None:
+        """The tuned record of ``optimizer``, or None when it was not compared."""
+        return next((m for m in self.methods if m.optimizer == optimizer), None)
+
+
+@dataclass(frozen=True, eq=False)
 class Results:
     """Everything a handout shows: the data, the closed form, the curvature, every run,
-    the loss surface and the learning-rate sweep, with the config that made them."""
+    the loss surface, the learning-rate sweep and (for a comparison of update rules) their
+    tuning, with the config that made them."""
 
     config: Config
     data: Data
@@ -337,6 +382,8 @@ class Results:
     surface: Surface
     sweep: Sweep | None
     schema: str = SCHEMA
+    #: written only for a comparison, so results without one keep their bytes
+    tuning: Tuning | None = dataclasses.field(default=None, metadata=OMIT_WHEN_NONE)
     #: In a student copy: each withheld field (dotted path) and the exercise that asks for
     #: what it gives away ("Exercise 1"), so the copy can say where the reader computes it.
     withheld: dict[str, str] | None = dataclasses.field(default=None, metadata=OMIT_WHEN_NONE)
@@ -362,6 +409,7 @@ class Results:
                 runs=tuple(Run.from_dict(run) for run in plain["runs"]),
                 surface=Surface.from_dict(plain["surface"]),
                 sweep=_optional(plain.get("sweep"), Sweep.from_dict),
+                tuning=_optional(plain.get("tuning"), Tuning.from_dict),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, ConfigError):
