@@ -151,7 +151,7 @@ def _subparsers(parser: argparse.ArgumentParser,
 
 def cli_page() -> str:
     """reference/cli.md: every command's help, as ``reportgen COMMAND --help`` prints it."""
-    from reportgen.cli import make_parser
+    from reportgen.cli_parser import make_parser
 
     parser = make_parser()
     lines = ["# Command line reference", "",

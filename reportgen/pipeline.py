@@ -27,8 +27,9 @@ from reportgen.config import Config, ConfigError, dump_toml
 from reportgen.errors import ParameterError
 from reportgen.layout import CONFIG_FILE as CONFIG_FILE
 from reportgen.render.errors import RenderError
-from reportgen.store import cache, manifest, output
+from reportgen.store import cache, manifest, output, student
 from reportgen.store import results as results_io
+from reportgen.store.answers import Answer, answers
 
 Progress = Callable[[str], None]
 #: What a PDF carries so that it can be verified alone.
@@ -177,7 +178,7 @@ def report_files(
     The manifest embedded in the HTML and attached to the PDF lists the files that exist
     before rendering (results, arrays, config); ``manifest.json`` lists them all. A
     student copy of a handout with exercises is rendered from its student view
-    (``store.results.student_view``: the results without what gives an answer away) and
+    (``store.student.student_view``: the results without what gives an answer away) and
     its config without solutions; it holds no results (the config alone re-derives it),
     its prompts are checked before rendering and the whole copy after (``render.leaks``).
 
@@ -191,7 +192,7 @@ def report_files(
 
     results = computed.results
     student_copy = results.is_student_copy
-    expected: list[results_io.Answer] = []
+    expected: list[Answer] = []
     if student_copy:
         config, results, expected = student_copy_of(config, computed)
         check_prompts(results, expected, templates_dir)
@@ -223,17 +224,17 @@ def report_files(
 
 
 def student_copy_of(config: Config, computed: Computed
-                    ) -> tuple[Config, results_io.Results, list[results_io.Answer]]:
+                    ) -> tuple[Config, results_io.Results, list[Answer]]:
     """What a student copy is made of: its config (no solutions), the value it is rendered
     from (its student view) and the answers it must not give away.
 
     Raises:
       ConfigError: an exercise the copy cannot keep secret, or without a fair answer.
     """
-    config = results_io.student_config(config)
+    config = student.student_config(config)
     full = computed.results.restamped(config)
-    expected = results_io.answers(full)
-    return config, results_io.student_view(full), expected
+    expected = answers(full)
+    return config, student.student_view(full), expected
 
 
 def check_student_copy(config: Config, computed: Computed,
@@ -248,7 +249,7 @@ def check_student_copy(config: Config, computed: Computed,
     check_prompts(view, expected, templates_dir)
 
 
-def check_prompts(view: results_io.Results, expected: Sequence[results_io.Answer],
+def check_prompts(view: results_io.Results, expected: Sequence[Answer],
                   templates_dir: Path | None = None) -> None:
     """Refuse a student copy whose prompts would print what it withholds (undefined in its
     student view) or a number that scores (``render.leaks.check_prompts``).
@@ -304,7 +305,7 @@ def build(
     check_jobs(jobs)
     preflight(target)
     if results_io.is_student_copy(config):  # before computing: what it cannot keep secret
-        results_io.check_exercises(config)
+        student.check_exercises(config)
     with contextlib.ExitStack() as stack:
         helper: Executor | None = None
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import reportgen
-from reportgen import cli
+from reportgen import cli, cli_parser
 from reportgen.config import ConfigError, json_schema, validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,7 +174,7 @@ def test_every_default_the_help_states_is_the_one_that_applies(
     build/<name>-batch/. A constant default must be the parser's; a computed one is
     checked against the function that computes it."""
     computed = computed_defaults(monkeypatch)
-    for command, sub in subcommands(cli.make_parser()).items():
+    for command, sub in subcommands(cli_parser.make_parser()).items():
         for action in sub._actions:
             shown = (action.help or "") % dict(vars(action), prog=sub.prog)  # as --help does
             said = re.search(r"\(default:? ([^;)]*)", " ".join(shown.split()))
@@ -203,11 +203,11 @@ def test_a_batch_without_out_goes_where_its_help_says(tmp_path: Path,
 def test_the_readme_lists_every_command() -> None:
     table = README.split("## Commands", 1)[1].split("\n\n", 2)[1]
     listed = set(re.findall(r"^\| `reportgen (\w+)", table, re.M))
-    assert listed == {name for name in subcommands(cli.make_parser()) if " " not in name}
+    assert listed == {name for name in subcommands(cli_parser.make_parser()) if " " not in name}
 
 
 def test_every_command_ends_its_help_with_examples_that_parse() -> None:
-    parser = cli.make_parser()
+    parser = cli_parser.make_parser()
     for command, sub in subcommands(parser).items():
         text = sub.format_help()
         assert "\nexamples:\n" in text, command

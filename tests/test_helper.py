@@ -18,7 +18,7 @@ from results_fixture import make_results, with_exercises
 
 from reportgen import renderer_process as helper
 from reportgen.render.report import render_report
-from reportgen.store.results import student_view
+from reportgen.store.student import student_view
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "reports"

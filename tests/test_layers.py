@@ -219,7 +219,8 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("pipeline", ("reportgen.pipeline", "reportgen.renderer_process")),
     ("tools", ("reportgen.course", "reportgen.watch", "reportgen.serve",
                "reportgen.verification", "reportgen.scaffold")),
-    ("doors", ("reportgen.api", "reportgen.cli", "reportgen.__main__", "reportgen")),
+    ("doors", ("reportgen.api", "reportgen.cli", "reportgen.cli_parser", "reportgen.__main__",
+               "reportgen")),
 ]
 
 

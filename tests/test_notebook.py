@@ -27,7 +27,8 @@ import reportgen
 from reportgen.config import validate
 from reportgen.render.markdown import read_handout
 from reportgen.render.notebook import render_notebook
-from reportgen.store.results import Results, without
+from reportgen.store.results import Results
+from reportgen.store.student import without
 
 pytestmark = pytest.mark.slow
 

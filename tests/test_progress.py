@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_process import run_reportgen
 
-from reportgen import cli
+from reportgen import cli, cli_parser
 
 SMALL = """\
 [data]
@@ -51,4 +51,4 @@ def test_a_failed_verify_marks_no_stage_done(tmp_path: Path,
 def test_batch_renders_on_every_core_by_default() -> None:
     """Issue 23, item 7: batch defaulted to --jobs 1 where build uses the cores."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert cli.make_parser().parse_args(["batch", "lab-course"]).jobs == cores
+    assert cli_parser.make_parser().parse_args(["batch", "lab-course"]).jobs == cores

@@ -1,5 +1,6 @@
-"""The typed results (store/results.py): results.json round trips, older files, answers,
-the student-copy rule, ``without`` and ``field_paths``."""
+"""The typed results (store/results.py): results.json round trips, older files, answers
+(store/answers.py), the student-copy rule, ``without`` and ``secrets`` (store/student.py)
+and ``field_paths``."""
 
 from __future__ import annotations
 
@@ -15,17 +16,9 @@ from results_fixture import LEARNING_RATE_RUNS, config_for, with_exercises
 import reportgen
 from reportgen.config import ConfigError
 from reportgen.shipped import shipped_handouts
-from reportgen.store.results import (
-    SCHEMA,
-    Results,
-    answers,
-    dumps,
-    field_paths,
-    is_student_copy,
-    resolve,
-    secrets,
-    without,
-)
+from reportgen.store.answers import answers
+from reportgen.store.results import SCHEMA, Results, dumps, field_paths, is_student_copy, resolve
+from reportgen.store.student import secrets, without
 
 SMALL = {"device": "cpu", "surface.resolution": 12}
 

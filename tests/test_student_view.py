@@ -22,16 +22,12 @@ from reportgen import pipeline
 from reportgen.config import ConfigError, validate
 from reportgen.config.course_mode import EXERCISE_KINDS
 from reportgen.render.leaks import find_in_text, gives_away, numbers
+from reportgen.store import answers as answers_io
+from reportgen.store import kinds
 from reportgen.store import results as results_io
-from reportgen.store.results import (
-    DEPENDENCIES,
-    Results,
-    answers,
-    check_exercises,
-    resolve,
-    student_view,
-    without,
-)
+from reportgen.store.answers import DEPENDENCIES, answers
+from reportgen.store.results import Results, resolve
+from reportgen.store.student import check_exercises, student_view, without
 
 STABLE = {"id": "stable-rate", "prompt": "From H, compute 2/λ_max.",
           "answer": "diagnostics.max_stable_lr"}
@@ -138,7 +134,7 @@ def test_the_map_covers_the_shipped_course_and_every_kind() -> None:
     for kind in EXERCISE_KINDS:
         assert kind == "value" or kind in DEPENDENCIES
     for exercise in course.exercises:
-        assert results_io.withholding_of(exercise) is not None
+        assert answers_io.withholding_of(exercise) is not None
 
 
 def test_the_student_view_lacks_every_field_the_map_names() -> None:
@@ -232,7 +228,7 @@ def test_each_kind_answers_as_an_independent_numpy_loop() -> None:
 
 def test_a_question_without_one_clear_answer_is_refused() -> None:
     results = results_for({**CHOICE, "options": [0.05, 0.1 + 1e-9, 0.2]})  # none diverges
-    assert results_io.unfair_exercises(results)
+    assert answers_io.unfair_exercises(results)
     with pytest.raises(ConfigError, match=r"exercises\[0\] \(which\): not exactly one"):
         answers(results)
 
@@ -240,12 +236,12 @@ def test_a_question_without_one_clear_answer_is_refused() -> None:
 def test_inputs_are_printed_with_the_digits_the_tolerance_needs() -> None:
     results = results_for(STABLE, STEPS)
     for exercise in results.config.exercises:
-        inputs = results_io.exercise_inputs(results, exercise)
-        digits = results_io.printed_digits(inputs, exercise)
-        exact = results_io.answer_from(inputs, exercise)
-        fewer = {k: v if k == "n" else results_io.kinds.round_significant(v, digits)
+        inputs = answers_io.exercise_inputs(results, exercise)
+        digits = answers_io.printed_digits(inputs, exercise)
+        exact = answers_io.answer_from(inputs, exercise)
+        fewer = {k: v if k == "n" else kinds.round_significant(v, digits)
                  for k, v in inputs.items()}
-        worked = results_io.answer_from(fewer, exercise)
+        worked = answers_io.answer_from(fewer, exercise)
         assert exact is not None and worked is not None
         assert abs(worked - exact) <= 0.1 * exercise.tolerance * abs(exact)
 

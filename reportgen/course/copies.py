@@ -19,7 +19,7 @@ from reportgen import pipeline
 from reportgen.course import students
 from reportgen.course.matrix import Variant
 from reportgen.course.plan import Plan
-from reportgen.store.results import student_config
+from reportgen.store.student import student_config
 
 STUDENTS = "students"
 INSTRUCTOR = "instructor"

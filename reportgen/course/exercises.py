@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 from reportgen.config import Config, ConfigError
 from reportgen.course import cells, files
-from reportgen.store.results import Results, answers
+from reportgen.store.answers import answers
+from reportgen.store.results import Results
 
 KEY_FILE = "answer-key.csv"
 KEY_COLUMNS = ("student_id", "exercise_id", "answer", "tolerance", "points")

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from reportgen import pipeline
 from reportgen.config import Config, ConfigError, Source, StudentConfig, read_source, validate
 from reportgen.course import matrix, students
-from reportgen.store.results import check_exercises
+from reportgen.store.student import check_exercises
 
 Progress = Callable[[str], None]
 #: Candidates the first round of draws computes at least (when the constraints allow that

@@ -33,7 +33,8 @@ from reportgen.config import (
 from reportgen.config.course_mode import SALT_ENVIRONMENT
 from reportgen.course import files
 from reportgen.shipped import reports_dir, templates_dir
-from reportgen.store.results import Results, unfair_exercises
+from reportgen.store.answers import unfair_exercises
+from reportgen.store.results import Results
 
 #: The most students one roster may hold.
 MAX_STUDENTS = 5_000

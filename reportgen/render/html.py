@@ -31,14 +31,8 @@ from reportgen.render.format import FILTERS, fmt_num, fmt_rate
 from reportgen.render.policy import CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY
 from reportgen.render.policy import CSP_META
 from reportgen.shipped import templates_dir as shipped_templates_dir
-from reportgen.store.results import (
-    Answer,
-    Results,
-    answers,
-    exercise_inputs,
-    printed_digits,
-    worked,
-)
+from reportgen.store.answers import Answer, answers, exercise_inputs, printed_digits, worked
+from reportgen.store.results import Results
 
 ENTRY_TEMPLATE = "handout.html"
 #: The print stylesheet: given to WeasyPrint only, so the HTML holds no paged-media CSS.

@@ -1,7 +1,7 @@
 """The leak check: a student copy searched, before it is written, for numbers that score.
 
 A student copy is rendered from a value that lacks what it withholds
-(``store.results.student_view``); this check is the backstop for what a template, a prompt
+(``store.student.student_view``); this check is the backstop for what a template, a prompt
 or a coincidence prints anyway. A printed number x gives an answer a away when x, 1/x,
 2/x, x/2, 2x, 100x or x/100 (the one-step ways from a printed number to a typed answer) is
 within the exercise's tolerance of a: that number, typed, would score.
@@ -30,7 +30,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from reportgen.config import ConfigError
-from reportgen.store.results import Answer
+from reportgen.store.answers import Answer
 
 TEXT_SUFFIXES = (".html", ".svg", ".json", ".toml", ".csv", ".txt", ".css")
 #: The one-step ways from a printed number to a typed answer, by name.

@@ -60,7 +60,7 @@ def render_report(
 
     Args:
       results: the results; for a student copy, its student view
-        (``store.results.student_view``), which lacks what the copy withholds.
+        (``store.student.student_view``), which lacks what the copy withholds.
       manifest: the provenance shown in small print and embedded in the HTML.
       formats: any of ``html``, ``pdf`` and ``ipynb``; the figures (and the HTML, which
         the PDF is typeset from and the notebook takes its text from) are always rendered.

@@ -4,7 +4,7 @@ The loss is the mean squared error J(theta) = |X theta - y|^2 / n, so with A = X
 b = X^T y its gradient is 2/n (A theta - b), its Hessian H = 2/n A, and
 J(theta) - J* = (theta - theta*)^T A (theta - theta*) / n. Each function takes plain
 arrays (the inputs an exercise prints), so the answer key and a student working from
-their printed numbers run the same arithmetic; ``store.results`` reads the inputs from
+their printed numbers run the same arithmetic; ``store.answers`` reads the inputs from
 the typed results. numpy only: the renderers and the course tools import this.
 """
 

@@ -8,9 +8,9 @@ reports. Numbers are written at full precision (``repr`` round-trips every float
 are sorted; a non-finite number is written as ``null``, never as NaN or Infinity, and is
 read back as NaN inside an array, None as a scalar.
 
-Exercise answers are read here (:func:`answers`), and the rule for a student copy lives
-here (:func:`is_student_copy`, :func:`student_view`): a student copy is rendered from a
-different value, one without the withheld fields, so no renderer can print them.
+The rule for a student copy lives here (:func:`is_student_copy`); its value, without the
+withheld fields, is ``store.student.student_view``, and the exercises' answers are read
+or computed by ``store.answers``.
 
 No JAX here: the renderers read this module. It imports only numpy and the config.
 """
@@ -21,18 +21,17 @@ import dataclasses
 import json
 import math
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from reportgen.config.course_mode import ExerciseConfig, option_letter
+from reportgen.config.course_mode import ExerciseConfig
 from reportgen.config.errors import ConfigError
 from reportgen.config.schema import Config
 from reportgen.layout import RESULTS_FILE as RESULTS_FILE
-from reportgen.store import kinds
 
 SCHEMA = "reportgen.results/1"
 
@@ -447,22 +446,13 @@ def dumps(results: Results | Mapping[str, Any]) -> str:
     return json.dumps(to_plain(results), sort_keys=True, indent=1, allow_nan=False) + "\n"
 
 
-# ------------------------------------------------------------------ answers and copies
+# ------------------------------------------------------------------ copies and paths
 
 
 def is_student_copy(config: Config) -> bool:
     """The one rule: a handout with exercises, for the student audience, is a student copy
     (no answer anywhere in it; the instructor copy adds answers and worked solutions)."""
     return bool(config.exercises) and config.audience == "student"
-
-
-def student_config(config: Config) -> Config:
-    """A student copy's config: the same handout without the exercises' solutions (the
-    config a student receives holds what reproduces their data, and no solution text)."""
-    if not is_student_copy(config):
-        return config
-    exercises = [exercise.model_copy(update={"solution": ""}) for exercise in config.exercises]
-    return config.model_copy(update={"exercises": exercises})
 
 
 def resolve(results: Results, path: str) -> Any:
@@ -478,243 +468,20 @@ def resolve(results: Results, path: str) -> Any:
             where = where[int(part)]
         elif isinstance(where, Mapping) and part in where:
             where = where[part]
-        elif _has_field(where, part):
+        elif has_field(where, part):
             where = getattr(where, part)
         else:
             raise KeyError(part)
     return where.item() if isinstance(where, np.generic) else where
 
 
-def _has_field(record: Any, name: str) -> bool:
+def has_field(record: Any, name: str) -> bool:
+    """Whether a results record (or the config it holds) has a field of that name."""
     if dataclasses.is_dataclass(record):
         return name in {field.name for field in dataclasses.fields(record)}
     if isinstance(record, Config | ExerciseConfig) or hasattr(type(record), "model_fields"):
         return name in type(record).model_fields
     return False
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An exercise's expected answer for one handout."""
-
-    number: int  # 1-based, as the handout numbers its exercises
-    exercise: ExerciseConfig
-    value: float  # the number; for a choice, the index of the right option
-
-    @property
-    def numeric(self) -> bool:
-        """Whether the answer is a measured number (marked within a relative tolerance),
-        not a count of steps or a letter."""
-        return self.exercise.kind in ("value", "gd-steps")
-
-    @property
-    def text(self) -> str:
-        """The answer as the key writes it and a student types it: the number in full, the
-        count of steps, or the option's letter."""
-        if self.exercise.kind == "choice":
-            return option_letter(int(self.value))
-        if self.exercise.kind == "steps-to":
-            return str(int(self.value))
-        return repr(self.value)
-
-    @property
-    def label(self) -> str:
-        """How the handout names the exercise: ``Exercise 2``."""
-        return f"Exercise {self.number}"
-
-
-#: Where each input an exercise prints lives in the results.
-INPUT_PATHS = {"hessian": "diagnostics.hessian", "n": "data.n", "xtx": "ols.xtx",
-               "xty": "ols.xty", "theta_star": "ols.theta", "loss_star": "ols.loss"}
-
-
-def exercise_inputs(results: Results, exercise: ExerciseConfig) -> dict[str, Any]:
-    """The numbers an exercise prints for the student to work from, by name
-    (``INPUT_PATHS``), as the results hold them.
-
-    Raises:
-      ConfigError: an input these results do not hold.
-    """
-    found: dict[str, Any] = {}
-    for name in withholding_of(exercise).given:
-        value = resolve(results, INPUT_PATHS[name])
-        if value is None:
-            raise ConfigError(f"exercise {exercise.id!r}: these results do not hold "
-                              f"{INPUT_PATHS[name]}, which the exercise prints")
-        found[name] = value
-    return found
-
-
-def answer_from(inputs: Mapping[str, Any], exercise: ExerciseConfig) -> float | None:
-    """An exercise's answer computed from the numbers it prints (``exercise_inputs``, exact
-    or as printed); None where the question has no fair answer for them. For a value
-    answer that a student does not compute from printed inputs (theta*), None."""
-    if exercise.kind == "gd-steps":
-        assert exercise.start is not None and exercise.learning_rate is not None
-        assert exercise.steps is not None
-        path = kinds.gd_path(inputs["xtx"], inputs["xty"], int(inputs["n"]), exercise.start,
-                             exercise.learning_rate, exercise.steps)
-        value = float(path[-1][exercise.component])
-        return value if math.isfinite(value) else None
-    if exercise.kind == "steps-to":
-        assert exercise.start is not None and exercise.learning_rate is not None
-        assert exercise.fraction is not None
-        count = kinds.steps_to(inputs["xtx"], inputs["xty"], int(inputs["n"]),
-                               inputs["theta_star"], float(inputs["loss_star"]),
-                               exercise.start, exercise.learning_rate, exercise.fraction)
-        return None if count is None or count < 1 else float(count)
-    if exercise.kind == "choice":
-        assert exercise.options is not None and exercise.question is not None
-        index = kinds.choice(inputs["hessian"], exercise.options, exercise.question)
-        return None if index is None else float(index)
-    compute = withholding_of(exercise).compute
-    return None if compute is None else compute(inputs, exercise)
-
-
-def _unfair(exercise: ExerciseConfig) -> str:
-    """Why a kind's question has no fair answer for these numbers."""
-    if exercise.kind == "steps-to":
-        return (f"gradient descent at learning_rate {exercise.learning_rate:g} from "
-                f"{list(exercise.start or ())} does not come within {exercise.fraction:g} of "
-                f"J* in 1..{kinds.MAX_COUNTED_STEPS} steps")
-    if exercise.kind == "choice":
-        return (f"not exactly one of the rates {exercise.options} clearly "
-                f"{'diverges' if exercise.question == 'diverges' else 'converges fastest'} "
-                f"(each must be {kinds.CHOICE_MARGIN:.0%} clear of the answer changing)")
-    return "its steps overflowed"
-
-
-def answers(results: Results) -> list[Answer]:
-    """Every exercise's answer: read from the results at its ``answer`` path (kind
-    "value"), else computed in numpy from the inputs the exercise prints.
-
-    Raises:
-      ConfigError: an answer path that names no finite number in the results, or a
-        question with no fair answer for these numbers (naming the exercise).
-    """
-    found = []
-    for index, exercise in enumerate(results.config.exercises):
-        field = f"exercises[{index}]"
-        if exercise.kind == "value":
-            value = _value_answer(results, exercise, f"{field}.answer")
-        else:
-            computed = answer_from(exercise_inputs(results, exercise), exercise)
-            if computed is None:
-                raise ConfigError(f"{field} ({exercise.id}): {_unfair(exercise)}; change its "
-                                  f"parameters (in a batch, students are redrawn until it "
-                                  f"holds)")
-            value = computed
-        found.append(Answer(index + 1, exercise, value))
-    return found
-
-
-def unfair_exercises(results: Results) -> list[str]:
-    """Why these numbers make no fair question of an exercise (a steps-to that never
-    arrives, a choice without one clear answer): one phrase each; empty when all are
-    fair (a batch redraws a student until it is)."""
-    return [f"exercise {exercise.id}: {_unfair(exercise)}"
-            for exercise in results.config.exercises if exercise.kind != "value"
-            and answer_from(exercise_inputs(results, exercise), exercise) is None]
-
-
-def _value_answer(results: Results, exercise: ExerciseConfig, field: str) -> float:
-    assert exercise.answer is not None
-    try:
-        value = resolve(results, exercise.answer)
-    except KeyError as missing:
-        raise ConfigError(f"{field}: results.json has no {exercise.answer!r} "
-                          f"(no {missing.args[0]!r} there)") from None
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value):
-        raise ConfigError(f"{field}: expected {exercise.answer!r} to be a finite number in "
-                          f"results.json, got {_short(value)}")
-    return float(value)
-
-
-def _short(value: Any) -> str:
-    text = repr(to_plain(value))
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def secrets(results: Results) -> tuple[tuple[float, float], ...]:
-    """What a copy must not show, as ``(value, relative tolerance)``: every measured answer
-    (``Answer.numeric``) in a student copy, nothing in any other."""
-    if not results.is_student_copy:
-        return ()
-    return tuple((answer.value, answer.exercise.tolerance) for answer in answers(results)
-                 if answer.numeric)
-
-
-#: The fewest and most significant digits an exercise prints its inputs with.
-MIN_DIGITS, MAX_DIGITS = 4, 15
-
-
-def printed_digits(inputs: Mapping[str, Any], exercise: ExerciseConfig) -> int:
-    """How many significant digits an exercise prints its inputs (``exercise_inputs``)
-    with: the fewest (from ``MIN_DIGITS``) at which the answer computed from the inputs as
-    printed is the key's count or letter, or within a tenth of the tolerance of the key's
-    number, so that working from the printed numbers always earns the marks. The count
-    ``n`` is printed exactly. Only the number of digits leaves this function."""
-    exact = answer_from(inputs, exercise)
-    if exact is None:
-        return MIN_DIGITS
-    numeric = exercise.kind in ("value", "gd-steps")
-    for digits in range(MIN_DIGITS, MAX_DIGITS + 1):
-        printed = {name: value if name == "n" else kinds.round_significant(value, digits)
-                   for name, value in inputs.items()}
-        worked = answer_from(printed, exercise)
-        if worked is None:
-            continue
-        if worked == exact or (numeric and abs(worked - exact)
-                               <= 0.1 * exercise.tolerance * abs(exact)):
-            return digits
-    return MAX_DIGITS
-
-
-def worked(results: Results, exercise: ExerciseConfig) -> dict[str, Any]:
-    """An exercise worked out step by step (for the instructor copy's solution): plain
-    numbers the template shows as a table.
-
-    gd-steps: every step's theta and gradient; steps-to: each step's theta and relative
-    gap J/J* - 1 (the first and last few, and the crossing); choice: each rate's factors
-    |1 - eta lambda_min|, |1 - eta lambda_max| and verdict; a curvature value: tr H, det H,
-    the eigenvalues and the rates.
-    """
-    inputs = exercise_inputs(results, exercise)
-    if exercise.kind in ("gd-steps", "steps-to"):
-        assert exercise.start is not None and exercise.learning_rate is not None
-        n = int(inputs["n"])
-        a, b = np.asarray(inputs["xtx"], dtype=np.float64), np.asarray(inputs["xty"],
-                                                                        dtype=np.float64)
-        count = exercise.steps
-        if exercise.kind == "steps-to":
-            count = int(answer_from(inputs, exercise) or 0)
-        path = kinds.gd_path(a, b, n, exercise.start, exercise.learning_rate, count or 0)
-        rows = []
-        for k, theta in enumerate(path):
-            row = {"k": k, "theta": theta.tolist(),
-                   "gradient": (2.0 / n * (a @ theta - b)).tolist()}
-            if exercise.kind == "steps-to":
-                row["gap"] = kinds.excess_loss(theta, a, n, inputs["theta_star"]) / float(
-                    inputs["loss_star"])
-            rows.append(row)
-        if exercise.kind == "steps-to" and len(rows) > 8:
-            rows = [*rows[:3], {"k": None}, *rows[-3:]]
-        return {"rows": rows}
-    hessian = np.asarray(results.diagnostics.hessian, dtype=np.float64)
-    low, high = kinds.eigenvalues(hessian)
-    found: dict[str, Any] = {"trace": float(np.trace(hessian)),
-                             "det": float(np.linalg.det(hessian)), "lmin": low, "lmax": high,
-                             "bound": 2.0 / high, "optimal": 2.0 / (low + high)}
-    if exercise.kind == "choice":
-        rows = []
-        for index, rate in enumerate(exercise.options or ()):
-            slow, fast = abs(1.0 - rate * low), abs(1.0 - rate * high)
-            rows.append({"letter": option_letter(index), "rate": rate, "slow": slow,
-                         "fast": fast, "factor": max(slow, fast),
-                         "verdict": "diverges" if max(slow, fast) > 1 else "converges"})
-        found["rows"] = rows
-    return found
 
 
 def field_paths(kind: type = Results, prefix: str = "") -> list[str]:
@@ -745,270 +512,3 @@ def _record_type(hint: Any) -> type | None:
 
 def _is_sequence(hint: Any) -> bool:
     return any(typing.get_origin(arg) is tuple for arg in (hint, *typing.get_args(hint)))
-
-
-def without(results: Results, paths: Iterable[str]) -> Results:
-    """The results with the fields at ``paths`` (dotted, of optional fields; list items by
-    index, ``runs.0.final_theta``) absent: the value a copy is rendered from when it must
-    not show them.
-
-    Raises:
-      KeyError: a path that names no field, or a field that cannot be absent.
-    """
-    out = results
-    for path in paths:
-        out = _replace_at(out, path.split("."))
-    return out
-
-
-def _replace_at(record: Any, parts: list[str]) -> Any:
-    head, rest = parts[0], parts[1:]
-    if isinstance(record, tuple):
-        if not head.isdigit() or int(head) >= len(record) or not rest:
-            raise KeyError(head)
-        index = int(head)
-        return (*record[:index], _replace_at(record[index], rest), *record[index + 1:])
-    if not _has_field(record, head) or isinstance(record, Config | ExerciseConfig):
-        raise KeyError(head)
-    if rest:
-        inner = getattr(record, head)
-        if inner is None:
-            raise KeyError(f"{head} (absent)")
-        return dataclasses.replace(record, **{head: _replace_at(inner, rest)})
-    hints = typing.get_type_hints(type(record))
-    if type(None) not in typing.get_args(hints[head]):
-        raise KeyError(f"{head} (always present)")
-    return dataclasses.replace(record, **{head: None})
-
-
-# ------------------------------------------------------------------ what a copy withholds
-
-
-@dataclass(frozen=True)
-class Step:
-    """A result field from which an answer follows in one arithmetic step (so a student
-    copy that asks for the answer withholds it).
-
-    ``field`` is a dotted path, ``*`` standing for every list item (every run); ``how``
-    says the step. With ``near``, the field is withheld only where its value is within the
-    exercise's tolerance of the answer (a run that converged to theta*), rows of a path set
-    to NaN.
-    """
-
-    field: str
-    how: str
-    near: bool = False
-
-
-@dataclass(frozen=True)
-class Withholding:
-    """What one answer follows from, and what a student computes it from.
-
-    ``given``: the inputs the exercise prints (``INPUT_PATHS``), so a student works from
-    numbers precise enough for the tolerance; ``steps``: the fields withheld;
-    ``compute``: a value answer computed from the given inputs (None: the student
-    computes it from their data).
-    """
-
-    given: tuple[str, ...]
-    steps: tuple[Step, ...]
-    compute: Callable[[Mapping[str, Any], ExerciseConfig], float] | None = None
-
-
-def _eigen_answer(inputs: Mapping[str, Any], exercise: ExerciseConfig) -> float:
-    """A curvature answer from the Hessian: its eigenvalues and the rates they give."""
-    low, high = kinds.eigenvalues(inputs["hessian"])
-    path = exercise.answer or ""
-    return {"diagnostics.max_stable_lr": 2.0 / high,
-            "diagnostics.optimal_lr": 2.0 / (low + high),
-            "diagnostics.condition_number": high / low,
-            "diagnostics.hessian_eigenvalues.0": low,
-            "diagnostics.hessian_eigenvalues.1": high}[path]
-
-
-#: The curvature: lambda_min, lambda_max and what follows from them. With H printed
-#: (tr H = lambda_min + lambda_max, det H = lambda_min lambda_max), each gives the others.
-CURVATURE = (
-    Step("diagnostics.hessian_eigenvalues", "lambda_min, lambda_max themselves; 2/lambda_max"),
-    Step("diagnostics.max_stable_lr", "2/lambda_max; lambda_max = 2/(2/lambda_max)"),
-    Step("diagnostics.optimal_lr", "2/(lambda_min + lambda_max): with lambda_min, "
-                                   "lambda_max = 2/eta_opt - lambda_min"),
-    Step("diagnostics.condition_number", "kappa = lambda_max/lambda_min: with tr H, "
-                                         "lambda_max = kappa tr H/(1 + kappa)"),
-    Step("runs.*.predicted_rate", "a full-batch run's max |1 - eta lambda_i|: "
-                                  "lambda = (1 -+ factor)/eta"),
-    Step("sweep", "the first rate the sweep marks diverged brackets 2/lambda_max; its "
-                  "lowest final loss marks the fastest rate"),
-)
-
-#: Every answer a student copy can withhold, by answer path (``*``: any index) or, for the
-#: kinds that compute their answer, by kind. An answer path not here is refused in a
-#: student copy: reportgen would not know what gives it away.
-DEPENDENCIES: dict[str, Withholding] = {
-    **{path: Withholding(("hessian",), CURVATURE, _eigen_answer) for path in (
-        "diagnostics.max_stable_lr", "diagnostics.optimal_lr", "diagnostics.condition_number",
-        "diagnostics.hessian_eigenvalues.*")},
-    "ols.theta.*": Withholding((), (
-        Step("ols.theta", "theta* itself"),
-        Step("ols.xtx", "theta* = (X^T X)^-1 X^T y: one 2 x 2 solve"),
-        Step("ols.xty", "theta* = (X^T X)^-1 X^T y: one 2 x 2 solve"),
-        # Not the means: y_mean = theta0* + theta1* x_mean gives one coefficient only from
-        # the other, and both are withheld together.
-        Step("surface.argmin", "the grid point nearest theta*, on a fine grid", near=True),
-        Step("runs.*.final_theta", "a run that converged ends at theta*", near=True),
-        Step("runs.*.thetas", "a converged run's last steps sit at theta*", near=True),
-        Step("runs.*.full_batch_twin.final_theta", "a converged twin ends at theta*",
-             near=True),
-        Step("runs.*.shuffles", "converged reshuffled runs end at theta*", near=True),
-    )),
-    "gd-steps": Withholding(("n", "xtx", "xty"), ()),
-    "steps-to": Withholding(("n", "xtx", "xty", "theta_star", "loss_star"), ()),
-    "choice": Withholding(("hessian",), CURVATURE),
-}
-
-
-def _pattern(path: str) -> str:
-    """An answer path as the map keys it: list indices as ``*``."""
-    return ".".join("*" if part.isdigit() else part for part in path.split("."))
-
-
-def withholding_of(exercise: ExerciseConfig) -> Withholding:
-    """The map's entry for an exercise (by answer path, or by kind).
-
-    Raises:
-      ConfigError: an answer path the map does not know.
-    """
-    key = _pattern(exercise.answer or "") if exercise.kind == "value" else exercise.kind
-    entry = DEPENDENCIES.get(key)
-    if entry is None:
-        known = ", ".join(path for path in DEPENDENCIES if "." in path)
-        raise ConfigError(f"exercise {exercise.id!r}: a student copy cannot withhold what "
-                          f"{exercise.answer!r} follows from (reportgen knows the answers "
-                          f"{known}; or use kind = \"gd-steps\", \"steps-to\" or \"choice\")")
-    return entry
-
-
-def check_exercises(config: Config) -> None:
-    """Refuse, before anything is computed, exercises a student copy cannot keep secret:
-    an answer path the map does not know, an exercise that needs an input another
-    exercise withholds, and a run that repeats an exercise (its path or outcome is the
-    answer).
-
-    Raises:
-      ConfigError: naming the exercise.
-    """
-    entries = []
-    for index, exercise in enumerate(config.exercises):
-        try:
-            entries.append(withholding_of(exercise))
-        except ConfigError as exc:
-            raise ConfigError(f"exercises[{index}].answer: {str(exc).split(': ', 1)[1]}") \
-                from None
-    withheld = {step.field: index for index, entry in enumerate(entries)
-                for step in entry.steps if not step.near}
-    for index, (exercise, entry) in enumerate(zip(config.exercises, entries, strict=True)):
-        for name in entry.given:
-            other = withheld.get(INPUT_PATHS[name])
-            if other is not None:
-                raise ConfigError(
-                    f"exercises[{index}] ({exercise.id}): needs {INPUT_PATHS[name]}, which "
-                    f"exercises[{other}] ({config.exercises[other].id}) withholds from "
-                    f"student copies; set them in different handouts")
-        _check_no_run_repeats(config, index, exercise)
-
-
-def _check_no_run_repeats(config: Config, index: int, exercise: ExerciseConfig) -> None:
-    """No full-batch gradient descent run does what the exercise asks the student to do."""
-    for number, run in enumerate(config.runs):
-        if run.optimizer != "gd" or config.batch_size(run) < config.data.n:
-            continue
-        start = None if run.init == "random" else tuple(float(v) for v in run.init)
-        same_start = exercise.start is not None and start == tuple(exercise.start)
-        if exercise.kind in ("gd-steps", "steps-to") and same_start \
-                and run.learning_rate == exercise.learning_rate:
-            raise ConfigError(f"runs[{number}]: repeats exercises[{index}] ({exercise.id}) "
-                              f"(gradient descent from the same start at the same rate): its "
-                              f"path gives the answer away; change the run or the exercise")
-        if exercise.kind == "choice" and run.learning_rate in (exercise.options or ()):
-            raise ConfigError(f"runs[{number}]: runs at a rate exercises[{index}] "
-                              f"({exercise.id}) offers ({run.learning_rate:g}): its outcome "
-                              f"gives the answer away; change the run or the options")
-
-
-def _expand(results: Results, pattern: str) -> list[str]:
-    """A field pattern's concrete paths in these results (``*``: every run)."""
-    head, star, rest = pattern.partition(".*.")
-    if not star:
-        return [pattern]
-    items = resolve(results, head)
-    return [f"{head}.{i}.{rest}" for i in range(len(items))]
-
-
-def student_view(results: Results) -> Results:
-    """The value a student copy is rendered from: ``results`` without every field from
-    which an exercise's answer follows in one step (``DEPENDENCIES``), and without the
-    values within tolerance of an answer where the map says so (a converged run's end at
-    theta*). ``withheld`` records each withheld field and the exercise that asks for it.
-    Any other copy's results are returned as they are.
-
-    Raises:
-      ConfigError: an exercise the map cannot keep secret (``check_exercises``).
-    """
-    if not results.is_student_copy:
-        return results
-    check_exercises(results.config)
-    found = answers(results)
-    view = results
-    withheld: dict[str, str] = {}
-    for answer in found:
-        for step in withholding_of(answer.exercise).steps:
-            for path in _expand(view, step.field):
-                if not _present(view, path):
-                    continue
-                if step.near:
-                    view, hidden = _without_near(view, path, answer)
-                    if not hidden:
-                        continue
-                else:
-                    view = without(view, [path])
-                withheld.setdefault(path, answer.label)
-    return dataclasses.replace(view, withheld=withheld)
-
-
-def _present(results: Results, path: str) -> bool:
-    try:
-        return resolve(results, path) is not None
-    except KeyError:
-        return False
-
-
-def _without_near(results: Results, path: str, answer: Answer) -> tuple[Results, bool]:
-    """``results`` without the value at ``path`` where it is within the answer's tolerance
-    (a point, a path's rows or repeated runs' end points, compared at the answer's index)."""
-    component = int((answer.exercise.answer or "0").rsplit(".", 1)[-1])
-    value = np.asarray(resolve(results, path), dtype=np.float64) \
-        if not dataclasses.is_dataclass(resolve(results, path)) else None
-    if value is None:  # a record (shuffles): judged on its end points
-        value = np.asarray(resolve(results, f"{path}.final_thetas"), dtype=np.float64)
-    near = np.abs(value.reshape(-1, 2)[:, component] - answer.value) \
-        <= answer.exercise.tolerance * abs(answer.value)
-    if not near.any():
-        return results, False
-    if path.endswith(".thetas"):
-        rows = value.reshape(-1, 2).copy()
-        rows[near] = np.nan
-        return _replace_value(results, path.split("."), rows), True
-    return without(results, [path]), True
-
-
-def _replace_value(record: Any, parts: list[str], value: Any) -> Any:
-    """``record`` with the field at ``parts`` replaced by ``value``."""
-    head, rest = parts[0], parts[1:]
-    if isinstance(record, tuple):
-        index = int(head)
-        inner = value if not rest else _replace_value(record[index], rest, value)
-        return (*record[:index], inner, *record[index + 1:])
-    inner = value if not rest else _replace_value(getattr(record, head), rest, value)
-    return dataclasses.replace(record, **{head: inner})
-
-
