@@ -249,21 +249,22 @@ def test_inputs_are_printed_with_the_digits_the_tolerance_needs() -> None:
 # ---------------------------------------------------------------- prompts
 
 
+#: λ_max written out from the Hessian a student copy keeps, as a template could.
+_H = "diagnostics.hessian"
+_LAMBDA_MAX = (f"(({_H}[0][0] + {_H}[1][1]) / 2 + (({_H}[0][0] - {_H}[1][1]) ** 2 / 4 "
+               f"+ {_H}[0][1] ** 2) ** 0.5)")
+
+
 @pytest.mark.parametrize(("prompt", "message"), [
     ('hint: {{ "%.5f"|format(results.diagnostics.max_stable_lr) }}', "uses what a student "
                                                                        "copy does not hold"),
     ("{{ diagnostics.max_stable_lr }}", "uses what a student copy does not hold"),
     ("{{ lambda_max }}", "uses what a student copy does not hold"),
-    ("hint: {{ (2 / (diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) * 2 * 1.0)|round(5) }} or "
-     "{{ '%.4e'|format(2 / ((diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) / 2 + ((diagnostics.hessian"
-     "[0][0] - diagnostics.hessian[1][1]) ** 2 / 4 + diagnostics.hessian[0][1] ** 2) ** 0.5)) }}",
-     "gives away the answer to exercises["),
-    ("{% set x = 2 / ((diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) / 2 + ((diagnostics.hessian[0][0] "
-     "- diagnostics.hessian[1][1]) ** 2 / 4 + diagnostics.hessian[0][1] ** 2) ** 0.5) %}"
-     "{{ (x|string)[:7]|list|join(' ') }}", "gives away the answer"),
-    ("{% set x = 2 / ((diagnostics.hessian[0][0] + diagnostics.hessian[1][1]) / 2 + ((diagnostics.hessian[0][0] "
-     "- diagnostics.hessian[1][1]) ** 2 / 4 + diagnostics.hessian[0][1] ** 2) ** 0.5) %}{{ x * 100 }}",
+    ("hint: {{ (2 / (" + _H + "[0][0] + " + _H + "[1][1]) * 2 * 1.0)|round(5) }} or "
+     "{{ '%.4e'|format(2 / " + _LAMBDA_MAX + ") }}", "gives away the answer to exercises["),
+    ("{% set x = 2 / " + _LAMBDA_MAX + " %}{{ (x|string)[:7]|list|join(' ') }}",
      "gives away the answer"),
+    ("{% set x = 2 / " + _LAMBDA_MAX + " %}{{ x * 100 }}", "gives away the answer"),
 ])
 def test_a_prompt_that_prints_an_answer_is_refused(prompt: str, message: str) -> None:
     results = results_for({**STABLE, "prompt": "Compute 2/λ_max from H."},

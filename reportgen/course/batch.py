@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportgen import pipeline, verification
+from reportgen import pipeline
 from reportgen.config import Config, ConfigError
 from reportgen.course import cluster as dask_cluster
 from reportgen.course import copies, exercises
@@ -37,7 +37,7 @@ from reportgen.course.plan import Plan
 from reportgen.errors import ParameterError
 from reportgen.layout import HTML_FILE, PDF_FILE, default_batch_folder
 from reportgen.render import FORMAT_FILES
-from reportgen.store import manifest, output
+from reportgen.store import manifest, output, stored_report
 from reportgen.store.results import Results
 
 BATCH_FILE = manifest.BATCH_FILE
@@ -129,15 +129,15 @@ def _is_built(folder: Path, config: Config) -> str | None:
     """The manifest's sha256 when ``folder`` already holds this config's intact report
     (read as verify reads one: regular files inside the folder, every sha256 checked)."""
     try:
-        stored = verification.read_folder(folder)
+        stored = stored_report.read_folder(folder)
         record = stored.manifest
         if (record is None or not record["files"]
                 or record.get("config_sha256") != config.digest()
-                or verification.compare_files(stored)):
+                or stored_report.compare_files(stored)):
             return None
-        return hashlib.sha256(verification.read_inside(folder, manifest.MANIFEST_FILE)
+        return hashlib.sha256(stored_report.read_inside(folder, manifest.MANIFEST_FILE)
                               ).hexdigest()
-    except (ConfigError, OSError, verification.NotInside):
+    except (ConfigError, OSError, stored_report.NotInside):
         return None
 
 
