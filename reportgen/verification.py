@@ -284,9 +284,14 @@ class ClaimCheck(NamedTuple):
     skipped: str | None = None
 
 
-def compare_claims(report: StoredReport, computed: pipeline.Computed) -> ClaimCheck:
+def compare_claims(report: StoredReport, config: Config,
+                   computed: pipeline.Computed) -> ClaimCheck:
     """Re-evaluate every claim marked in the report's index.html on the recomputed results
-    and compare names, arguments and verdicts with the marks."""
+    and compare names, arguments and verdicts with the marks.
+
+    A student copy's page was rendered from its student view, in which a claim that needs
+    a withheld number is undecided; its claims are re-evaluated on that view too.
+    """
     if report.folder is None:
         return ClaimCheck(0, 0, [], "the PDF alone carries no claim marks")
     try:
@@ -296,7 +301,10 @@ def compare_claims(report: StoredReport, computed: pipeline.Computed) -> ClaimCh
     parser = _ClaimMarks()
     parser.feed(page.decode("utf-8", errors="replace"))
     parser.close()
-    matched, problems = claims.recheck(computed.results, parser.marks)
+    results = computed.results
+    if results.is_student_copy:
+        results = pipeline.student_copy_of(config, computed)[1]
+    matched, problems = claims.recheck(results, parser.marks)
     problems = [f"{HTML_FILE}: {line}" for line in problems]
     problems += [f"{HTML_FILE}: claim {name}: a malformed mark" for name in parser.malformed]
     return ClaimCheck(len(parser.marks) + len(parser.malformed), matched, problems)
@@ -350,7 +358,7 @@ def check(path: Path, progress: pipeline.Progress = _silent) -> Verification:
     if report.results is not None:
         problems += compare_numbers(report.results, computed.results.to_dict(), tolerance)
     progress("compare claims")
-    claim_check = compare_claims(report, computed)
+    claim_check = compare_claims(report, config, computed)
     problems += claim_check.problems
     rebuild = compare_rebuild(report, config, computed, progress)
     problems += rebuild.problems

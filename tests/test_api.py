@@ -35,7 +35,7 @@ def test_compute_gives_what_results_json_holds(built: reportgen.Report) -> None:
     assert list(res.runs[0].final_theta) == pytest.approx([3.9106679350316482, 3.204127528398984],
                                                         abs=1e-15)
     table = res._repr_html_()
-    assert table.count("<tr>") == 4 and "3.911" in table and "closed form" in table
+    assert table.count("<tr>") == 4 and "3.91" in table and "closed form" in table
 
 
 def test_to_dict_is_a_copy() -> None:

@@ -389,10 +389,14 @@ def test_a_student_copy_says_one_true_thing(tmp_path: Path, capsys) -> None:
     assert not (folder / "results.json").exists()  # a student copy
     assert cli.main(["verify", str(folder)]) == 0
     files = sum(path.is_file() for path in folder.rglob("*"))
+    marks = (folder / "index.html").read_text(encoding="utf-8").count(" data-claim=")
+    assert marks > 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         "reproduced: compared its numbers through a rebuild (a student copy carries no "
         "results.json: config.toml was recomputed); every file's sha256 with manifest.json; "
-        f"the bytes of every file ({files}) with a rebuild (index.html included)")
+        f"re-checked the {marks} claims marked in index.html on the recomputed results "
+        f"({marks} matched); the bytes of every file ({files}) with a rebuild (index.html "
+        "included)")
     copy = _copy(folder, tmp_path)
     _edit_json(copy / "manifest.json",
                lambda m: m["environment"]["packages"].update(weasyprint="61.0"))
