@@ -19,6 +19,7 @@ from reportgen.render.format import fmt_num, fmt_theta
 from reportgen.render.html import render_html
 from reportgen.store import results as store
 from reportgen.store.results import Results
+from reportgen.store.student import without
 
 FROM_ORIGIN = [
     {"name": "Near the optimal rate", "learning_rate": 0.45, "epochs": 40, "init": [0.0, 0.0]},
@@ -109,12 +110,12 @@ def test_runs_from_different_starts_are_not_ranked() -> None:
 
 
 def optional_paths() -> list[str]:
-    """Every results path that ``store.results.without`` can leave out."""
+    """Every results path that ``store.student.without`` can leave out."""
     paths = []
     sample = make_results()
     for path in store.field_paths():
         try:
-            store.without(sample, [path])
+            without(sample, [path])
         except KeyError:
             continue
         paths.append(path)
@@ -150,7 +151,7 @@ def test_a_copy_without_a_field_renders_and_never_prints_it(path: str, full: Res
     """A student copy is rendered from results without its withheld fields: every claim and
     sentence says something true without them, and the value is never printed."""
     value = store.resolve(full, path)
-    copy = store.without(full, [path])
+    copy = without(full, [path])
     for found in claims.every_claim(copy):  # none crashes
         assert isinstance(found.text, str)
     html = render_html(copy, None, full_figures, None)
@@ -174,7 +175,7 @@ def test_a_withheld_value_is_named_by_its_exercise() -> None:
     full = with_exercises(make_results(FROM_ORIGIN), [
         {"id": "bound", "prompt": "Compute 2/λ_max.", "answer": "diagnostics.max_stable_lr",
          "tolerance": 0.001, "points": 1}])
-    copy = store.without(full, ["diagnostics.max_stable_lr"])
+    copy = without(full, ["diagnostics.max_stable_lr"])
     found = claims.evaluate(copy, "bound_side", {"run": 0})
     assert found.holds is None
     assert "2/λ_max, which Exercise 1 asks for," in found.text

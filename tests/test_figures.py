@@ -23,6 +23,7 @@ from matplotlib.patches import ConnectionPatch
 from matplotlib.text import Text
 from results_fixture import LEARNING_RATE_RUNS, make_results, with_exercises
 
+from reportgen.formatting import fmt_num
 from reportgen.render.figures import make_figures, plan
 from reportgen.render.figures.data import draw_data
 from reportgen.render.figures.reading import surface_grid
@@ -237,10 +238,12 @@ def test_sweep_alt_text_names_the_drawn_values() -> None:
     low = int(np.argmin(np.where(ok, finals, np.inf)))
     last = int(np.nonzero(ok)[0][-1])
     assert low != last  # the fixture's sweep: higher again at its last converged rate
-    assert f"lowest ({finals[low]:.3f}) at η = {rates[low]:.3f}" in alt
-    assert f"{finals[last]:.3f} at η = {rates[last]:.3f}, the largest rate that converged" \
+    # numbers as the formatting policy writes them (three significant figures)
+    assert f"lowest ({fmt_num(finals[low])}) at η = {fmt_num(rates[low])}" in alt
+    assert (f"{fmt_num(finals[last])} at η = {fmt_num(rates[last])}, the largest rate that "
+            "converged") in alt
+    assert f"the {int((~ok).sum())} rates from η = {fmt_num(rates[~ok].min())} up diverged" \
         in alt
-    assert f"the {int((~ok).sum())} rates from η = {rates[~ok].min():.3f} up diverged" in alt
     assert "falls" not in alt and "until" not in alt
 
 
@@ -257,7 +260,7 @@ def test_sweep_alt_text_calls_losses_at_the_floor_ties_not_the_best() -> None:
     alt = _draw(tied, "sweep").alt
     rates = np.asarray(sweep.learning_rates, dtype=float)
     assert (f"within 10⁻⁹ of the OLS floor J* for 5 of the rates between "
-            f"η = {rates[10]:.3f} and {rates[14]:.3f}") in alt
+            f"η = {fmt_num(rates[10])} and {fmt_num(rates[14])}") in alt
     assert "lowest" not in alt
 
 
@@ -658,7 +661,7 @@ def _full() -> Results:
 
 @pytest.mark.parametrize("withheld", sorted(WITHHOLD))
 def test_student_copy_figures_draw_and_show_nothing_withheld(withheld: str) -> None:
-    from reportgen.store.results import without
+    from reportgen.store.student import without
 
     full = _full()
     secrets = {withheld: _secrets(full)[withheld]}
@@ -668,7 +671,7 @@ def test_student_copy_figures_draw_and_show_nothing_withheld(withheld: str) -> N
 
 
 def test_student_copy_figures_draw_at_a_phones_width_too() -> None:
-    from reportgen.store.results import without
+    from reportgen.store.student import without
 
     full = _full()
     copy = without(full, WITHHOLD["rates"] + WITHHOLD["theta"])
@@ -714,7 +717,8 @@ def test_figures_of_the_course_student_view_draw_and_show_no_answer(
     every figure draws at both widths; neither its text (the course's own leak check) nor
     its geometry mapped back through the axes shows an answer."""
     from reportgen.render.leaks import find_leaks
-    from reportgen.store.results import answers, student_view
+    from reportgen.store.answers import answers
+    from reportgen.store.student import student_view
 
     full = with_exercises(make_results(COURSE_RUNS, sweep=True), exercises)
     view = student_view(full)
@@ -730,7 +734,7 @@ def test_figures_of_the_course_student_view_draw_and_show_no_answer(
 def test_a_converged_path_is_an_image_in_a_copy_without_theta_star() -> None:
     """A run that ends at theta* to 10 digits: in the instructor's copy its end is a vector
     point at theta*; in a copy without theta* the paths are drawn as an image."""
-    from reportgen.store.results import without
+    from reportgen.store.student import without
 
     full = make_results([{"name": "Converged", "learning_rate": 0.45, "epochs": 300,
                           "batch_size": None}])

@@ -9,6 +9,7 @@ the same function serves a local build, a worker process and a Dask task.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import BrokenExecutor, Executor
 from pathlib import Path
@@ -94,9 +95,15 @@ def render_report(
         typeset_all(figure_cache)
     files = {figure.filename: figure.svg.encode("utf-8") for figure in figures.values()}
     say("html")
-    html = _in_helper(helper, render_html, results, manifest, figures, templates_dir)
+    # The PDF and the notebook are made from the page without the phone variants, so that
+    # their bytes never depend on whether index.html was asked for too.
+    printed = {name: dataclasses.replace(figure, narrow_svg=None)
+               for name, figure in figures.items()}
+    html = _in_helper(helper, render_html, results, manifest, printed, templates_dir)
     if "html" in formats:
-        files[HTML_FILE] = html.encode("utf-8")
+        page = html if printed == figures else _in_helper(
+            helper, render_html, results, manifest, figures, templates_dir)
+        files[HTML_FILE] = page.encode("utf-8")
     if "pdf" in formats:
         say("pdf")
         forms = results.is_student_copy
