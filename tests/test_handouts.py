@@ -29,7 +29,9 @@ pytestmark = pytest.mark.slow
 
 HANDOUTS = [name for name in shipped_handouts()  # batches: test_batch and test_course
             if not {"matrix", "students"} & set(read_toml(resolve_path(name)))]
-MAX_PAGES = 12
+#: The longest shipped handout, optimizers, is 13 pages since each method is tuned and
+#: cited (issue 21); a page more than that is a layout regression, not content.
+MAX_PAGES = 13
 MIN_FILL = 0.70  # of the text area's height, on every page but the last
 MIN_TEXT_PT = 7.0
 
