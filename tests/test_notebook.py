@@ -41,12 +41,12 @@ DATA_CELL = 'print(json.dumps({"x": x.tolist(), "y": y.tolist()}))'
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The shipped handouts, built once: source-notebook in every format, the others as
+    """The shipped handouts, built once: source-notebook as HTML and a notebook, the others as
     notebooks only (what these tests read)."""
     root = tmp_path_factory.mktemp("notebooks")
     built = {}
     for name in SHIPPED:
-        formats = "html,pdf,ipynb" if name == "source-notebook" else "ipynb"
+        formats = "html,ipynb" if name == "source-notebook" else "ipynb"
         built[name] = root / name
         run_reportgen("build", name, "--format", formats, "--set", "device=cpu",
                       "--out", str(built[name]), "-q")
@@ -174,7 +174,7 @@ def test_verify_checks_the_notebook(folders: dict[str, Path], tmp_path: Path) ->
     manifest = json.loads((report / "manifest.json").read_text())
     assert NOTEBOOK in manifest["files"]
     done = run_reportgen("verify", str(report))
-    assert "index.html, handout.pdf and handout.ipynb included" in done.stdout
+    assert "index.html and handout.ipynb included" in done.stdout
 
     altered = tmp_path / "altered"
     shutil.copytree(report, altered)
@@ -183,11 +183,8 @@ def test_verify_checks_the_notebook(folders: dict[str, Path], tmp_path: Path) ->
     index = data.index(b"paths = {}")
     data[index] = ord("P")
     path.write_bytes(bytes(data))
-    failed = run_reportgen("verify", str(altered), check=False)
-    assert failed.returncode == 1
-    assert f"{NOTEBOOK}: sha256 differs" in failed.stdout
-
-    # listed with its new hash, the change is found by the byte-for-byte rebuild
+    # listed with its new hash (a changed file the manifest does not list is test_verify's),
+    # the change is found by the byte-for-byte rebuild
     manifest["files"][NOTEBOOK] = hashlib.sha256(bytes(data)).hexdigest()
     (altered / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1))
     failed = run_reportgen("verify", str(altered), check=False)
