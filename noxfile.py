@@ -16,6 +16,9 @@ import nox
 
 nox.options.sessions = ["tests", "installed", "lowest", "docs"]
 nox.options.reuse_existing_virtualenvs = True
+#: uv makes each session's virtualenv in seconds (pip takes about a minute for JAX and the
+#: rest); where uv is not installed, nox falls back to virtualenv and pip.
+nox.options.default_venv_backend = "uv|virtualenv"
 
 ROOT = Path(__file__).parent
 #: pytest's arguments unless a session is given others: two worker processes (the suite
@@ -44,7 +47,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or PYTEST_ARGS))
 
 
-@nox.session(python=PYTHON, reuse_venv=False)
+@nox.session(python=PYTHON, reuse_venv=False, venv_backend="virtualenv")
 def installed(session: nox.Session) -> None:
     """Install the wheel the way users do (not editable) and build from outside the checkout.
 
