@@ -24,6 +24,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -240,21 +241,50 @@ def pygments_css() -> str:
 # ---------------------------------------------------------------- gallery
 
 
+def reportgen(*args: str, cwd: str | Path) -> None:
+    subprocess.run([sys.executable, "-m", "reportgen", *args, "--quiet"], check=True, cwd=cwd)
+
+
+def has_roster(name: str) -> bool:
+    from reportgen.shipped import reports_dir
+
+    config = tomllib.loads((reports_dir() / f"{name}.toml").read_text(encoding="utf-8"))
+    return "students" in config
+
+
+def course_copy(name: str, scratch: Path) -> Path:
+    """The first student's copy of a course handout, as a lecturer makes it: ``reportgen
+    init`` (a fresh salt), the roster cut to its first student, ``reportgen batch``."""
+    course = scratch / f"{name}-course"
+    subprocess.run([sys.executable, "-m", "reportgen", "init", str(course), "--from", name],
+                   check=True, cwd=scratch, capture_output=True)
+    config = course / f"{name}.toml"
+    roster = course / tomllib.loads(config.read_text(encoding="utf-8"))["students"]["roster"]
+    header, first, *_ = roster.read_text(encoding="utf-8").splitlines()
+    roster.write_text(f"{header}\n{first}\n", encoding="utf-8")
+    out = scratch / f"{name}-batch"
+    reportgen("batch", str(config), "--format", "pdf", "--out", str(out),
+              cwd=scratch)
+    return out / "handouts" / f"{first.split(',')[0]}.pdf"
+
+
 def gallery_page(images: Path) -> str:
     """gallery.md, and the first page of every shipped handout as a PNG in ``images``."""
     from reportgen.shipped import reports_dir, shipped_handouts
 
     images.mkdir(parents=True, exist_ok=True)
-    lines = ["# Gallery", "", "The first page of each shipped handout (A4), and its config.", ""]
+    lines = ["# Gallery", "", "The first page of each shipped handout (A4; of a course, the first "
+             "student's copy), and its config.", ""]
     names = shipped_handouts()
     with tempfile.TemporaryDirectory() as scratch:
         def first_page(name: str) -> None:
             out = Path(scratch) / name
-            subprocess.run([sys.executable, "-m", "reportgen", "build", name, "--quiet",
-                            "--out", str(out)], check=True, cwd=scratch)
+            pdf = course_copy(name, Path(scratch)) if has_roster(name) else None
+            if pdf is None:
+                reportgen("build", name, "--out", str(out), cwd=scratch)
+                pdf = out / "handout.pdf"
             subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1",
-                            "-singlefile", str(out / "handout.pdf"), str(images / name)],
-                           check=True)
+                            "-singlefile", str(pdf), str(images / name)], check=True)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:  # two builds at once
             list(pool.map(first_page, names))

@@ -285,3 +285,17 @@ def test_the_floor_test_sees_an_arrow_back_up(monkeypatch: pytest.MonkeyPatch) -
         {"reportgen.render.format"} if name == "reportgen.numerics.model" else set()))
     with pytest.raises(AssertionError, match=r"numerics\.model"):
         test_every_import_points_down_or_level()
+
+
+def test_every_package_folder_goes_into_the_wheel() -> None:
+    """pyproject.toml lists the packages by hand (templates/ and reports/ are mapped in);
+    a folder missing from the list installs nowhere and the wheel fails at import."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(sources.__file__).resolve().parent
+    folders = {".".join(("reportgen", *init.parent.relative_to(root).parts))
+               for init in root.rglob("__init__.py")}
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(pyproject["tool"]["setuptools"]["packages"])
+    assert folders <= listed, sorted(folders - listed)

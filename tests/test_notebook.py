@@ -196,15 +196,38 @@ def test_verify_checks_the_notebook(folders: dict[str, Path], tmp_path: Path) ->
 # ---------------------------------------------------------------- student copies
 
 
+def answer_rows(batch: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader((batch / "answer-key.csv").open(encoding="utf-8")))
+
+
+def is_count(row: dict[str, str]) -> bool:
+    return bool(re.fullmatch(r"\d+", row["answer"]))
+
+
 def answers(batch: Path) -> dict[str, list[tuple[str, float, float]]]:
-    rows = csv.DictReader((batch / "answer-key.csv").open(encoding="utf-8"))
+    """The measured answers, by student. A choice's letter has no number to find; a count
+    of steps is searched as the product's leak check searches it (``counts``): every page
+    has small integers, and a loss of 18.0 is no count of 18 steps."""
     found: dict[str, list[tuple[str, float, float]]] = {}
-    for row in rows:
-        if re.fullmatch(r"[A-Z]", row["answer"]):
-            continue  # a choice's letter: no number to find
+    for row in answer_rows(batch):
+        if re.fullmatch(r"[A-Z]", row["answer"]) or is_count(row):
+            continue
         found.setdefault(row["student_id"], []).append(
             (row["exercise_id"], float(row["answer"]), float(row["tolerance"] or 0)))
     return found
+
+
+def counts(batch: Path) -> dict[str, list[tuple[str, int]]]:
+    found: dict[str, list[tuple[str, int]]] = {}
+    for row in answer_rows(batch):
+        if is_count(row):
+            found.setdefault(row["student_id"], []).append(
+                (row["exercise_id"], int(row["answer"])))
+    return found
+
+
+def count_spellings(steps: int) -> set[str]:
+    return {f"{steps} steps", f"step {steps}", f"{steps} iterations", f"iteration {steps}"}
 
 
 def spellings(value: float) -> set[str]:
@@ -264,6 +287,9 @@ def test_student_notebooks_hold_no_answer(students: Path) -> None:
         for exercise, value, tolerance in key[student]:
             assert not [s for s in spellings(value) if s in text], (student, exercise)
             assert not near_misses(own, value, tolerance), (student, exercise)
+        assert counts(students)[student]  # the lab course asks for a count
+        for exercise, steps in counts(students)[student]:
+            assert not [s for s in count_spellings(steps) if s in text], (student, exercise)
 
 
 def test_student_notebooks_prose_holds_no_quantity_one_step_from_an_answer(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -224,6 +225,15 @@ def test_each_kind_answers_as_an_independent_numpy_loop() -> None:
     assert got["stable-rate"].value == pytest.approx(want["stable-rate"], rel=1e-12)
     assert got["steps"].value == pytest.approx(want["steps"], rel=1e-12)
     assert got["reach"].text == str(want["reach"]) and got["which"].text == want["which"]
+
+
+def test_a_diverging_rate_reaches_nowhere_without_a_warning() -> None:
+    a, n = np.array([[100.0, 10.0], [10.0, 50.0]]), 100  # H = 2/n A: lambda_max 2.14
+    star = np.array([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning would reach the user
+        assert kinds.steps_to(a, a @ star, n, star, 1.0, [0.0, 0.0], 1.5, 0.01) is None
+        assert kinds.steps_to(a, a @ star, n, star, 1.0, [0.0, 0.0], 0.5, 0.01) is not None
 
 
 def test_a_question_without_one_clear_answer_is_refused() -> None:

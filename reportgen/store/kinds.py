@@ -61,13 +61,14 @@ def steps_to(xtx: ArrayLike, xty: ArrayLike, n: int, theta_star: ArrayLike, loss
     a, b = _f64(xtx), _f64(xty)
     theta = _f64(start)
     target = fraction * loss_star
-    for k in range(limit + 1):
-        gap = excess_loss(theta, a, n, theta_star)
-        if not math.isfinite(gap):
-            return None
-        if gap <= target:
-            return k
-        theta = theta - rate * 2.0 / n * (a @ theta - b)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run ends at inf: None
+        for k in range(limit + 1):
+            gap = excess_loss(theta, a, n, theta_star)
+            if not math.isfinite(gap):
+                return None
+            if gap <= target:
+                return k
+            theta = theta - rate * 2.0 / n * (a @ theta - b)
     return None
 
 
