@@ -245,11 +245,17 @@ def reportgen(*args: str, cwd: str | Path) -> None:
     subprocess.run([sys.executable, "-m", "reportgen", *args, "--quiet"], check=True, cwd=cwd)
 
 
-def has_roster(name: str) -> bool:
+def shipped_toml(name: str) -> dict[str, Any]:
     from reportgen.shipped import reports_dir
 
-    config = tomllib.loads((reports_dir() / f"{name}.toml").read_text(encoding="utf-8"))
-    return "students" in config
+    return tomllib.loads((reports_dir() / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+def first_variant(name: str) -> list[str]:
+    """``--set`` options that fix each ``[matrix]`` key at its first value (build refuses a
+    matrix; a batch builds every variant)."""
+    matrix = shipped_toml(name).get("matrix", {})
+    return [f"--set={key}={json.dumps(values[0])}" for key, values in matrix.items()]
 
 
 def course_copy(name: str, scratch: Path) -> Path:
@@ -273,15 +279,15 @@ def gallery_page(images: Path) -> str:
     from reportgen.shipped import reports_dir, shipped_handouts
 
     images.mkdir(parents=True, exist_ok=True)
-    lines = ["# Gallery", "", "The first page of each shipped handout (A4; of a course, the first "
-             "student's copy), and its config.", ""]
+    lines = ["# Gallery", "", "The first page of each shipped handout (A4; of a study, its first "
+             "variant; of a course, the first student's copy), and its config.", ""]
     names = shipped_handouts()
     with tempfile.TemporaryDirectory() as scratch:
         def first_page(name: str) -> None:
             out = Path(scratch) / name
-            pdf = course_copy(name, Path(scratch)) if has_roster(name) else None
+            pdf = course_copy(name, Path(scratch)) if "students" in shipped_toml(name) else None
             if pdf is None:
-                reportgen("build", name, "--out", str(out), cwd=scratch)
+                reportgen("build", name, *first_variant(name), "--out", str(out), cwd=scratch)
                 pdf = out / "handout.pdf"
             subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1",
                             "-singlefile", str(pdf), str(images / name)], check=True)
