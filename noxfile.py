@@ -24,14 +24,15 @@ ROOT = Path(__file__).parent
 #: pytest's arguments unless a session is given others: two worker processes (the suite
 #: spends most of its time building handouts, one process per test file at a time).
 PYTEST_ARGS = ["-q", "-n", "2", "--dist", "loadfile"]
-#: What ``lowest`` runs: the tests that reach the dependencies' APIs (JAX and Hypothesis for
-#: the compute, pydantic for the schema, Jinja and matplotlib for rendering, WeasyPrint,
-#: pypdf and nbformat for the files), not the whole suite a second time.
+#: What ``lowest`` runs: the tests that reach the dependencies' APIs, cheaply (JAX, optax and
+#: Hypothesis for the compute, pydantic for the schema; one whole handout through Jinja,
+#: matplotlib, WeasyPrint and pypdf in test_pdf; matplotlib's SVG, WeasyPrint's boxes and
+#: pypdf's pages in test_printsvg and test_pagination), not the whole suite a second time.
 LOWEST_TESTS = [
     "tests/test_properties_loss.py", "tests/test_properties_optimize.py",
     "tests/test_experiment.py", "tests/test_diagnostics.py", "tests/test_config.py",
-    "tests/test_results.py", "tests/test_render.py", "tests/test_figures.py",
-    "tests/test_pdf.py", "tests/test_pagination.py", "tests/test_grading.py",
+    "tests/test_results.py", "tests/test_student_view.py", "tests/test_mathtex.py",
+    "tests/test_pdf.py", "tests/test_pagination.py", "tests/test_printsvg.py",
 ]
 PYTHON: str | None = None  # the interpreter nox runs under (3.11 here, 3.12 on the GPU node)
 #: The distribution's name (what users pip install); the import and the command are reportgen.

@@ -108,9 +108,10 @@ def write_course(folder: Path) -> Path:
 
 
 def build_course(folder: Path) -> Path:
-    """The course batched into ``folder/batch`` (HTML and PDF, both trees)."""
+    """The course batched into ``folder/batch`` (HTML, PDF and notebook, both trees)."""
     config = write_course(folder)
     out = folder / "batch"
-    done = reportgen("batch", str(config), "--out", str(out), "--jobs", "2", "-q", check=False)
+    done = reportgen("batch", str(config), "--out", str(out), "--format", "html,pdf,ipynb",
+                     "--jobs", "2", "-q", check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return out

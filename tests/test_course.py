@@ -233,7 +233,7 @@ def test_verify_rebuilds_a_student_copy_from_its_config(course_batch: Path) -> N
     assert "reproduced" in done.stdout and "NOT" not in done.stdout
     assert "its numbers through a rebuild (a student copy carries no results.json" in \
         done.stdout
-    assert "with a rebuild (index.html and handout.pdf included)" in done.stdout
+    assert "with a rebuild (index.html, handout.pdf and handout.ipynb included)" in done.stdout
 
 
 # ---------------------------------------------------------------- rosters

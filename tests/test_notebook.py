@@ -1,10 +1,10 @@
 """The handout as a notebook (``--format ipynb``, issue 25).
 
-The three shipped handouts and a student copy of the shipped ``lab-course`` batch are
-built once per module with the real command line; each notebook is executed top to
-bottom by nbclient in a python3 kernel and the numbers it prints are compared with
-results.json (recomputed by reportgen for a student copy, whose folder holds none):
-the data exactly, each run's final θ, θ* and the grid's minimum within 1e-9.
+The three shipped handouts are built once per module, and the shared course (every
+exercise kind, tests/course_fixture.py) once per run, with the real command line; each
+notebook is executed top to bottom by nbclient in a python3 kernel and the numbers it
+prints are compared with results.json (recomputed by reportgen for a student copy, whose
+folder holds none): the data exactly, each run's final θ, θ* and the grid's minimum within 1e-9.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from nbclient import NotebookClient
 
 import reportgen
 from reportgen.config import validate
+from reportgen.course import cells
 from reportgen.render.markdown import read_handout
 from reportgen.render.notebook import render_notebook
 from reportgen.store.results import Results
@@ -54,15 +55,10 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def students(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped lab-course started as a lecturer does (``init``: its own secret salt)
-    and batched with notebooks: four students, each with a student and an instructor copy."""
-    root = tmp_path_factory.mktemp("lab")
-    run_reportgen("init", str(root / "lab"), "--from", "lab-course")
-    out = root / "batch"
-    run_reportgen("batch", str(root / "lab" / "lab-course.toml"), "--format", "html,ipynb",
-                  "--set", "device=cpu", "--out", str(out), "-q")
-    return out
+def students(course_batch: Path) -> Path:
+    """The shared course (tests/course_fixture.py: a hidden roster and salt, four students,
+    every exercise kind), batched with notebooks: a student and an instructor copy each."""
+    return course_batch
 
 
 def student_folders(batch: Path) -> list[Path]:
@@ -197,7 +193,13 @@ def test_verify_checks_the_notebook(folders: dict[str, Path], tmp_path: Path) ->
 
 
 def answer_rows(batch: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader((batch / "answer-key.csv").open(encoding="utf-8")))
+    """answer-key.csv's rows, each ``student_id`` replaced by its student copy's folder name
+    (batch.json pairs them; the key neutralises an id that looks like a formula)."""
+    folders = {row["student"]["id"]: Path(row["id"]).name
+               for row in json.loads((batch / "batch.json").read_text())["variants"]
+               if row["copy"] == "student"}
+    rows = list(csv.DictReader((batch / "answer-key.csv").open(encoding="utf-8")))
+    return [{**row, "student_id": folders[cells.text_of(row["student_id"])]} for row in rows]
 
 
 def is_count(row: dict[str, str]) -> bool:
@@ -276,7 +278,7 @@ def test_student_notebooks_hold_no_answer(students: Path) -> None:
     key = answers(students)
     folders = student_folders(students)
     assert len(folders) == 4
-    salt = (students.parent / "lab" / ".salt").read_text(encoding="utf-8").strip()
+    salt = (students.parent / "course.salt").read_text(encoding="utf-8").strip()
     for folder in folders:
         text = (folder / NOTEBOOK).read_text(encoding="utf-8")
         notebook = read(folder / NOTEBOOK)
@@ -287,7 +289,7 @@ def test_student_notebooks_hold_no_answer(students: Path) -> None:
         for exercise, value, tolerance in key[student]:
             assert not [s for s in spellings(value) if s in text], (student, exercise)
             assert not near_misses(own, value, tolerance), (student, exercise)
-        assert counts(students)[student]  # the lab course asks for a count
+        assert counts(students)[student]  # the course asks for a count
         for exercise, steps in counts(students)[student]:
             assert not [s for s in count_spellings(steps) if s in text], (student, exercise)
 

@@ -1,4 +1,11 @@
-"""Same config, same machine and versions: byte-identical reports from separate processes."""
+"""Same config, same machine and versions: byte-identical reports from separate processes.
+
+Each single shipped handout is built fresh (no cache) by the command line in a process of
+its own, and compared with the same handout that the test run built in its worker process
+(``built_shipped``: another process, another hash seed and working folder, results that
+may come from the run's shared cache, the renderer in-process rather than in a helper).
+Both compute on the CPU (``--device cpu``: the device asked for is part of config.toml).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_process import run_reportgen
+from results_fixture import built_shipped
 
 from reportgen import config
 from reportgen.shipped import shipped_handouts
@@ -26,8 +34,8 @@ def _hashes(folder: Path) -> dict[str, str]:
 def _build(name: str, out: Path, cache: Path, *extra: str) -> None:
     env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
     env.pop("SOURCE_DATE_EPOCH", None)  # the build must set it from the config, not inherit it
-    run_reportgen("build", name, "--out", out, "--quiet", *(extra or ("--no-cache",)),
-                  env=env, timeout=600)
+    run_reportgen("build", name, "--out", out, "--quiet", "--device", "cpu",
+                  *(extra or ("--no-cache",)), env=env, timeout=600)
 
 
 def _single_handouts() -> list[str]:
@@ -48,10 +56,9 @@ def first_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("name", _single_handouts())
-def test_two_processes_build_identical_bytes(name: str, tmp_path: Path,
-                                             first_builds: dict[str, Path]) -> None:
-    _build(name, tmp_path / "second", tmp_path / "cache")
-    first, second = _hashes(first_builds[name]), _hashes(tmp_path / "second")
+def test_two_processes_build_identical_bytes(name: str, first_builds: dict[str, Path]) -> None:
+    first, second = _hashes(first_builds[name]), _hashes(built_shipped(name))
+    del second[".complete"]  # the shared folder's marker (results_fixture.shared_build)
     assert {"index.html", "handout.pdf", "results.json", "manifest.json"} <= set(first)
     assert any(name.startswith("figures/") for name in first)
     differing = sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
@@ -62,7 +69,7 @@ def test_a_build_from_cached_results_is_identical(tmp_path: Path,
                                                   first_builds: dict[str, Path]) -> None:
     cache = tmp_path / "cache"
     env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache)}
-    run_reportgen("compute", "--quiet", "--out", tmp_path / "fill", env=env,
+    run_reportgen("compute", "--quiet", "--device", "cpu", "--out", tmp_path / "fill", env=env,
                   timeout=600)  # fills the cache
     assert any((cache / "results").iterdir())
     _build("source-notebook", tmp_path / "cached", cache, "--quiet")  # reads the cache
