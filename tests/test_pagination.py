@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 import weasyprint
 
 from reportgen.render import pagination
@@ -69,3 +72,46 @@ def test_figures_keep_their_order_and_their_section() -> None:
         [o.split()[0] for o in order] == ["<h2", "<h2", "<figure", "<figure", "<h2"]
     assert final.index('id="first"') < final.index('id="second"')
     assert final.index('id="second"') < final.index("Three")  # never past two headings
+
+
+class _Store:
+    """A dict-backed plan store (the figure cache's interface)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.kept.get(key)
+
+    def put(self, key: str, text: str) -> None:
+        self.kept[key] = text
+
+
+def _counting(layouts: list[str]) -> Callable[[str], weasyprint.Document]:
+    def layout(text: str) -> weasyprint.Document:
+        layouts.append(text)
+        return _layout(text)
+    return layout
+
+
+def test_a_stored_plan_lays_the_same_source_out_once_into_the_same_document() -> None:
+    text = ("<html><body>" + PAGE + "<section><h2>One</h2>" + _paragraph(250)
+            + _figure(110, "big") + _paragraph(200) + _paragraph(200) + "</section></body></html>")
+    store, first, second = _Store(), [], []
+    document, final = pagination.fill_pages(text, _counting(first), store, "k")
+    assert len(first) >= 2 and list(store.kept) == ["k"]  # it moved the figure, and kept how
+    again, final_again = pagination.fill_pages(text, _counting(second), store, "k")
+    assert len(second) == 1 and final_again == final
+    assert again.write_pdf() == document.write_pdf()
+
+
+@pytest.mark.parametrize("damaged", ["not json", "[[[99], 0]]", "[[[], 1]]", '{"a": 1}',
+                                     "[[[3], 0]]"])
+def test_a_damaged_plan_is_ignored_and_replaced(damaged: str) -> None:
+    text = ("<html><body>" + PAGE + "<section><h2>One</h2>" + _paragraph(250)
+            + _figure(110, "big") + _paragraph(200) + _paragraph(200) + "</section></body></html>")
+    _, want = pagination.fill_pages(text, _layout)
+    store = _Store()
+    store.put("k", damaged)
+    _, final = pagination.fill_pages(text, _layout, store, "k")
+    assert final == want and store.kept["k"] != damaged

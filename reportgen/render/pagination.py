@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import html.parser
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 #: Elements whose children are the flow blocks.
 CONTAINERS = frozenset({"body", "section"})
@@ -268,14 +269,53 @@ def _fill_with(candidates: list[Block], taken: dict[int, float], gap: float) -> 
     return chosen[-1].marker if chosen else None
 
 
-def fill_pages(text: str, layout: Callable[[str], Any]) -> tuple[Any, str]:
-    """Lay ``text`` out, floating figures until no move helps; (document, final source)."""
-    marked = mark(text)
+Move = tuple[list[int], int]
+
+
+class PlanStore(Protocol):
+    """Where the moves found for a source are kept between builds (the figure cache)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, text: str) -> None: ...
+
+
+def _stored_moves(store: PlanStore | None, key: str, marked: str) -> tuple[list[Move], str]:
+    """The moves kept for ``key`` and the source with them made; none if there are none or
+    they do not fit this source (a damaged entry is ignored, never trusted)."""
+    text = store.get(key) if store is not None else None
+    if text is None:
+        return [], marked
+    try:
+        moves = [(list(map(int, group)), int(after)) for group, after in json.loads(text)]
+        moved = marked
+        for group, after in moves[:MAX_MOVES]:
+            moved = move_after(moved, group, after)
+    except (ValueError, TypeError, KeyError, IndexError, AssertionError):
+        return [], marked
+    return moves[:MAX_MOVES], moved
+
+
+def fill_pages(text: str, layout: Callable[[str], Any], store: PlanStore | None = None,
+               key: str = "") -> tuple[Any, str]:
+    """Lay ``text`` out, floating figures until no move helps; (document, final source).
+
+    With a ``store``, the moves found are kept under ``key`` (a digest of everything the
+    layout depends on), and a later build of the same source makes them before its first
+    layout: one layout instead of one per move. The loop then goes on as it would have
+    (layouts are deterministic, so it finds nothing more to move), so the result is the
+    same document either way.
+    """
+    moves, marked = _stored_moves(store, key, mark(text))
+    found = list(moves)
     document = layout(marked)
-    for _ in range(MAX_MOVES):
+    for _ in range(MAX_MOVES - len(moves)):
         move = plan_move(document, flow_blocks(marked))
         if move is None:
             break
+        found.append(move)
         marked = move_after(marked, *move)
         document = layout(marked)
+    if store is not None and found != moves:
+        store.put(key, json.dumps(found))
     return document, marked

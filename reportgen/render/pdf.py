@@ -197,10 +197,28 @@ def with_print_css(html: str, css: str) -> str:
     return html[:match.start()] + style + html[match.start():]
 
 
+def _layout_key(html: str, paper: str, forms: bool, standard: str) -> str:
+    """sha256 of what the layout depends on: the source (images included: their short
+    names are digests), the options, this code, WeasyPrint and Pango."""
+    import weasyprint
+
+    from reportgen import codebase as sources
+
+    try:
+        from weasyprint.text.ffi import pango
+
+        pango_version = int(pango.pango_version())
+    except (ImportError, AttributeError):  # pragma: no cover - an older WeasyPrint
+        pango_version = 0
+    head = repr(("layout-plan", sources.code_digest(__name__), weasyprint.__version__,
+                 pango_version, paper, forms, standard))
+    return hashlib.sha256(head.encode() + b"\0" + html.encode()).hexdigest()
+
+
 def render_pdf(html: str, paper: str, date: dt.date,
                attachments: Mapping[str, bytes] | None = None, *,
                print_css: str = "", standard: str = DEFAULT_STANDARD,
-               forms: bool = False) -> bytes:
+               forms: bool = False, plan_store: pagination.PlanStore | None = None) -> bytes:
     """Typeset ``html`` into a tagged PDF with WeasyPrint, fetching nothing from outside.
 
     Args:
@@ -212,6 +230,8 @@ def render_pdf(html: str, paper: str, date: dt.date,
       print_css: the print stylesheet (pages, running heads), which the HTML does not load.
       standard: WeasyPrint's ``pdf_variant``: ``pdf/ua-1`` (accessible) or a PDF/A-3 level.
       forms: turn each ``<input name="X">`` into a fillable PDF field named X.
+      plan_store: where the figure moves found for this source are kept (the figure cache),
+        so that a rebuild lays the handout out once (``pagination.fill_pages``).
 
     Raises:
       RenderError: naming the first resource the document tried to fetch.
@@ -235,7 +255,8 @@ def render_pdf(html: str, paper: str, date: dt.date,
     try:
         with source_date_epoch(_epoch(date)):
             # figures that would leave a page under-filled float down (``pagination``)
-            document, _ = pagination.fill_pages(html, layout)
+            document, _ = pagination.fill_pages(
+                html, layout, plan_store, _layout_key(html, paper, forms, standard))
             pdf = document.write_pdf(attachments=pdf_attachments(attachments or {}, date),
                                      pdf_tags=True, pdf_variant=standard, pdf_forms=forms)
     except FatalURLFetchingError as exc:

@@ -109,7 +109,7 @@ def render_report(
         forms = results.is_student_copy
         arguments = (html, config.paper, config.date, attachments)
         options = {"print_css": print_stylesheet(templates_dir) + (NO_LIGATURES if forms else ""),
-                   "standard": config.pdf.standard, "forms": forms}
+                   "standard": config.pdf.standard, "forms": forms, "plan_store": figure_cache}
         files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
     if "ipynb" in formats:
         say("notebook")
