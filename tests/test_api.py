@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,16 +62,31 @@ def test_build_html_only(tmp_path: Path) -> None:
     assert rep.pdf_path is None and rep.html_path is not None
 
 
-def test_verify_passes_and_then_names_a_difference(tmp_path: Path) -> None:
-    built = reportgen.build(reportgen.load_config(overrides={"surface.resolution": 20}),
-                            tmp_path / "report", formats=("html",))
-    check = reportgen.verify(built.path)
-    assert check.ok and check.differences == ()
-    results = built.path / "results.json"
+@pytest.fixture(scope="module")
+def api_batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """A shipped batch config by name, its matrix replaced (two learning rates) and a
+    value overridden, built once as HTML: the result and its folder. Tests that change a
+    file change a copy."""
+    folder = tmp_path_factory.mktemp("api-batch") / "batch"
+    result = reportgen.build_batch("learning-rate-study", folder, formats=("html",),
+                                   matrix=["runs.0.learning_rate=0.05,0.2"],
+                                   overrides={"surface.resolution": 20})
+    return result, folder
+
+
+def test_verify_passes_and_then_names_a_difference(api_batch: tuple[Any, Path],
+                                                   tmp_path: Path) -> None:
+    """A report folder (a variant's: what reportgen.build writes for its config)."""
+    result, folder = api_batch
+    report = tmp_path / "report"
+    shutil.copytree(folder / result.outcomes[0].variant.id, report)
+    check = reportgen.verify(report)
+    assert check.ok and check.differences == () and check.variants == ()
+    results = report / "results.json"
     data = json.loads(results.read_text(encoding="utf-8"))
     data["ols"]["loss"] *= 1.001
     results.write_text(json.dumps(data), encoding="utf-8")
-    check = reportgen.verify(built.path)
+    check = reportgen.verify(report)
     assert not check.ok
     assert any(line.startswith("ols.loss:") for line in check.differences)
 
@@ -77,27 +94,29 @@ def test_verify_passes_and_then_names_a_difference(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- issue 22, items 14-16
 
 
-def test_build_and_verify_a_batch_folder_as_the_command_line_does(tmp_path: Path) -> None:
+def test_build_and_verify_a_batch_folder_as_the_command_line_does(
+    api_batch: tuple[Any, Path], tmp_path: Path
+) -> None:
     """reportgen.build_batch() builds each variant; reportgen.verify() raised ConfigError
     on a batch folder that `reportgen verify` checks (item 14): one library function now
     tells a batch from a report (the command line's verdict: test_batch)."""
-    result = reportgen.build_batch("source-notebook", tmp_path / "batch", formats=("html",),
-                                   matrix=["runs.0.learning_rate=0.05,0.2"],
-                                   overrides={"surface.resolution": 20})
+    result, folder = api_batch
     assert [o.status for o in result.outcomes] == ["built", "built"] and not result.failed
     for outcome in result.outcomes:
-        assert (tmp_path / "batch" / outcome.variant.id / "index.html").is_file()
+        assert (folder / outcome.variant.id / "index.html").is_file()
         assert outcome.variant.config.surface.resolution == 20
     assert {o.variant.config.runs[0].learning_rate for o in result.outcomes} == {0.05, 0.2}
-    check = reportgen.verify(tmp_path / "batch")
+    check = reportgen.verify(folder)
     assert check.ok and check.differences == ()
     assert [v.path.name for v in check.variants] == [o.variant.id for o in result.outcomes]
     assert all(v.ok for v in check.variants)
-    victim = tmp_path / "batch" / result.outcomes[1].variant.id / "results.json"
+    batch = tmp_path / "batch"
+    shutil.copytree(folder, batch)
+    victim = batch / result.outcomes[1].variant.id / "results.json"
     data = json.loads(victim.read_text(encoding="utf-8"))
     data["ols"]["loss"] *= 1.001
     victim.write_text(json.dumps(data), encoding="utf-8")
-    check = reportgen.verify(tmp_path / "batch")
+    check = reportgen.verify(batch)
     assert not check.ok and [v.ok for v in check.variants] == [True, False]
     assert f"{result.outcomes[1].variant.id}: ols.loss:" in "\n".join(check.differences)
 

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import reportgen
 from reportgen import config, pipeline
 from reportgen.store import cache
@@ -35,19 +37,30 @@ def run_cli(*args: str, cache: Path) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_a_fresh_process_reads_what_another_stored(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    first = run_cli("compute", "--out", str(tmp_path / "a"), "-q", cache=cache)
-    second = run_cli("compute", "--out", str(tmp_path / "b"), "-q", cache=cache)
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """One process computed the default config into an empty cache (``a/``): the folder
+    holding that cache and ``a``, and what the process said. Later processes only read
+    the cache (a hit) or bypass it (``--no-cache``), so the tests share it unchanged."""
+    folder = tmp_path_factory.mktemp("stored")
+    first = run_cli("compute", "--out", str(folder / "a"), "-q", cache=folder / "cache")
+    return folder, first
+
+
+def test_a_fresh_process_reads_what_another_stored(stored: tuple[Path, dict],
+                                                   tmp_path: Path) -> None:
+    folder, first = stored
+    second = run_cli("compute", "--out", str(tmp_path / "b"), "-q", cache=folder / "cache")
     assert first == {"code": 0, "jax": True}
     assert second == {"code": 0, "jax": False}  # a cache hit never imports JAX
-    assert (tmp_path / "a" / "results.json").read_bytes() == \
+    assert (folder / "a" / "results.json").read_bytes() == \
         (tmp_path / "b" / "results.json").read_bytes()
 
 
-def test_presentation_changes_reuse_the_numbers(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    run_cli("compute", "--out", str(tmp_path / "a"), "-q", cache=cache)
+def test_presentation_changes_reuse_the_numbers(stored: tuple[Path, dict],
+                                                tmp_path: Path) -> None:
+    cache = stored[0] / "cache"
+    assert stored[1] == {"code": 0, "jax": True}  # the default config's numbers are stored
     changed = ["--set", 'title="Another title"', "--set", 'author="Someone"', "--set",
                'paper="letter"', "--set", 'runs.1.name="Stochastic mini-batches"']
     hit = run_cli("compute", "--out", str(tmp_path / "b"), "-q", *changed, cache=cache)
@@ -108,8 +121,7 @@ def test_the_code_digest_follows_the_numbers_not_the_words(tmp_path: Path) -> No
     package = tmp_path / "reportgen"
     shutil.copytree(Path(reportgen.__file__).parent, package,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    original = _code_digest(tmp_path)
-    assert original == cache.code_digest()
+    original = cache.code_digest()  # the checkout's: the copy's, until it is edited
 
     _edit(package / "config" / "messages.py", ": unknown key", ": not a known key")
     _edit(package / "config" / "validation.py", "MAX_LINES = 5", "MAX_LINES = 6")

@@ -41,8 +41,9 @@ epochs = 6
 init = [0.0, 0.0]
 
 [matrix]
-"runs.0.learning_rate" = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
+"runs.0.learning_rate" = [0.02, 0.5]
 """
+VARIANTS = 2  # the first built before the only worker is lost, the second pending
 
 
 @pytest.fixture
@@ -144,7 +145,7 @@ def test_a_lost_worker_stops_the_batch_and_a_rerun_resumes(
     lines = []
     for line in batch.stderr:  # the first variant is written: kill the only worker
         lines.append(line)
-        if " 1/6 " in line:
+        if f" 1/{VARIANTS} " in line:
             os.kill(worker.pid, signal.SIGKILL)
             killed = time.monotonic()
             break
@@ -170,8 +171,8 @@ def test_a_lost_worker_stops_the_batch_and_a_rerun_resumes(
                              env=os.environ)
     assert resumed.returncode == 0, resumed.stderr
     built = states.count("built")
-    assert f"{6 - built} built, {built} already there, 0 failed, of 6 variants" in \
-        resumed.stderr
+    assert (f"{VARIANTS - built} built, {built} already there, 0 failed, of {VARIANTS} "
+            "variants") in resumed.stderr
     record = json.loads((out / "batch.json").read_text())
     assert record["complete"] is True
     assert {row["status"] for row in record["variants"]} == {"built", "skipped"}

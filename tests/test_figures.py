@@ -21,10 +21,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import ConnectionPatch
 from matplotlib.text import Text
-from results_fixture import LEARNING_RATE_RUNS, make_results, with_exercises
+from results_fixture import LEARNING_RATE_RUNS, config_for, make_results, with_exercises
 
 from reportgen.formatting import fmt_num
-from reportgen.render.figures import make_figures, plan
+from reportgen.render.figures import draw_job, make_figures, plan
 from reportgen.render.figures.data import draw_data
 from reportgen.render.figures.reading import surface_grid
 from reportgen.render.figures.style import NARROW_WIDTH_IN, STYLE, Drawn
@@ -81,27 +81,34 @@ def test_figures_are_small_because_dense_artists_are_rasterized(default_figures:
 
 
 def test_same_bytes_twice_in_one_process(default_figures: dict) -> None:
-    assert _svgs(make_figures(make_results())) == _svgs(default_figures)
+    # the printed SVGs again, without the phone variants between them this time
+    assert _svgs(make_figures(make_results(), phone=False)) == _svgs(default_figures)
 
 
 def test_same_bytes_in_a_fresh_process(tmp_path: Path, default_figures: dict) -> None:
     code = ("import sys, json; sys.path.insert(0, sys.argv[1]);"
             "from results_fixture import make_results;"
             "from reportgen.render.figures import make_figures;"
-            "drawn = make_figures(make_results());"
+            "drawn = make_figures(make_results(), phone=False);"
             "print(json.dumps({f.filename: f.svg for f in drawn.values()}))")
     out = subprocess.run([sys.executable, "-c", code, str(TESTS)], check=True, timeout=180,
                          capture_output=True, text=True).stdout
     assert json.loads(out) == _svgs(default_figures)
 
 
-def test_divergent_and_overflowing_runs_draw_no_nan(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def rates_figures() -> tuple[Results, dict]:
+    """The five learning-rate runs (one overflows) with a sweep, and their figures."""
     results = make_results(LEARNING_RATE_RUNS, sweep=True)
+    return results, make_figures(results)
+
+
+def test_divergent_and_overflowing_runs_draw_no_nan(rates_figures: tuple[Results, dict]) -> None:
+    results, drawn = rates_figures
     overflowed = results.runs[-1]
     assert overflowed.diverged and overflowed.final_theta is None
     assert np.isnan(overflowed.losses).any()  # the fixture really overflows (null in JSON)
     assert None in results.to_dict()["runs"][-1]["losses"]
-    drawn = make_figures(results)
     assert "sweep" in drawn and "fits" in drawn  # five runs: one grid of small multiples
     for fig in drawn.values():
         for value in _path_data(fig.svg) + _path_data(fig.narrow_svg or ""):
@@ -195,14 +202,21 @@ def test_figures_say_eta_and_plot_only_what_their_curves_describe() -> None:
     assert "Excess loss above the floor" in [ax.get_title() for ax in loss.figure.axes]
 
 
-def test_divergence_is_marked_where_it_began_and_off_chart_lines_say_so() -> None:
-    drawn = make_figures(make_results(LEARNING_RATE_RUNS, sweep=True))
+@functools.cache
+def _rates_3d() -> Drawn:
+    """The 3D figure of the five learning-rate runs (no sweep), drawn once for the two
+    tests that read it."""
+    return _draw(make_results(LEARNING_RATE_RUNS), "trajectories-3d")
+
+
+def test_divergence_is_marked_where_it_began_and_off_chart_lines_say_so(
+        rates_figures: tuple[Results, dict]) -> None:
+    drawn = rates_figures[1]
     assert "loss above 10× its start from here on" in drawn["loss"].svg
     assert "divergence begins" not in drawn["loss"].svg  # issue 21: it rose from the start
     assert "rises at every step" in drawn["loss"].alt
     assert "above the chart" in drawn["fits"].svg
-    titles = " ".join(ax.get_title() for ax in _draw(make_results(LEARNING_RATE_RUNS),
-                                                      "trajectories-3d").figure.axes)
+    titles = " ".join(ax.get_title() for ax in _rates_3d().figure.axes)
     assert "leaves this window at step" in titles.replace("\n", " ")
     assert "diverged (final loss off the scale)" in drawn["sweep"].svg
     assert "logarithmic axes" in drawn["sweep"].alt
@@ -212,7 +226,7 @@ def test_3d_alt_text_says_which_runs_descend_from_their_losses() -> None:
     """Issue 21: the alt text said every run descends towards the minimum, the two that
     diverge included. Each run's verb is checked against its own first and last loss."""
     results = make_results(LEARNING_RATE_RUNS)
-    alt = _draw(results, "trajectories-3d").alt
+    alt = _rates_3d().alt
     clauses = alt.split("from its start: ", 1)[1].rstrip(".").split("; ")
     for run in results.runs:
         losses = np.asarray(run.losses, dtype=float)
@@ -293,6 +307,13 @@ def _results(config: str) -> Results:
     return make_results(CONFIGS[config])
 
 
+@functools.cache
+def _drawn(config: str, name: str, phone: bool = False) -> Figure:
+    """Figure ``name`` of ``config``'s handout as ``_draw`` lays it out, drawn once for
+    all the tests below that only measure it (none of them changes it)."""
+    return _draw(_results(config), name, NARROW_WIDTH_IN if phone else None).figure
+
+
 def _points(fig: Figure, xy: np.ndarray) -> np.ndarray:
     return np.asarray(xy, dtype=float) * 72.0 / fig.dpi
 
@@ -317,7 +338,7 @@ def _discs(fig: Figure, gid: str) -> list[tuple[str, np.ndarray, float]]:
 def test_every_end_marker_is_clear_of_the_others_and_the_star(
         name: str, config: str, phone: bool) -> None:
     results = _results(config)
-    fig = _draw(results, name, NARROW_WIDTH_IN if phone else None).figure
+    fig = _drawn(config, name, phone)
     ends = _discs(fig, "end:")
     stars = _discs(fig, "star")
     converged = {f"end:{i}" for i, run in enumerate(results.runs) if not run.diverged}
@@ -333,7 +354,7 @@ def test_the_end_marker_check_sees_a_marker_under_the_star() -> None:
     """Without the dodging, issue 21's optimizers figure puts ends under the star: the
     same measurement finds it (the markers drawn where the runs really end)."""
     results = _results("optimizers")
-    fig = _draw(results, "contour").figure
+    fig = _drawn("optimizers", "contour")
     zoom = fig.axes[2]  # the tuned run's panel
     star = next(line for line in zoom.get_lines() if line.get_gid() == "star")
     where = _points(fig, star.get_transform().transform(star.get_xydata()[0]))
@@ -347,7 +368,7 @@ def test_moved_end_markers_keep_a_leader_to_where_the_run_ended() -> None:
     from matplotlib.text import Annotation
 
     results = _results("optimizers")
-    fig = _draw(results, "contour").figure
+    fig = _drawn("optimizers", "contour")
     for ax, run in zip(fig.axes[1:], results.runs, strict=False):
         end = run.final_theta
         assert end is not None
@@ -408,8 +429,7 @@ def _crossed_labels(fig: Figure) -> list[str]:
 ])
 @pytest.mark.parametrize("phone", [False, True])
 def test_labels_are_clear_of_lines(config: str, name: str, phone: bool) -> None:
-    fig = _draw(_results(config), name, NARROW_WIDTH_IN if phone else None).figure
-    assert _crossed_labels(fig) == []
+    assert _crossed_labels(_drawn(config, name, phone)) == []
 
 
 def test_the_label_check_sees_a_crossed_label() -> None:
@@ -429,7 +449,7 @@ def test_the_label_check_sees_a_crossed_label() -> None:
 
 
 def test_zoom_connectors_end_at_the_zoom_corners() -> None:
-    fig = _draw(_results("notebook"), "contour").figure
+    fig = _drawn("notebook", "contour")
     connectors = fig.findobj(ConnectionPatch)
     assert len(connectors) == 2
     zoom = fig.axes[1]
@@ -497,9 +517,9 @@ def test_run_names_are_text_not_mathtext(name: str) -> None:
     """A ``$`` in a name is a dollar: never parsed (or failed) as matplotlib mathtext."""
     results = make_results([{"name": name, "learning_rate": 0.1, "epochs": 3,
                              "batch_size": None}])
-    drawn = make_figures(results)
-    for figure in ("contour", "trajectories-3d", "loss"):
-        assert f"{name} (η = 0.1)" in drawn[figure].svg, figure
+    for figure in ("contour", "trajectories-3d", "loss"):  # drawn and saved as the handout's
+        svg = draw_job(results, {}, (figure, False))[0]
+        assert f"{name} (η = 0.1)" in svg, figure
 
 
 def _markers_and_vertices(svg: str) -> tuple[int, int]:
@@ -510,15 +530,18 @@ def _markers_and_vertices(svg: str) -> tuple[int, int]:
 
 def test_long_runs_are_thinned_for_drawing() -> None:
     """200,000 steps, one run converging and one diverging: small figures all the same."""
+    from reportgen import pipeline
     from reportgen.render.figures.style import MAX_DRAWN_POINTS
 
     steps = 200_000
-    results = make_results([
+    config = config_for([
         {"name": "long", "learning_rate": 0.1, "epochs": steps, "batch_size": None},
         {"name": "diverging", "learning_rate": 0.5, "epochs": steps, "batch_size": None},
     ])
+    # the results a build computes and draws from (not through 27 MB of results.json text)
+    results = pipeline.compute(config, use_cache=False).results
     assert len(results.runs[0].losses) == steps + 1  # results keep every step
-    drawn = make_figures(results)
+    drawn = make_figures(results, phone=False)  # the printed figures are measured
     for name in ("contour", "trajectories-3d", "loss"):
         markers, vertices = _markers_and_vertices(drawn[name].svg)
         assert markers < 3 * MAX_DRAWN_POINTS and vertices < 8 * MAX_DRAWN_POINTS, name

@@ -14,7 +14,7 @@ import pytest
 from results_fixture import DEFAULT_RUNS, LEARNING_RATE_RUNS, make_results, optimizer_results
 
 from reportgen.render.errors import RenderError
-from reportgen.render.figures import make_figures
+from reportgen.render.figures import MemoryCache, make_figures
 from reportgen.render.format import fmt_num, fmt_pct
 from reportgen.render.html import render_html
 from reportgen.render.report import render_report
@@ -22,8 +22,14 @@ from reportgen.store.results import dumps
 
 
 @pytest.fixture(scope="module")
-def figures() -> dict:
-    return make_figures(make_results())
+def figure_store() -> MemoryCache:
+    """The figure cache the default figures are drawn into (once for the module)."""
+    return MemoryCache()
+
+
+@pytest.fixture(scope="module")
+def figures(figure_store: MemoryCache) -> dict:
+    return make_figures(make_results(), cache=figure_store)
 
 
 @pytest.fixture(scope="module")
@@ -133,27 +139,29 @@ def test_missing_templates_folder_is_an_error(tmp_path: Path, figures: dict) -> 
 
 def test_learning_rate_handout_explains_divergence(tmp_path: Path) -> None:
     results = make_results(LEARNING_RATE_RUNS, sweep=True)
-    out = render_html(results, None, make_figures(results), None)
+    drawn = make_figures(results, phone=False)  # as the PDF's page has them
+    out = render_html(results, None, drawn, None)
     text = re.sub(r"<[^>]+>", "", out)
     assert "above the stability bound" in text
     assert "its numbers left the range of float64" in text  # it overflowed
     assert "passed 10 times its starting value at step" in text
     assert "A sweep of 25 rates" in text
-    assert "fits" in make_figures(results)  # five runs share one grid of small multiples
+    assert "fits" in drawn  # five runs share one grid of small multiples
 
 
 def test_optimizer_handout_shows_each_update_rule(tmp_path: Path) -> None:
     results = optimizer_results()
-    out = render_html(results, None, make_figures(results), None)
+    out = render_html(results, None, make_figures(results, phone=False), None)
     for name in ("momentum", "nesterov", "adam", "adam-step"):
         assert f'id="eq-{name}-run-' in out  # beside its run, unique per occurrence
     for rule in ("def momentum(", "def nesterov(", "def adam("):
         assert rule in out  # the algorithm beside the equation
 
 
-def test_render_report_html_only() -> None:
-    stages: list[str] = []
-    files = render_report(make_results(), None, {"html"}, progress=stages.append)
+def test_render_report_html_only(figures: dict, figure_store: MemoryCache) -> None:
+    stages: list[str] = []  # the figures come from the module's cache: drawn once
+    files = render_report(make_results(), None, {"html"}, progress=stages.append,
+                          figure_cache=figure_store)
     assert stages == ["figures", "html"]
     assert "index.html" in files and "handout.pdf" not in files
     assert len([name for name in files if name.startswith("figures/")]) == 8
@@ -428,56 +436,83 @@ class RecordingCache:
         self.entries[key] = text
 
 
-# Typesets the equations in a fresh process (whose equation cache is empty) from the
-# store given on stdin; with "refuse", typesetting anything fails.
+# Typesets the equations in a child process from each store given on stdin, its equation
+# cache emptied before each (as a fresh process's is); with "refuse", typesetting anything
+# fails. One child for all the cases: a process each would start Python and matplotlib
+# once per case.
 TYPESET_CHILD = r"""
 import json, sys
 from reportgen.render import mathtex
-given = json.load(sys.stdin)
-entries = dict(given["entries"])
-class Store:
-    def get(self, key): return entries.get(key)
-    def put(self, key, text): entries[key] = text
+typeset = mathtex.typeset
 def refuse(*args, **kwargs):
     raise AssertionError("typeset again although the cache has it")
-if given["refuse"]:
-    mathtex.typeset = refuse
-mathtex.typeset_all(Store())
-equations = {name: [e.svg, e.width_pt, e.height_pt]
-             for name, e in ((n, mathtex.equation(n)) for n in mathtex.EQUATIONS)}
-print(json.dumps({"equations": equations, "entries": entries}))
+class Store:
+    def __init__(self, entries): self.entries = dict(entries)
+    def get(self, key): return self.entries.get(key)
+    def put(self, key, text): self.entries[key] = text
+done = []
+for case in json.load(sys.stdin):
+    mathtex._TYPESET.clear()  # nothing typeset yet in this case
+    mathtex.typeset = refuse if case["refuse"] else typeset
+    store = Store(case["entries"])
+    try:
+        mathtex.typeset_all(store)
+        equations = {name: [e.svg, e.width_pt, e.height_pt]
+                     for name, e in ((n, mathtex.equation(n)) for n in mathtex.EQUATIONS)}
+        done.append({"equations": equations, "entries": store.entries})
+    except AssertionError as exc:
+        done.append({"error": str(exc)})
+print(json.dumps(done))
 """
 
 
-def typeset_elsewhere(entries: dict[str, str], refuse: bool) -> dict:
+def typeset_elsewhere(cases: list[tuple[dict[str, str], bool]]) -> list[dict]:
+    """What the child makes of each (store entries, refuse) case, in order."""
+    given = [{"entries": entries, "refuse": refuse} for entries, refuse in cases]
     done = subprocess.run([sys.executable, "-c", TYPESET_CHILD], capture_output=True, text=True,
-                          input=json.dumps({"entries": entries, "refuse": refuse}), timeout=120)
+                          input=json.dumps(given), timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
-def test_typeset_equations_are_kept_in_the_figure_cache() -> None:
-    """Issue 14: a rebuild reads the equations back instead of typesetting them again."""
-    from reportgen.render import mathtex
-
-    store = RecordingCache()
-    mathtex.typeset_all(store)
-    typeset = {name: [e.svg, e.width_pt, e.height_pt]
-               for name, e in ((n, mathtex.equation(n)) for n in mathtex.EQUATIONS)}
-    assert len(store.entries) == 1
-    again = typeset_elsewhere(store.entries, refuse=True)  # typesets nothing, or fails
-    assert again["equations"] == typeset and again["entries"] == store.entries
+DAMAGED = ["not json", "{}", '{"loss": [1, 2, 3]}', "[]"]
 
 
-@pytest.mark.parametrize("stored", ["not json", "{}", '{"loss": [1, 2, 3]}', "[]"])
-def test_a_damaged_equation_cache_entry_is_typeset_again(stored: str) -> None:
+@pytest.fixture(scope="module")
+def typeset_cases() -> dict[str, object]:
+    """Equations typeset here into a store, and what a child process makes of a copy of
+    the store (with typesetting refused: it must read them back) and of each damaged
+    entry in its place (typeset again, then stored again whole)."""
     from reportgen.render import mathtex
 
     store = RecordingCache()
     mathtex.typeset_all(store)
     (key,) = store.entries
-    whole = store.entries[key]
-    expected = mathtex.equation("loss")
-    again = typeset_elsewhere({key: stored}, refuse=False)
-    assert again["equations"]["loss"] == [expected.svg, expected.width_pt, expected.height_pt]
+    typeset = {name: [e.svg, e.width_pt, e.height_pt]
+               for name, e in ((n, mathtex.equation(n)) for n in mathtex.EQUATIONS)}
+    done = typeset_elsewhere([(store.entries, True)]
+                             + [({key: stored}, False) for stored in DAMAGED]
+                             + [({}, True)])  # last: each case starts with nothing typeset
+    return {"store": store.entries, "key": key, "typeset": typeset, "kept": done[0],
+            "damaged": dict(zip(DAMAGED, done[1:-1], strict=True)), "empty": done[-1]}
+
+
+def test_typeset_equations_are_kept_in_the_figure_cache(typeset_cases: dict) -> None:
+    """Issue 14: a rebuild reads the equations back instead of typesetting them again."""
+    store = typeset_cases["store"]
+    assert len(store) == 1
+    again = typeset_cases["kept"]  # typesets nothing, or fails
+    assert again["equations"] == typeset_cases["typeset"] and again["entries"] == store
+    # the refusal is real, after cases that typeset: an empty store must typeset, and fails
+    assert typeset_cases["empty"] == {"error": "typeset again although the cache has it"}
+
+
+@pytest.mark.parametrize("stored", DAMAGED)
+def test_a_damaged_equation_cache_entry_is_typeset_again(stored: str,
+                                                         typeset_cases: dict) -> None:
+    key = typeset_cases["key"]
+    whole = typeset_cases["store"][key]
+    expected = typeset_cases["typeset"]["loss"]
+    again = typeset_cases["damaged"][stored]
+    assert again["equations"]["loss"] == expected
     assert again["entries"] == {key: whole}  # stored again, whole

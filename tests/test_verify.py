@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import shutil
 import zlib
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from importlib import metadata
 from pathlib import Path
 
@@ -18,18 +20,45 @@ from reportgen import cli
 pytestmark = pytest.mark.slow
 
 
+#: The handout these tests verify: small data and grid, as every verify recomputes and
+#: rebuilds it; a full-batch and a mini-batch run, as the default handout has (29 claims
+#: marked, as there). The default handout's own reproduction: tests/test_reproducible.py.
+SMALL = """\
+[data]
+n = 30
+[surface]
+resolution = 20
+[[runs]]
+epochs = 3
+[[runs]]
+epochs = 2
+batch_size = 10
+"""
+
+
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def small_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("verify-config") / "small.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory, small_config: Path) -> Path:
+    """The handout, HTML and PDF (its results and figures from the run's cache where
+    another build made them: the same numbers and bytes, and the environment of the
+    computation that made them, which the cache key pins)."""
     folder = tmp_path_factory.mktemp("verify") / "report"
-    assert cli.main(["build", "--out", str(folder), "--quiet", "--no-cache"]) == 0
+    assert cli.main(["build", str(small_config), "--out", str(folder), "--quiet"]) == 0
     return folder
 
 
 @pytest.fixture(scope="module")
-def html_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default handout as HTML only: what does not concern the PDF verifies faster."""
+def html_report(tmp_path_factory: pytest.TempPathFactory, small_config: Path) -> Path:
+    """The handout as HTML only: what does not concern the PDF verifies faster."""
     folder = tmp_path_factory.mktemp("verify-html") / "report"
-    assert cli.main(["build", "--out", str(folder), "--format", "html", "--quiet"]) == 0
+    assert cli.main(["build", str(small_config), "--out", str(folder), "--format", "html",
+                     "--quiet"]) == 0
     return folder
 
 
@@ -41,14 +70,9 @@ def _tamper(results: dict) -> None:
     results["runs"][0]["final_loss"] = _scaled(results["runs"][0]["final_loss"])
 
 
-def test_changed_number_in_folder_is_named(html_report: Path, tmp_path: Path, capsys) -> None:
-    copy = tmp_path / "copy"
-    shutil.copytree(html_report, copy)
-    results = json.loads((copy / "results.json").read_text())
-    _tamper(results)
-    (copy / "results.json").write_text(json.dumps(results, sort_keys=True, indent=1))
-    assert cli.main(["verify", str(copy)]) == 1
-    out = capsys.readouterr().out
+def test_changed_number_in_folder_is_named(tampered: tuple[int, str]) -> None:
+    code, out = tampered
+    assert code == 1
     assert "runs[0].final_loss" in out
     assert "results.json: sha256 differs" in out
 
@@ -73,13 +97,9 @@ def test_changed_attachment_in_pdf_is_named(report: Path, tmp_path: Path, capsys
     assert "ols.loss" in capsys.readouterr().out
 
 
-def test_changed_figure_is_named(html_report: Path, tmp_path: Path, capsys) -> None:
-    copy = tmp_path / "copy"
-    shutil.copytree(html_report, copy)
-    figure = sorted((copy / "figures").iterdir())[0]
-    figure.write_bytes(figure.read_bytes() + b"\n")
-    assert cli.main(["verify", str(copy)]) == 1
-    assert f"figures/{figure.name}: sha256 differs" in capsys.readouterr().out
+def test_changed_figure_is_named(report: Path, tampered: tuple[int, str]) -> None:
+    figure = sorted((report / "figures").iterdir())[0]  # the one ``tampered`` changed
+    assert f"  figures/{figure.name}: sha256 differs" in tampered[1]
 
 
 @pytest.mark.parametrize("make", ["missing", "empty-folder", "text-file"])
@@ -116,34 +136,73 @@ def _list_in_manifest(copy: Path, name: str, data: bytes) -> None:
     _edit_json(copy / "manifest.json", add)
 
 
-@pytest.mark.parametrize("escape", ["linked-file", "linked-folder", "dot-dot", "absolute"])
+#: Files outside the report folder that a manifest lists (issue 9, item 5), as ``tampered``
+#: lists them: its name in the manifest (``{outside}``: the outside file's absolute path)
+#: and what verify says of it.
+ESCAPES = {
+    "linked-file": ("figures/ext.svg", "a symbolic link, not a file in the report folder"),
+    "dot-dot": ("../outside.svg", "not a path inside the report folder"),
+    "absolute": ("{outside}", "not a path inside the report folder"),
+}
+
+
+@pytest.fixture(scope="module")
+def tampered(report: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    """A copy of the report with one change of each kind a folder's verify must name, each
+    in a different file, verified once: ``verify``'s exit code and output.
+
+    A number of results.json; the bytes of one figure; a symbolic link to a file outside
+    the folder, a ``..`` path and an absolute path, each listed in the manifest with the
+    outside file's hash (``ESCAPES``); and a byte of a page of handout.pdf, with its new
+    hash in the manifest. Each test below checks the line its change must give.
+    """
+    root = tmp_path_factory.mktemp("tampered")
+    copy = _copy(report, root)
+    results = json.loads((copy / "results.json").read_text())
+    _tamper(results)
+    (copy / "results.json").write_text(json.dumps(results, sort_keys=True, indent=1))
+    figure = sorted((copy / "figures").iterdir())[0]
+    figure.write_bytes(figure.read_bytes() + b"\n")
+    outside = root / "outside.svg"
+    outside.write_bytes(b"<svg/>")
+    (copy / ESCAPES["linked-file"][0]).symlink_to(outside)
+    for name, _ in ESCAPES.values():
+        _list_in_manifest(copy, name.format(outside=outside), outside.read_bytes())
+    _flip_a_byte_of_the_first_page(copy / "handout.pdf")
+    _list_in_manifest(copy, "handout.pdf", (copy / "handout.pdf").read_bytes())
+    with redirect_stdout(io.StringIO()) as printed:
+        code = cli.main(["verify", str(copy)])
+    out = printed.getvalue()
+    assert "NOT reproduced" in out and " more\n" not in out  # every difference is shown
+    return code, out.replace(str(outside), "{outside}")
+
+
+@pytest.mark.parametrize("escape", sorted(ESCAPES))
 def test_only_regular_files_inside_the_folder_count(
-    html_report: Path, tmp_path: Path, escape: str, capsys: pytest.CaptureFixture[str]
+    tampered: tuple[int, str], escape: str
 ) -> None:
     """Issue 9, item 5: a symlinked figure listed with its target's hash, or a manifest
     entry out of the folder, was hashed where it pointed and gave "reproduced"."""
-    copy = _copy(html_report, tmp_path)
-    outside = tmp_path / "outside.svg"
-    outside.write_bytes(b"<svg/>")
-    figure = sorted((copy / "figures").iterdir())[0].name
-    if escape == "linked-file":
-        name, says = "figures/ext.svg", "a symbolic link, not a file in the report folder"
-        (copy / name).symlink_to(outside)
-    elif escape == "linked-folder":
-        name, says = f"figures/{figure}", "its folder 'figures' is a symbolic link"
-        shutil.copytree(copy / "figures", tmp_path / "elsewhere")
-        shutil.rmtree(copy / "figures")
-        (copy / "figures").symlink_to(tmp_path / "elsewhere")
-    else:
-        name = "../outside.svg" if escape == "dot-dot" else str(outside)
-        says = "not a path inside the report folder"
-    if escape != "linked-folder":
-        _list_in_manifest(copy, name, outside.read_bytes())
+    code, out = tampered
+    name, says = ESCAPES[escape]
+    assert code == 1
+    assert f"  {name}: {says} (the manifest lists it)\n" in out
 
+
+def test_a_linked_figures_folder_does_not_count(
+    html_report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9, item 5: the figures' folder a symbolic link to a copy elsewhere."""
+    copy = _copy(html_report, tmp_path)
+    figure = sorted((copy / "figures").iterdir())[0].name
+    shutil.copytree(copy / "figures", tmp_path / "elsewhere")
+    shutil.rmtree(copy / "figures")
+    (copy / "figures").symlink_to(tmp_path / "elsewhere")
     assert cli.main(["verify", str(copy)]) == 1
     out = capsys.readouterr().out
     assert "NOT reproduced" in out
-    assert f"  {name}: {says} (the manifest lists it)\n" in out
+    assert f"  figures/{figure}: its folder 'figures' is a symbolic link (the manifest " \
+           "lists it)\n" in out
 
 
 def test_a_results_json_linked_from_elsewhere_is_bad_input(
@@ -255,13 +314,10 @@ def test_a_changed_page_of_a_pdf_alone_is_found(
 
 
 def test_a_changed_page_is_found_even_with_the_manifest_updated(
-    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tampered: tuple[int, str]
 ) -> None:
-    copy = _copy(report, tmp_path)
-    _flip_a_byte_of_the_first_page(copy / "handout.pdf")
-    _list_in_manifest(copy, "handout.pdf", (copy / "handout.pdf").read_bytes())
-    assert cli.main(["verify", str(copy)]) == 1
-    out = capsys.readouterr().out
+    code, out = tampered
+    assert code == 1
     assert "  handout.pdf: differs from the rebuilt file (first difference at byte " in out
     assert "handout.pdf: sha256 differs" not in out
 
@@ -323,14 +379,14 @@ def test_a_report_built_elsewhere_is_not_rebuilt_and_says_so(
 
 
 def test_a_report_made_with_custom_templates_says_it_was_not_rebuilt(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     templates = tmp_path / "templates"
     (templates / "partials").mkdir(parents=True)
     (templates / "partials/provenance.html").write_text("<footer>ours</footer>\n")
     folder = tmp_path / "custom"
-    assert cli.main(["build", "--templates", str(templates), "--format", "html",
-                     "--out", str(folder), "-q"]) == 0
+    assert cli.main(["build", str(small_config), "--templates", str(templates), "--format",
+                     "html", "--out", str(folder), "-q"]) == 0
     assert cli.main(["verify", str(folder)]) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith(
         "the files' bytes were not compared with a rebuild: the report was made with custom "
