@@ -287,7 +287,8 @@ def gallery_page(images: Path) -> str:
             out = Path(scratch) / name
             pdf = course_copy(name, Path(scratch)) if "students" in shipped_toml(name) else None
             if pdf is None:
-                reportgen("build", name, *first_variant(name), "--out", str(out), cwd=scratch)
+                reportgen("build", name, *first_variant(name), "--format", "pdf", "--out",
+                          str(out), cwd=scratch)
                 pdf = out / "handout.pdf"
             subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1",
                             "-singlefile", str(pdf), str(images / name)], check=True)

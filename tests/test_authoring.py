@@ -1,27 +1,20 @@
-"""The authoring loop: the JSON Schema, init, and watch (with --serve)."""
+"""The authoring loop: the JSON Schema, init, templates and list (watch: test_watch_server.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import queue
 import re
-import subprocess
-import threading
-import time
 import tomllib
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from cli_process import start_reportgen
 
 from reportgen import cli
 from reportgen.config import json_schema, json_schema_text, resolve_path
 from reportgen.config import load as load_config
-from reportgen.serve import RELOAD_HASH
 from reportgen.shipped import reports_dir, shipped_handouts, templates_dir
 
 
@@ -201,87 +194,8 @@ def test_a_copied_template_overrides_the_shipped_one(tmp_path: Path,
 
 
 # ---------------------------------------------------------------- watch
-
-
-_LINES: dict[int, queue.Queue[str]] = {}
-
-
-def _lines_until(process: subprocess.Popen[str], pattern: str, timeout: float = 120) -> str:
-    """The watcher's next stderr line matching ``pattern`` (read by a thread, so a silent
-    watcher fails the test after ``timeout`` instead of hanging it)."""
-    lines = _LINES.get(process.pid)
-    if lines is None:
-        lines = _LINES[process.pid] = queue.Queue()
-        stream = process.stderr
-        assert stream is not None
-        threading.Thread(target=lambda: [lines.put(line) for line in stream],  # type: ignore[func-returns-value]
-                         daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        if re.search(pattern, line):
-            return line
-    raise AssertionError(f"no line matching {pattern!r} within {timeout} s")
-
-
-@pytest.fixture
-def watched(tmp_path: Path) -> Path:
-    config = tmp_path / "handout.toml"
-    config.write_text((reports_dir() / "source-notebook.toml").read_text())
-    return config
-
-
-def _start(config: Path, *extra: str) -> subprocess.Popen[str]:
-    return start_reportgen("watch", config, "--out", config.parent / "out", *extra,
-                           stdout=subprocess.DEVNULL)
-
-
-@pytest.mark.slow
-def test_watch_rebuilds_on_edits_and_survives_a_broken_config(watched: Path) -> None:
-    process = _start(watched)
-    try:
-        _lines_until(process, r"rebuilt .* in ")
-        html = watched.parent / "out" / "index.html"
-        watched.write_text(watched.read_text().replace(
-            'title = "Gradient descent for linear regression"', 'title = "Edited title"'))
-        _lines_until(process, r"rebuilt .* in ")
-        assert "<h1>Edited title</h1>" in html.read_text()
-        good = html.read_bytes()
-        watched.write_text("title = = broken\n")
-        line = _lines_until(process, r"error:")
-        assert "handout.toml: line 1, column 9: invalid TOML" in line
-        assert "keeping the last good report" in line
-        assert html.read_bytes() == good
-        watched.write_text(watched.read_text().replace("title = = broken", 'title = "Fixed"'))
-        _lines_until(process, r"rebuilt .* in ")
-        assert "<h1>Fixed</h1>" in html.read_text()
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-@pytest.mark.slow
-def test_watch_serve_reloads_only_the_served_page(watched: Path) -> None:
-    process = _start(watched, "--serve", "--port", "0")
-    try:
-        url = _lines_until(process, r"serving http").split()[1]
-        _lines_until(process, r"rebuilt .* in ")
-        served = urllib.request.urlopen(url, timeout=30).read().decode()
-        version = urllib.request.urlopen(url + "__reportgen__/version", timeout=30).read()
-        written = (watched.parent / "out" / "index.html").read_text()
-        assert "location.reload()" in served and f"script-src '{RELOAD_HASH}'" in served
-        assert "'unsafe-inline'; connect-src" not in served
-        assert "<script>(function" not in written and "script-src" not in written
-        watched.write_text(watched.read_text().replace("seed = 0", "seed = 1"))
-        _lines_until(process, r"rebuilt .* in ")
-        assert urllib.request.urlopen(url + "__reportgen__/version", timeout=30).read() != \
-            version
-    finally:
-        process.terminate()
-        process.wait(30)
+# ``reportgen watch --serve`` (rebuilds on edits, a broken config, the reload script in the
+# served page only) is tested in test_watch_server.py, on that module's watcher.
 
 
 def test_every_key_of_the_schema_is_described() -> None:

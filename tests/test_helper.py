@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from cli_process import start_reportgen
-from results_fixture import make_results, with_exercises
+from results_fixture import built_handout, config_for, make_results, with_exercises
 
+from reportgen import pipeline
 from reportgen import renderer_process as helper
 from reportgen.render.report import render_report
 from reportgen.store.student import student_view
@@ -34,12 +35,23 @@ def test_the_helper_is_another_process(started: helper.Helper) -> None:
     assert started.submit(os.getpid).result() != os.getpid()
 
 
+def handout_without_a_helper() -> dict[str, bytes]:
+    """The default handout (HTML and PDF) as rendered in a process without a helper: the
+    run's shared build (tests/results_fixture.py), its files by name."""
+    folder = built_handout()
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in folder.rglob("*")
+            if path.is_file() and not path.name.startswith(".")}
+
+
 def test_figures_html_and_pdf_rendered_with_the_helper_are_the_same_bytes(
     started: helper.Helper,
 ) -> None:
-    results = make_results()
-    alone = render_report(results, None, {"html", "pdf"})
-    shared = render_report(results, None, {"html", "pdf"}, helper=started)
+    config = config_for()
+    alone = handout_without_a_helper()
+    shared = pipeline.report_files(config, pipeline.compute(config), ("html", "pdf"),
+                                   helper=started)
+    assert "handout.pdf" in alone and any(name.startswith("figures/") for name in alone)
     assert sorted(shared) == sorted(alone)
     for name in alone:
         assert shared[name] == alone[name], name
@@ -61,12 +73,17 @@ def test_a_student_copy_withholds_the_same_numbers_in_the_helper(
 
 
 def test_a_dead_helper_leaves_the_work_to_the_build() -> None:
-    results = make_results()
-    alone = render_report(results, None, {"html"})
+    config = config_for()
+    alone = handout_without_a_helper()  # its HTML and figures: the same with a PDF or not
     with helper.Helper(with_pdf=False) as dying:
         with pytest.raises(BrokenExecutor):
             dying.submit(os._exit, 1).result()
-        assert render_report(results, None, {"html"}, helper=dying) == alone
+        files = pipeline.report_files(config, pipeline.compute(config), ("html",),
+                                      helper=dying)
+    assert sorted(files) == sorted(set(alone) - {"handout.pdf"})
+    for name in files:
+        if name != "manifest.json":  # which lists the PDF too
+            assert files[name] == alone[name], name
 
 
 CTRL_C = textwrap.dedent("""
@@ -91,11 +108,13 @@ CTRL_C = textwrap.dedent("""
 
 def _build_parked_in_render(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     """A ``reportgen build`` (its own process group) parked in rendering, and its helper's
-    pid."""
+    pid. An empty cache, so that it computes and starts a helper; HTML only and a coarse
+    surface, so that it gets there sooner."""
     ready = tmp_path / "ready"
     env = dict(os.environ, REPORTGEN_CACHE_DIR=str(tmp_path / "cache"))
     process = subprocess.Popen(
         [sys.executable, "-c", CTRL_C, str(ready), "build", str(SHIPPED / "source-notebook.toml"),
+         "--set", "surface.resolution=20", "--format", "html",
          "--out", str(tmp_path / "report"), "--jobs", "2", "-q"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
         start_new_session=True,
@@ -193,9 +212,9 @@ def test_a_build_reaps_every_process_it_started_before_it_exits(tmp_path: Path) 
     build = start_reportgen("build", "--set", "surface.resolution=20", "--format", "html",
                             "--out", tmp_path / "report", "--jobs", "2", "-q", env=env)
     started: dict[int, str] = {}
-    while build.poll() is None:
+    while build.poll() is None:  # the helper and the tracker live as long as the build
         started.update(_children(build.pid))
-        time.sleep(0.02)
+        time.sleep(0.05)
     assert build.stderr is not None
     err = build.stderr.read()
     assert build.returncode == 0, err

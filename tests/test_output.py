@@ -3,6 +3,12 @@
 Every check compares the sha256 of every file of the report folder before and after, and
 looks for half-written folders beside it. Killed builds run ``reportgen`` in a subprocess
 and receive SIGKILL at random moments, or at chosen points inside the write.
+
+A subprocess that is to stop inside the write (or race for it) finds its numbers already
+in the test's result cache (``warm``): it reaches the write in under a second, where a
+fresh cache would first import JAX and compute. A subprocess that is to stop while
+computing, or with a renderer helper running (which a build starts only when it must
+compute), gets an empty cache.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from reportgen.store import output
 PREVIOUS = "seed = 1\n[data]\nn = 5\n[surface]\nresolution = 2\n[[runs]]\nepochs = 1\n"
 NEXT = "seed = 2\n[data]\nn = 20\n[surface]\nresolution = 300\n[[runs]]\nepochs = 3\n"
 
-KILL_TRIALS = 8
 
 
 def sha256_tree(folder: Path) -> dict[str, str]:
@@ -76,6 +81,13 @@ def report(tmp_path: Path, configs: tuple[Path, Path]) -> Path:
     target = tmp_path / "out" / "report"
     assert cli.main(["compute", str(configs[0]), "--out", str(target), "-q"]) == 0
     return target
+
+
+def warm(config: Path, scratch: Path) -> None:
+    """Compute ``config`` here (JAX is loaded already) into the test's result cache, so
+    that a ``reportgen`` subprocess with this environment reads its numbers from there."""
+    out = scratch / "warm" / config.stem
+    assert cli.main(["compute", str(config), "--out", str(out), "-q"]) == 0
 
 
 # ---------------------------------------------------------------- in-process faults
@@ -410,16 +422,33 @@ def fresh_cache() -> dict[str, str]:
     return {**os.environ, "REPORTGEN_CACHE_DIR": tempfile.mkdtemp(prefix="reportgen-cache-")}
 
 
-def kill_after(command: list[str], delay: float) -> int | None:
-    """Run ``command``, SIGKILL it after ``delay`` seconds; its exit code if it finished first."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=fresh_cache())
+def numbers_only() -> dict[str, str]:
+    """An environment whose cache holds a copy of the test's results and no figures: a
+    build reads its numbers and draws every figure itself."""
+    env = fresh_cache()
+    shutil.copytree(Path(os.environ["REPORTGEN_CACHE_DIR"]) / "results",
+                    Path(env["REPORTGEN_CACHE_DIR"]) / "results")
+    return env
+
+
+def kill_after(command: list[str], delay: float, env: dict[str, str],
+               line: str | None = None) -> int | None:
+    """Run ``command``, SIGKILL it after ``delay`` seconds (counted from its first progress
+    line holding ``line``, if given); its exit code if it finished first."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, text=True,
+                               stderr=subprocess.DEVNULL if line is None else subprocess.PIPE)
     try:
+        if line is not None:
+            assert process.stderr is not None
+            assert any(line in text for text in process.stderr), f"no {line!r} in its progress"
         return process.wait(timeout=delay)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
         process.wait()
         return None
+    finally:
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 def check_intact(target: Path, before: dict[str, str], finished: dict[str, str] | None) -> str:
@@ -433,13 +462,30 @@ def check_intact(target: Path, before: dict[str, str], finished: dict[str, str] 
     return "new"
 
 
+#: The moments the killed runs of a command are killed at: one random moment within each
+#: (from, to) fraction of the duration of a run left to finish. These runs find their
+#: numbers (and figures) in the cache, so they are mostly start-up, the write, the swap
+#: and the clean-up: most moments fall near the end, where the report folder is written
+#: and swapped (test_killed_at_a_chosen_point_of_the_write stops at each point of that),
+#: and 1.05 lets a run finish now and then. One more run, with an empty cache, is killed
+#: while it computes or draws (``STAGE``).
+MOMENTS = {
+    "compute": [(0.0, 0.5), (0.5, 0.75), *[(0.75 + i * 0.05, 0.8 + i * 0.05) for i in range(6)]],
+    "build": [(0.0, 0.6), (0.6, 0.8), (0.8, 0.95), (0.95, 1.05)],  # its run takes longer
+}
+#: command -> (the progress line that starts the stage, a time it surely lasts, env)
+STAGE = {"compute": ("import jax", 0.25, fresh_cache),  # JAX compiles and computes
+         "build": ("load renderer", 1.0, numbers_only)}  # the figures are drawn
+
+
 def kill_trials(
-    target: Path, command: list[str], trials: int, seed: int, restore: Path
+    target: Path, command: list[str], seed: int, restore: Path
 ) -> list[tuple[float, str, str, int]]:
-    """SIGKILL ``command`` at random moments; after each the report must be whole."""
+    """SIGKILL ``command`` at its ``MOMENTS`` and in its ``STAGE``; after each the report
+    must be whole. The test's environment must have the numbers (and figures) cached."""
     before = sha256_tree(target)
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, check=False, env=fresh_cache())
+    done = subprocess.run(command, capture_output=True, check=False)
     assert done.returncode == 0, done.stderr.decode()
     duration = time.perf_counter() - started
     finished = sha256_tree(target)
@@ -447,12 +493,14 @@ def kill_trials(
     _restore(target, restore)
 
     rng = random.Random(seed)
+    line, lasting, environment = STAGE[command[3]]
+    trials = [(rng.uniform(max(low * duration, 0.05), high * duration), None, os.environ.copy)
+              for low, high in MOMENTS[command[3]]]
+    trials.append((rng.uniform(0, lasting), line, environment))
     outcomes = []
-    for trial in range(trials):
-        # half anywhere, half near the end where the folder is written and swapped
-        low = 0.1 if trial % 2 == 0 else duration * 0.8
-        delay = rng.uniform(low, duration * 1.05)
-        code = kill_after(command, delay)
+    for delay, after_line, env in trials:
+        code = kill_after([c for c in command if after_line is None or c != "-q"], delay,
+                          env(), after_line)
         state = check_intact(target, before, finished)
         killed = "killed" if code is None else f"exit {code}"
         outcomes.append((round(delay, 2), killed, state, len(staging_leftovers(target))))
@@ -480,9 +528,11 @@ def test_compute_killed_at_random_moments_keeps_the_previous_report(
     copy = tmp_path / "copy"
     shutil.copytree(report, copy)
     before = sha256_tree(report)
+    warm(configs[1], tmp_path)
     command = reportgen("compute", configs[1], "--out", report, "-q")
-    outcomes = kill_trials(report, command, KILL_TRIALS, seed=6, restore=copy)
-    assert len(outcomes) == KILL_TRIALS
+    outcomes = kill_trials(report, command, seed=6, restore=copy)
+    assert len(outcomes) == len(MOMENTS["compute"]) + 1
+    assert outcomes[-1][1] == "killed"  # while computing
     # the next build clears what the killed ones left, and the report is still whole
     assert cli.main(["compute", str(configs[0]), "--out", str(report), "-q"]) == 0
     assert sha256_tree(report) == before
@@ -498,8 +548,13 @@ def test_html_build_killed_at_random_moments_keeps_the_previous_report(
     assert cli.main(build) == 0
     copy = tmp_path / "html-copy"
     shutil.copytree(target, copy)
+    # its numbers and figures into the cache
+    assert cli.main(["build", str(configs[1]), "--format", "html", "--out",
+                     str(tmp_path / "warm"), "-q"]) == 0
     command = reportgen("build", configs[1], "--format", "html", "--out", target, "-q")
-    kill_trials(target, command, KILL_TRIALS // 2, seed=7, restore=copy)
+    outcomes = kill_trials(target, command, seed=7, restore=copy)
+    assert len(outcomes) == len(MOMENTS["build"]) + 1
+    assert outcomes[-1][1] == "killed"  # while drawing the figures
     assert cli.main(build) == 0
     assert beside(target) == ["report"]
 
@@ -552,6 +607,7 @@ def test_killed_at_a_chosen_point_of_the_write(
 ) -> None:
     before = sha256_tree(report)
     ready = tmp_path / "ready"
+    warm(configs[1], tmp_path)  # straight to the write
     process = subprocess.Popen(
         [sys.executable, "-c", KILL_AT, point, str(ready),
          "compute", str(configs[1]), "--out", str(report), "-q"],
@@ -592,8 +648,6 @@ SIGNAL_AT = textwrap.dedent("""
     import gc, sys, time
     from pathlib import Path
     from reportgen import cli
-    from reportgen.numerics import experiment
-    from reportgen.render import report
     from reportgen.store import output
 
     point, how, ready = sys.argv[1], sys.argv[2], Path(sys.argv[3])
@@ -618,8 +672,10 @@ SIGNAL_AT = textwrap.dedent("""
         return wrapper
 
     if point == "compute":
+        from reportgen.numerics import experiment
         experiment.compute_many = parked(experiment.compute_many)
     elif point == "render":
+        from reportgen.render import report
         report.render_report = parked(report.render_report)
     elif point == "write":
         write = output.write_files
@@ -651,15 +707,20 @@ def test_a_signal_stops_the_build_and_keeps_the_report(
     """Issue 9, item 4: a Ctrl-C swallowed by JAX's GC hook let the build replace the report.
 
     Exit 128 + the signal (130, 143, 129), the report untouched, no staging folder left.
+    Stopped in compute, the build is computing; in render, its renderer helper is running
+    (both from an empty cache); in write, it read its numbers from the cache.
     """
     before = sha256_tree(report)
     ready = tmp_path / "ready"
     command = (["build", str(configs[1]), "--format", "html"] if point == "render"
                else ["compute", str(configs[1])])
+    if point == "write":
+        warm(configs[1], tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-c", SIGNAL_AT, point, how, str(ready), *command,
          "--out", str(report), "-q"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=fresh_cache(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=os.environ.copy() if point == "write" else fresh_cache(),
     )
     deadline = time.monotonic() + 180
     while not ready.exists():
@@ -739,12 +800,15 @@ def test_a_finished_build_waits_for_the_one_writing(report: Path, tmp_path: Path
 def test_concurrent_builds_to_one_folder_never_mix(
     report: Path, tmp_path: Path
 ) -> None:
-    """Three builds at once: each exits 0 or 2, and the folder holds one whole report."""
+    """Three builds at once: each exits 0 or 2, and the folder holds one whole report.
+
+    Their numbers are in the cache, so all three reach the write within moments."""
     seeds = (11, 12, 13)
     commands = []
     for seed in seeds:
         config = tmp_path / f"seed{seed}.toml"
         config.write_text(NEXT.replace("seed = 2", f"seed = {seed}"), encoding="utf-8")
+        warm(config, tmp_path)
         commands.append(reportgen("compute", config, "--out", report, "-q"))
     processes = [subprocess.Popen(c, stderr=subprocess.PIPE) for c in commands]
     codes = [p.wait(timeout=300) for p in processes]

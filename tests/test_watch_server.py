@@ -3,7 +3,8 @@
 A real ``reportgen watch --serve`` on loopback (one process for the module), real sockets,
 and real headless Chromium for the Content-Security-Policy: a Host header that is not the
 server's, hundreds of half-open connections, a ``<script>`` a template injects, bad
-ports, a broken edit, and paths that are not the report's files.
+ports, a broken edit, and paths that are not the report's files. The same watcher serves
+the authoring loop's checks (rebuilds on edits, a config that is not TOML).
 """
 
 from __future__ import annotations
@@ -210,14 +211,18 @@ def test_half_open_connections_neither_block_nor_pile_up(served: Served) -> None
         status, _headers, body = _get(served.port, serve.RELOAD_PATH)
         assert status == 200 and body.isdigit()
         assert time.monotonic() - started < 5
-        time.sleep(serve.HEAD_TIMEOUT_S + 2)  # every held connection has timed out by now
+        # every held connection is closed by the server once its head has timed out: wait
+        # for each (as long as that takes, and 2 s more), not a fixed time for all
+        deadline = time.monotonic() + serve.HEAD_TIMEOUT_S + 2
         closed = 0
         for held in sockets:
-            held.settimeout(1)
+            held.settimeout(max(deadline - time.monotonic(), 0.01))
             try:
                 closed += held.recv(1) == b""
             except ConnectionResetError:
                 closed += 1
+            except TimeoutError:
+                pass
         assert closed == len(sockets)
     finally:
         for held in sockets:
@@ -314,3 +319,41 @@ def test_a_broken_edit_shows_in_the_page_until_the_next_good_build(served: Serve
     _wait_for(lines, served.stderr, r"rebuilt .* in ")
     page = _get(served.port, "/")[2].decode()
     assert "data-reportgen-error" not in page and "Fixed for linear regression</h1>" in page
+
+
+# ---------------------------------------------------------------- the authoring loop
+
+
+@pytest.mark.slow
+def test_edits_rebuild_and_only_the_served_page_reloads(served: Served) -> None:
+    """``reportgen watch --serve`` as an author uses it (this module's watcher): the
+    reload script is in the served page only, an edit rebuilds the written report and
+    reloads the page, and a config that is not TOML is one line that keeps the last good
+    report until a good edit."""
+    lines, good = served.lines, served.config.read_text()
+    html = served.out / "index.html"
+    page = _get(served.port, "/")[2].decode()
+    assert "location.reload()" in page and f"script-src '{serve.RELOAD_HASH}'" in page
+    assert "'unsafe-inline'; connect-src" not in page
+    written = html.read_text()
+    assert "<script>(function" not in written and "script-src" not in written
+    version = int(_get(served.port, serve.RELOAD_PATH)[2])
+    title = re.search(r'^title = "(.*)"$', good, re.M)
+    assert title is not None
+    try:
+        served.config.write_text(good.replace(title.group(0), 'title = "Edited title"'))
+        _wait_for(lines, served.stderr, r"rebuilt .* in ")
+        assert "<h1>Edited title</h1>" in html.read_text()
+        assert int(_get(served.port, serve.RELOAD_PATH)[2]) > version
+        last_good = html.read_bytes()
+        served.config.write_text("title = = broken\n")
+        line = _wait_for(lines, served.stderr, r"error:")
+        assert "handout.toml: line 1, column 9: invalid TOML" in line
+        assert "keeping the last good report" in line
+        assert html.read_bytes() == last_good
+        served.config.write_text(good.replace(title.group(0), 'title = "Fixed"'))
+        _wait_for(lines, served.stderr, r"rebuilt .* in ")
+        assert "<h1>Fixed</h1>" in html.read_text()
+    finally:
+        served.config.write_text(good)
+    _wait_for(lines, served.stderr, r"rebuilt .* in ")
