@@ -57,6 +57,36 @@ def test_a_fresh_process_reads_what_another_stored(stored: tuple[Path, dict],
         (tmp_path / "b" / "results.json").read_bytes()
 
 
+SEQUENCE = """
+import json, os
+from reportgen.numerics import runtime
+from reportgen.store import cache
+key = cache.key("numbers", "cpu")
+runtime.configure_jax("auto")  # adds the deterministic-GPU flag for a possible GPU
+gpu_flags = os.environ["XLA_FLAGS"]
+runtime.configure_jax("cpu")
+print(json.dumps([gpu_flags, runtime.environment("cpu", "float64")["xla_flags"],
+                  cache.key("numbers", "cpu") == key]))
+"""
+
+
+@pytest.mark.parametrize("user_flags", [None, "--xla_cpu_enable_fast_math=false"])
+def test_a_cpu_computation_after_an_auto_one_keys_and_records_the_users_flags(
+        user_flags: str | None) -> None:
+    """One process computing ``auto`` then ``cpu`` (two API builds, or a test run's worker):
+    the CPU one's manifest and cache key hold the user's XLA_FLAGS, not the GPU flag the
+    first one added."""
+    env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    if user_flags:
+        env["XLA_FLAGS"] = user_flags
+    out = subprocess.run([sys.executable, "-c", SEQUENCE], capture_output=True, text=True,
+                         check=True, env=env, timeout=120).stdout
+    gpu_flags, recorded, same_key = json.loads(out.strip().splitlines()[-1])
+    assert "--xla_gpu_deterministic_ops=true" in gpu_flags
+    assert recorded == (user_flags or "")
+    assert same_key
+
+
 def test_presentation_changes_reuse_the_numbers(stored: tuple[Path, dict],
                                                 tmp_path: Path) -> None:
     cache = stored[0] / "cache"

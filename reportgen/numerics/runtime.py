@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,7 @@ def configure_jax(device: str = "auto") -> None:
     Idempotent. The XLA flag takes effect only before JAX starts its GPU backend, so call
     this before the first computation of a process.
     """
-    flags = xla_flags.flags_for(device)
-    if flags != os.environ.get("XLA_FLAGS", ""):
-        os.environ["XLA_FLAGS"] = flags
+    xla_flags.apply(device)
     jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
 
@@ -99,7 +96,7 @@ def environment(device: str, precision: str) -> dict[str, Any]:
         "device_kind": selected.device_kind,
         "device_requested": device,
         "precision": precision,
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "xla_flags": xla_flags.flags_for(device),
         "matmul_precision": str(
             getattr(jax.config, "jax_default_matmul_precision", None) or "default"
         ),
