@@ -171,9 +171,13 @@ def report_files(
     templates_dir: Path | None = None,
     progress: Progress = _silent,
     figure_cache: Any = None,
+    plan_store: Any = None,
     helper: Executor | None = None,
 ) -> dict[str, bytes]:
     """Every file of the report folder of ``config``, rendered in memory.
+
+    ``figure_cache`` holds drawn figures (and the PDF's figure moves, unless ``plan_store``
+    is given for those alone).
 
     The manifest embedded in the HTML and attached to the PDF lists the files that exist
     before rendering (results, arrays, config); ``manifest.json`` lists them all. A
@@ -209,7 +213,7 @@ def report_files(
         files.update(render_report(results, record, formats, arrays=computed.arrays,
                                    templates_dir=templates_dir, attachments=attachments,
                                    progress=progress, figure_cache=figure_cache,
-                                   helper=helper))
+                                   plan_store=plan_store, helper=helper))
     except RenderError as exc:
         raise ConfigError(f"render: {exc}") from None
     progress("manifest")

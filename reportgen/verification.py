@@ -39,6 +39,7 @@ from reportgen import claims, pipeline
 from reportgen.config import Config, ConfigError, parse_toml, validate
 from reportgen.layout import CONFIG_FILE, HTML_FILE, PDF_FILE
 from reportgen.render import FORMAT_FILES
+from reportgen.store import cache
 from reportgen.store import manifest as manifest_io
 from reportgen.store.manifest import BATCH_FILE, BATCH_SCHEMA, environment
 from reportgen.store.stored_report import (
@@ -184,6 +185,14 @@ class Rebuild(NamedTuple):
     skipped: str | None = None
 
 
+def _plan_store() -> cache.FigureStore:
+    """The user's cache, for the PDF's figure moves alone: the rebuild draws every figure
+    afresh and its bytes are compared whole, so moves kept from an earlier build only spare
+    the layout's search (4-5 layouts of about a second each); moves that do not fit are
+    ignored (``render.pagination``)."""
+    return cache.FigureStore(cache.default_dir())
+
+
 def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Computed,
                     progress: pipeline.Progress = _silent) -> Rebuild:
     """Rebuild the report in memory from the recomputed results and compare every file.
@@ -215,7 +224,8 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
                                  f"elsewhere ({shown})")
 
     if report.pdf is not None:
-        rebuilt = pipeline.report_files(config, computed, ("pdf",), progress=progress)[PDF_FILE]
+        rebuilt = pipeline.report_files(config, computed, ("pdf",), progress=progress,
+                                        plan_store=_plan_store())[PDF_FILE]
         problems = [] if rebuilt == report.pdf else [
             f"{PDF_FILE}: differs from the PDF rebuilt from its config "
             f"({_first_difference(report.pdf, rebuilt)})"]
@@ -223,7 +233,8 @@ def compare_rebuild(report: StoredReport, config: Config, computed: pipeline.Com
 
     assert report.folder is not None
     formats = tuple(fmt for fmt, name in FORMAT_FILES.items() if name in listed)
-    rebuilt_files = (pipeline.report_files(config, computed, formats, progress=progress)
+    rebuilt_files = (pipeline.report_files(config, computed, formats, progress=progress,
+                                           plan_store=_plan_store())
                      if rendered else pipeline.compute_files(config, computed))
     progress("compare files")
     problems = []  # files the rebuild does not make: compare_files names them

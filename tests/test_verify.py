@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import redirect_stdout
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -322,7 +323,30 @@ def test_a_changed_page_is_found_even_with_the_manifest_updated(
     assert "handout.pdf: sha256 differs" not in out
 
 
-def test_the_output_says_what_was_compared(report: Path, tmp_path: Path, capsys) -> None:
+@pytest.fixture
+def layouts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times each PDF made in this test was laid out, in order."""
+    from reportgen.render import pagination
+
+    counts: list[int] = []
+    fill_pages = pagination.fill_pages
+
+    def counted(html: str, layout: Callable[[str], Any], *args: Any) -> Any:
+        counts.append(0)
+
+        def counting(text: str) -> Any:
+            counts[-1] += 1
+            return layout(text)
+        return fill_pages(html, counting, *args)
+
+    monkeypatch.setattr(pagination, "fill_pages", counted)
+    return counts
+
+
+def test_the_output_says_what_was_compared(report: Path, tmp_path: Path, capsys,
+                                           layouts: list[int]) -> None:
+    """... and the rebuild reads the figure moves that the build kept in the cache: each PDF
+    is laid out once (the small handout needs moves: laid out afresh, more than once)."""
     files = sum(path.is_file() for path in report.rglob("*"))
     marks = len(re.findall(r"data-claim=", (report / "index.html").read_text()))
     assert marks > 20
@@ -342,6 +366,10 @@ def test_the_output_says_what_was_compared(report: Path, tmp_path: Path, capsys)
         "reproduced: compared every number of the attached results.json with a recomputation; "
         "the attached config.toml with results.json's config; the PDF's own bytes with a "
         "rebuild")
+    assert layouts == [1, 1]
+    assert cli.main(["build", str(report / "config.toml"), "--out", str(tmp_path / "fresh"),
+                     "--no-cache", "--format", "pdf", "--jobs", "1", "--quiet"]) == 0
+    assert layouts[2] > 1
 
 
 def test_a_claim_marked_with_another_verdict_is_a_difference(

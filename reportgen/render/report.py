@@ -25,6 +25,7 @@ from reportgen.render.errors import RenderError
 from reportgen.render.figures import FigureCache, make_figures
 from reportgen.render.html import print_stylesheet, render_html
 from reportgen.render.mathtex import typeset_all
+from reportgen.render.pagination import PlanStore
 from reportgen.render.pdf import render_pdf
 from reportgen.store.results import Results
 
@@ -55,6 +56,7 @@ def render_report(
     attachments: Mapping[str, bytes] | None = None,
     progress: Callable[[str], Any] | None = None,
     figure_cache: FigureCache | None = None,
+    plan_store: PlanStore | None = None,
     helper: Executor | None = None,
 ) -> dict[str, bytes]:
     """Render a handout's figures, HTML, PDF and notebook (as ``formats`` asks).
@@ -70,6 +72,9 @@ def render_report(
       attachments: files the PDF carries, by name.
       progress: called with each stage's name as it starts.
       figure_cache: figures drawn before, reused when their inputs are the same.
+      plan_store: where the PDF's figure moves are kept between builds (default
+        ``figure_cache``); given alone, figures are drawn afresh and only the layout's
+        search is skipped (``verify``: the bytes are compared either way).
       helper: a one-process executor (``reportgen.renderer_process``, its renderer imported while
         this process computed) that draws some of the figures, renders the HTML and
         typesets the PDF.
@@ -109,7 +114,8 @@ def render_report(
         forms = results.is_student_copy
         arguments = (html, config.paper, config.date, attachments)
         options = {"print_css": print_stylesheet(templates_dir) + (NO_LIGATURES if forms else ""),
-                   "standard": config.pdf.standard, "forms": forms, "plan_store": figure_cache}
+                   "standard": config.pdf.standard, "forms": forms,
+                   "plan_store": figure_cache if plan_store is None else plan_store}
         files[PDF_FILE] = _in_helper(helper, render_pdf, *arguments, **options)
     if "ipynb" in formats:
         say("notebook")
