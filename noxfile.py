@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 import tomllib
 from pathlib import Path
@@ -165,6 +166,11 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site (references generated from the code, the gallery;
     offline, warnings as errors) into build/site, then run every guide's code blocks."""
     session.install("-e", ".[docs,test]")
+    # One cache for the gallery and the guides (they build the same shipped handouts), empty
+    # at the start so that the guides run as on a new machine.
+    cache = ROOT / "build" / "docs-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    session.env["REPORTGEN_CACHE_DIR"] = str(cache)
     session.run("python", "docs/generate.py", "--gallery")
     session.run("mkdocs", "build", "--strict")
     session.env["HYPOTHESIS_PROFILE"] = "ci"

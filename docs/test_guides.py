@@ -41,10 +41,23 @@ def test_every_guide_has_blocks_to_run() -> None:
         assert blocks(page), page.name
 
 
+def run_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One reportgen cache for every guide of the run, whichever worker runs it.
+
+    ``REPORTGEN_CACHE_DIR`` where the caller set one (``nox -s docs`` shares the gallery's,
+    which built the same shipped handouts); else a folder in the run's temporary root (the
+    workers of pytest-xdist each have a folder below it). The cache is safe to share: an
+    entry is written whole under a temporary name and renamed into place.
+    """
+    if os.environ.get("REPORTGEN_CACHE_DIR"):
+        return Path(os.environ["REPORTGEN_CACHE_DIR"])
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "guides-cache"
+
+
 @pytest.mark.parametrize("page", sorted(GUIDES.glob("*.md")), ids=lambda p: p.stem)
 def test_guide_runs(page: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    cache = tmp_path_factory.getbasetemp() / "guides-cache"
-    env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache),
+    env = {**os.environ, "REPORTGEN_CACHE_DIR": str(run_cache(tmp_path_factory)),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     for number, (language, code) in enumerate(blocks(page), start=1):
         done = subprocess.run([*RUN[language], code], cwd=tmp_path, env=env, text=True,
