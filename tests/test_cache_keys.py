@@ -66,25 +66,32 @@ runtime.configure_jax("auto")  # adds the deterministic-GPU flag for a possible 
 gpu_flags = os.environ["XLA_FLAGS"]
 runtime.configure_jax("cpu")
 print(json.dumps([gpu_flags, runtime.environment("cpu", "float64")["xla_flags"],
-                  cache.key("numbers", "cpu") == key]))
+                  cache.key("numbers", "cpu"), key]))
 """
 
 
-@pytest.mark.parametrize("user_flags", [None, "--xla_cpu_enable_fast_math=false"])
-def test_a_cpu_computation_after_an_auto_one_keys_and_records_the_users_flags(
-        user_flags: str | None) -> None:
-    """One process computing ``auto`` then ``cpu`` (two API builds, or a test run's worker):
-    the CPU one's manifest and cache key hold the user's XLA_FLAGS, not the GPU flag the
-    first one added."""
+def _cpu_after_auto(xla_flags: str | None) -> tuple[str, str, str, str]:
     env = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
-    if user_flags:
-        env["XLA_FLAGS"] = user_flags
+    if xla_flags is not None:
+        env["XLA_FLAGS"] = xla_flags
     out = subprocess.run([sys.executable, "-c", SEQUENCE], capture_output=True, text=True,
                          check=True, env=env, timeout=120).stdout
-    gpu_flags, recorded, same_key = json.loads(out.strip().splitlines()[-1])
-    assert "--xla_gpu_deterministic_ops=true" in gpu_flags
-    assert recorded == (user_flags or "")
-    assert same_key
+    gpu_flags, recorded, key_after, key_before = json.loads(out.strip().splitlines()[-1])
+    return gpu_flags, recorded, key_after, key_before
+
+
+def test_a_cpu_computation_after_an_auto_one_keys_and_records_the_users_flags() -> None:
+    """One process computing ``auto`` then ``cpu`` (two API builds, or a test run's worker),
+    and a child process that inherited the flag the first added: the CPU computations'
+    manifests and cache keys hold the user's XLA_FLAGS, never the GPU flag."""
+    clean = _cpu_after_auto(None)
+    assert "--xla_gpu_deterministic_ops=true" in clean[0]
+    assert clean[1] == "" and clean[2] == clean[3]
+    inherited = _cpu_after_auto(clean[0])  # a child of the first process
+    assert inherited[1] == "" and inherited[2] == inherited[3] == clean[3]
+    mine = "--xla_cpu_enable_fast_math=false"
+    users = _cpu_after_auto(mine)
+    assert users[1] == mine and users[2] == users[3] != clean[3]
 
 
 def test_presentation_changes_reuse_the_numbers(stored: tuple[Path, dict],
