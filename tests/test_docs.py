@@ -202,8 +202,9 @@ def test_a_batch_without_out_goes_where_its_help_says(tmp_path: Path,
 
 def test_the_readme_lists_every_command() -> None:
     table = README.split("## Commands", 1)[1].split("\n\n", 2)[1]
-    listed = set(re.findall(r"^\| `reportgen (\w+)", table, re.M))
-    assert listed == {name for name in subcommands(cli_parser.make_parser()) if " " not in name}
+    rows = re.findall(r"^\| `reportgen (\w+)", table, re.M)
+    assert len(rows) == len(set(rows)), rows  # each command once
+    assert set(rows) == {name for name in subcommands(cli_parser.make_parser()) if " " not in name}
 
 
 def test_every_command_ends_its_help_with_examples_that_parse() -> None:
